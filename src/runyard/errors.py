@@ -1,0 +1,210 @@
+"""Every error runyard raises, in one tree.
+
+::
+
+    RunyardError                      500  base of everything below
+    ├── UserError                     400  the call was wrong; the message says how to fix it
+    │   ├── InvalidArgumentError      400  (also a TypeError) an argument of the wrong type or shape
+    │   ├── InvalidNameError          400  an experiment, metric, tag or artifact name breaks a rule
+    │   ├── MetricValueError          400  a metric value that cannot be logged
+    │   ├── LimitExceededError        400  more tags, properties, names... than runyard allows
+    │   ├── PropertyConflictError     409  a property is immutable once set
+    │   ├── ArtifactExistsError       409  an artifact path is written once
+    │   ├── RunStateError             409  the run's status does not allow the call
+    │   ├── WorkspaceConfigError      400  no usable workspace configuration
+    │   ├── SnapshotError             400  a folder could not be snapshotted
+    │   └── RunEnvironmentError       400  Run.get_context() outside a submitted run
+    ├── NotFoundError                 404
+    │   ├── ExperimentNotFoundError
+    │   ├── RunNotFoundError
+    │   ├── ArtifactNotFoundError
+    │   └── SnapshotNotFoundError
+    ├── ActivityFailedError           500  wait_for_completion() on a run that failed
+    ├── MissingExtraError             500  an optional dependency is not installed
+    └── StoreError                    503  the store could not be reached or written
+        └── MetricWriteError          503  the background metric writer failed
+
+Each class carries ``http_status``, the status the server answers with, and ``code``, a stable
+name for the error in JSON bodies. Messages say what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ActivityFailedError",
+    "ArtifactExistsError",
+    "ArtifactNotFoundError",
+    "ExperimentNotFoundError",
+    "InvalidArgumentError",
+    "InvalidNameError",
+    "LimitExceededError",
+    "MetricValueError",
+    "MetricWriteError",
+    "MissingExtraError",
+    "NotFoundError",
+    "PropertyConflictError",
+    "RunEnvironmentError",
+    "RunNotFoundError",
+    "RunStateError",
+    "RunyardError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "StoreError",
+    "UserError",
+    "WorkspaceConfigError",
+    "error_class_for_code",
+]
+
+
+class RunyardError(Exception):
+    """Base of every runyard error."""
+
+    http_status: ClassVar[int] = 500
+    code: ClassVar[str] = "RunyardError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body the server sends for this error."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class UserError(RunyardError):
+    """The call was invalid; nothing was written."""
+
+    http_status = 400
+    code = "UserError"
+
+
+class InvalidArgumentError(UserError, TypeError):
+    """An argument has the wrong type or shape."""
+
+    code = "InvalidArgument"
+
+
+class InvalidNameError(UserError):
+    """A name (experiment, metric, tag, artifact path) breaks runyard's naming rules."""
+
+    code = "InvalidName"
+
+
+class MetricValueError(UserError):
+    """A metric value that cannot be logged under that name."""
+
+    code = "MetricValue"
+
+
+class LimitExceededError(UserError):
+    """A documented limit of runyard would be exceeded (see docs/api.md, Limits)."""
+
+    code = "LimitExceeded"
+
+
+class PropertyConflictError(UserError):
+    """A property already holds another value; properties are immutable."""
+
+    http_status = 409
+    code = "PropertyConflict"
+
+
+class ArtifactExistsError(UserError):
+    """An artifact path already holds a file; artifact paths are written once."""
+
+    http_status = 409
+    code = "ArtifactExists"
+
+
+class RunStateError(UserError):
+    """The run's status does not allow this call."""
+
+    http_status = 409
+    code = "RunState"
+
+
+class WorkspaceConfigError(UserError):
+    """No usable workspace configuration or tracking URI."""
+
+    code = "WorkspaceConfig"
+
+
+class SnapshotError(UserError):
+    """A folder could not be snapshotted."""
+
+    code = "Snapshot"
+
+
+class RunEnvironmentError(UserError):
+    """``Run.get_context(allow_offline=False)`` outside a submitted run."""
+
+    code = "RunEnvironment"
+
+
+class NotFoundError(RunyardError):
+    """Something named in the call does not exist."""
+
+    http_status = 404
+    code = "NotFound"
+
+
+class ExperimentNotFoundError(NotFoundError):
+    code = "ExperimentNotFound"
+
+
+class RunNotFoundError(NotFoundError):
+    code = "RunNotFound"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    code = "ArtifactNotFound"
+
+
+class SnapshotNotFoundError(NotFoundError):
+    code = "SnapshotNotFound"
+
+
+class ActivityFailedError(RunyardError):
+    """The run that was waited for ended Failed; ``error`` holds the run's recorded error."""
+
+    code = "ActivityFailed"
+
+    def __init__(self, message: str, error: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class MissingExtraError(RunyardError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    code = "MissingExtra"
+
+
+class StoreError(RunyardError):
+    """The store could not be reached or could not write."""
+
+    http_status = 503
+    code = "StoreError"
+
+
+class MetricWriteError(StoreError):
+    """The background metric writer could not write; the points are kept and retried."""
+
+    code = "MetricWrite"
+
+
+def _all_subclasses(cls: type[RunyardError]) -> list[type[RunyardError]]:
+    found: list[type[RunyardError]] = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def error_class_for_code(code: str) -> type[RunyardError]:
+    """The error class whose ``code`` is ``code`` (``RunyardError`` when unknown)."""
+    for cls in _all_subclasses(RunyardError):
+        if cls.code == code:
+            return cls
+    return RunyardError

@@ -1,0 +1,1 @@
+"""The buffered metric pipeline (``pipeline.py``) and the checks of values (``values.py``)."""

@@ -1,0 +1,1 @@
+"""The user-facing classes; they hold a Store, never a particular backend."""

@@ -1,0 +1,157 @@
+"""Experiment: a named group of runs in a workspace."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from runyard.entities import ExperimentInfo, RunQuery, RunStatus, ViewType
+from runyard.errors import InvalidArgumentError
+from runyard.limits import check_experiment_name
+from runyard.sdk.filters import iterate_runs, key_filters, parse_status
+
+if TYPE_CHECKING:
+    from runyard.sdk.run import Run
+    from runyard.sdk.workspace import Workspace
+
+
+class Experiment:
+    """A named group of runs. ``Experiment(workspace, name)`` gets it, creating it if needed."""
+
+    def __init__(self, workspace: Workspace, name: str, **kwargs: Any) -> None:
+        """Get or create the experiment ``name``.
+
+        Raises:
+            InvalidNameError: the name is not 1-255 letters, digits, '-' or '_' starting with a
+                letter or digit.
+        """
+        check_experiment_name(name)
+        self._workspace = workspace
+        info: ExperimentInfo | None = kwargs.get("_info")
+        self._info = info or workspace.store.get_or_create_experiment(name)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def id(self) -> str:
+        return self._info.experiment_id
+
+    @property
+    def archived_time(self) -> str | None:
+        from runyard.sdk.details import format_time
+
+        return format_time(self._info.archived_time)
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        return dict(self._info.tags)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start_logging(self, *args: Any, **kwargs: Any) -> Run:
+        """Start an interactive run (status Running) and return it.
+
+        Keyword Args:
+            display_name, description, tags: set on the run.
+            outputs: the folder uploaded as ``outputs/`` when the run ends (default ``./outputs``,
+                created now; False for none).
+            snapshot_directory: the folder snapshotted with the run (default ``.``; None for none).
+            run_id: an explicit id (default: a new uuid4).
+        """
+        from runyard.sdk.run import Run
+
+        return Run._start_logging(self, *args, **kwargs)
+
+    def get_runs(
+        self,
+        type: str | None = None,
+        tags: str | Mapping[str, Any] | None = None,
+        properties: str | Mapping[str, Any] | None = None,
+        include_children: bool = False,
+        status: str | RunStatus | None = None,
+    ) -> Iterator[Run]:
+        """The experiment's runs, newest first, lazily, filtered in the store.
+
+        ``tags`` (and ``properties``) as a string keeps runs that have that key; as a dict, runs
+        whose values equal the given ones (None matches a value-less tag). All filters are ANDed.
+        Children are left out unless ``include_children``.
+
+        Raises:
+            InvalidArgumentError: a filter of an unknown type.
+        """
+        query = RunQuery(
+            experiment_name=self.name,
+            tags=key_filters("tags", tags),
+            properties=key_filters("properties", properties),
+            status=parse_status(status),
+            run_type=type,
+            include_children=include_children,
+        )
+        return iterate_runs(self._workspace, query, self)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @staticmethod
+    def list(
+        workspace: Workspace,
+        experiment_name: str | None = None,
+        view_type: str | ViewType = ViewType.ACTIVE_ONLY,
+        tags: str | Mapping[str, Any] | None = None,
+    ) -> builtins.list[Experiment]:
+        """Experiments of the workspace, by name (``view_type``: ActiveOnly, ArchivedOnly, All)."""
+        try:
+            view = ViewType(view_type)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"Unknown view_type {view_type!r}; use one of "
+                f"{', '.join(v.value for v in ViewType)}."
+            ) from None
+        infos = workspace.store.list_experiments(view, experiment_name)
+        filters = key_filters("tags", tags)
+        found = []
+        for info in infos:
+            if all(
+                f.key in info.tags and (not f.match_value or info.tags[f.key] == f.value)
+                for f in filters
+            ):
+                found.append(Experiment(workspace, info.name, _info=info))
+        return found
+
+    def archive(self) -> None:
+        """Hide the experiment from default listings (its runs stay)."""
+        self._info = self._workspace.store.set_experiment_archived(self.name, True)
+
+    def reactivate(self) -> None:
+        """Undo ``archive``."""
+        self._info = self._workspace.store.set_experiment_archived(self.name, False)
+
+    def tag(self, key: str, value: Any = None) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        from runyard.sdk.filters import tag_values
+
+        self._info = self._workspace.store.set_experiment_tags(self.name, tag_values(tags))
+
+    def remove_tags(self, tags: builtins.list[str] | str) -> None:
+        keys = [tags] if isinstance(tags, str) else list(tags)
+        self._info = self._workspace.store.set_experiment_tags(self.name, {}, remove=keys)
+
+    def refresh(self) -> None:
+        self._info = self._workspace.store.get_experiment(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Experiment) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"Experiment(Name: {self.name},\nWorkspace: {self._workspace.name})"

@@ -1,0 +1,604 @@
+"""Run: one execution of training code, with its status, metrics, tags, properties and files."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import getpass
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+from runyard.entities import ArtifactInfo, MetricKind, NewRun, RunInfo, RunQuery, RunStatus
+from runyard.errors import InvalidArgumentError, LimitExceededError, RunNotFoundError, UserError
+from runyard.limits import MAX_CHILDREN_PER_CALL
+from runyard.sdk.details import build_error, run_details
+from runyard.sdk.files import RunFiles
+from runyard.sdk.filters import as_str, iterate_runs, key_filters, parse_status, tag_values
+from runyard.sdk.metrics import MetricLogger, shape_metrics
+
+if TYPE_CHECKING:
+    from runyard.sdk.experiment import Experiment
+    from runyard.sdk.workspace import Workspace
+
+OUTPUTS = "outputs"
+ChildSpec = tuple[str | None, str | None, dict[str, str | None]]
+"""(run id, display name, tags) of a child to create."""
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def run_from_info(
+    workspace: Workspace, info: RunInfo, experiments: dict[str, Experiment] | None = None
+) -> Run:
+    """A Run object for a stored run (``experiments`` caches Experiment objects by name)."""
+    from runyard.sdk.experiment import Experiment
+
+    cache = experiments if experiments is not None else {}
+    experiment = cache.get(info.experiment_name)
+    if experiment is None:
+        experiment = cache[info.experiment_name] = Experiment(workspace, info.experiment_name)
+    return Run(experiment, info.run_id, _info=info)
+
+
+class Run:
+    """A run of an experiment.
+
+    ``experiment.start_logging()`` starts one; ``Run(experiment, run_id)`` or
+    ``Run.get(workspace, run_id)`` attaches to an existing one.
+    """
+
+    def __init__(
+        self, experiment: Experiment, run_id: str, outputs: str | None = None, **kwargs: Any
+    ) -> None:
+        """Attach to the run ``run_id`` of ``experiment``.
+
+        Raises:
+            RunNotFoundError: the experiment has no such run.
+        """
+        self._experiment = experiment
+        self._store = experiment.workspace.store
+        info: RunInfo = kwargs.get("_info") or self._store.get_run(run_id)
+        if info.experiment_name != experiment.name:
+            raise RunNotFoundError(
+                f"Run {run_id!r} belongs to experiment {info.experiment_name!r}, not "
+                f"{experiment.name!r}. Use Run.get(workspace, run_id) to find it anywhere."
+            )
+        self._info = info
+        self._outputs: Path | None = Path(outputs).resolve() if outputs else None
+        self._metrics = MetricLogger(self, new_run=bool(kwargs.get("_new")))
+        self._files = RunFiles(self._store, info.run_id)
+        self._parent: Run | None = None
+
+    # -- creating ------------------------------------------------------------------------------
+
+    @classmethod
+    def get(cls, workspace: Workspace, run_id: str) -> Run:
+        """The run ``run_id`` of any experiment of ``workspace``.
+
+        Raises:
+            RunNotFoundError: there is none.
+        """
+        return run_from_info(workspace, workspace.store.get_run(run_id))
+
+    @classmethod
+    def _start_logging(
+        cls,
+        experiment: Experiment,
+        *,
+        outputs: Any = None,
+        snapshot_directory: str | os.PathLike[str] | None = ".",
+        run_id: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        **_: Any,
+    ) -> Run:
+        from runyard.sdk.git import git_properties
+        from runyard.sdk.snapshot import take_snapshot
+
+        outputs_dir = _outputs_dir(outputs)
+        properties: dict[str, str] = {"runyard.ComputeTargetType": "local"}
+        if snapshot_directory:
+            properties.update(git_properties(snapshot_directory))
+            properties["ContentSnapshotId"] = take_snapshot(
+                experiment.workspace.store, snapshot_directory
+            )
+        new = NewRun(
+            run_id=run_id or str(uuid.uuid4()),
+            experiment_name=experiment.name,
+            status=RunStatus.RUNNING,
+            display_name=display_name or name,
+            description=description,
+            tags=tag_values(tags or {}),
+            properties=properties,
+            submitted_by=_user(),
+        )
+        info = experiment.workspace.store.create_runs([new])[0]
+        return cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._info.run_id
+
+    @property
+    def number(self) -> int:
+        """The run's number within its experiment (1, 2, ...)."""
+        return self._info.number
+
+    @property
+    def experiment(self) -> Experiment:
+        return self._experiment
+
+    @property
+    def type(self) -> str | None:
+        return self._info.run_type
+
+    @property
+    def display_name(self) -> str | None:
+        return self._info.display_name
+
+    @display_name.setter
+    def display_name(self, value: str | None) -> None:
+        self._info = self._store.update_run(self.id, display_name=value)
+
+    @property
+    def description(self) -> str | None:
+        return self._info.description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._info = self._store.update_run(self.id, description=value)
+
+    @property
+    def parent(self) -> Run | None:
+        """The parent run (None for a top-level run)."""
+        if self._info.parent_run_id is None:
+            return None
+        if self._parent is None:
+            self._parent = Run.get(self._experiment.workspace, self._info.parent_run_id)
+        return self._parent
+
+    @property
+    def status(self) -> str:
+        """The status as last read (``get_status()`` re-reads)."""
+        return self._info.status.value
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        """The tags as last read (``get_tags()`` re-reads)."""
+        return dict(self._info.tags)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The properties as last read (``get_properties()`` re-reads)."""
+        return dict(self._info.properties)
+
+    def _refresh(self) -> RunInfo:
+        self._info = self._store.get_run(self.id)
+        return self._info
+
+    # -- status --------------------------------------------------------------------------------
+
+    def get_status(self) -> str:
+        """The run's status name, e.g. ``"Running"`` (re-read unless already terminal)."""
+        if not self._info.status.is_terminal:
+            self._refresh()
+        return self._info.status.value
+
+    def get_details(self) -> dict[str, Any]:
+        """Run details with Azure's camelCase keys (keys without a value are left out)."""
+        return run_details(self._refresh())
+
+    def start(self) -> None:
+        """Mark a NotStarted run Running."""
+        self._info = self._store.set_run_status(self.id, RunStatus.RUNNING)
+
+    def flush(self, timeout_seconds: float = 300) -> None:
+        """Wait until every metric logged so far is in the store."""
+        self._experiment.workspace.pipeline.flush(timeout_seconds)
+
+    def _finish(self, status: RunStatus, error: Mapping[str, Any] | None = None) -> None:
+        self.flush()
+        self._upload_outputs()
+        self._info = self._store.set_run_status(self.id, status, error)
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Flush metrics, upload ``outputs/``, mark Completed (no-op on a finished run)."""
+        if _set_status:
+            self._finish(RunStatus.COMPLETED)
+        else:
+            self.flush()
+            self._upload_outputs()
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, **_: Any) -> None:
+        """Record an error and mark the run Failed (a finished run keeps its status and error).
+
+        Args:
+            error_details: a message or an exception ("User program failed with T: msg").
+            error_code: the error's code (default "UserError").
+
+        Raises:
+            InvalidArgumentError: error_details is neither a string nor an exception.
+        """
+        self._finish(RunStatus.FAILED, build_error(error_details, error_code, time.time()))
+
+    def cancel(self) -> None:
+        """Mark the run Canceled (no-op on a finished run)."""
+        self._finish(RunStatus.CANCELED)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc is None:
+            self.complete()
+            return False
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            self.flush()
+            self._upload_outputs()
+            return True  # as in Azure ML: sys.exit(0) in the block leaves the status alone
+        self.fail(exc)
+        return False
+
+    def _upload_outputs(self) -> None:
+        if self._outputs is not None:
+            self._files.upload_new(OUTPUTS, self._outputs)
+
+    # -- children ------------------------------------------------------------------------------
+
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: str | None = None
+    ) -> Run:
+        """Create and start a child run (no outputs folder unless ``outputs`` is given)."""
+        return self._create_children([(run_id, name, {})], outputs)[0]
+
+    def create_children(
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Iterable[Any] | None = None,
+    ) -> list[Run]:
+        """Create up to 100 started children in one store transaction.
+
+        With ``count``, child i is tagged ``runyard.batch_child_number=i``; with ``tag_key`` and
+        ``tag_values``, one child per value, tagged ``tag_key=value``.
+
+        Raises:
+            UserError: neither or both forms given, or more than 100 children.
+        """
+        if count is None and tag_key is None and tag_values is None:
+            raise UserError("Either count or tag_key and tag_values must be set")
+        if count is not None and (tag_key is not None or tag_values is not None):
+            raise UserError("count can not be set when tag_key and tag_values are set")
+        if count is None and tag_values is None:
+            raise UserError("tag_values must be set when tag_key is set")
+        if count is None and tag_key is None:
+            raise UserError("tag_key must be set when tag_values is set")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise InvalidArgumentError(f"count must be a non-negative integer, got {count!r}.")
+            specs: list[ChildSpec] = [
+                (None, None, {"runyard.batch_child_number": str(i)}) for i in range(count)
+            ]
+        else:
+            assert tag_key is not None and tag_values is not None
+            specs = [(None, None, {tag_key: as_str("tag", tag_key, v)}) for v in list(tag_values)]
+        if len(specs) > MAX_CHILDREN_PER_CALL:
+            raise LimitExceededError("create_children can not create more than 100 runs")
+        return self._create_children(specs, None)
+
+    def _create_children(self, specs: list[ChildSpec], outputs: str | None) -> list[Run]:
+        news = [
+            NewRun(
+                run_id=run_id or str(uuid.uuid4()),
+                experiment_name=self._experiment.name,
+                parent_run_id=self.id,
+                status=RunStatus.RUNNING,
+                display_name=name,
+                target=self._info.target,
+                tags=tags,
+                submitted_by=self._info.submitted_by,
+            )
+            for run_id, name, tags in specs
+        ]
+        infos = self._store.create_runs(news)
+        children = []
+        for info in infos:
+            child = Run(
+                self._experiment,
+                info.run_id,
+                outputs=str(_outputs_dir(outputs)) if outputs else None,
+                _info=info,
+                _new=True,
+            )
+            child._parent = self
+            children.append(child)
+        return children
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: str | Mapping[str, Any] | None = None,
+        properties: str | Mapping[str, Any] | None = None,
+        type: str | None = None,
+        status: str | RunStatus | None = None,
+        **_: Any,
+    ) -> Iterator[Run]:
+        """Child runs, newest first (all descendants with ``recursive``), filtered as get_runs."""
+        base = RunQuery(
+            tags=key_filters("tags", tags),
+            properties=key_filters("properties", properties),
+            status=parse_status(status),
+            run_type=type,
+            include_children=True,
+        )
+        workspace = self._experiment.workspace
+        cache = {self._experiment.name: self._experiment}
+        if not recursive:
+            query = dataclasses.replace(base, parent_run_id=self.id)
+            yield from iterate_runs(workspace, query, self._experiment)
+            return
+        if self._info.root_run_id is None:
+            query = dataclasses.replace(base, root_run_id=self.id)
+            yield from iterate_runs(workspace, query, self._experiment)
+            return
+        tree = list(
+            iterate_runs(
+                workspace,
+                RunQuery(include_children=True, root_run_id=self._info.root_run_id),
+                self._experiment,
+            )
+        )
+        below = _descendants(self.id, [r._info for r in tree])
+        matching = {
+            r.id
+            for r in iterate_runs(
+                workspace,
+                dataclasses.replace(base, root_run_id=self._info.root_run_id),
+                self._experiment,
+            )
+        }
+        for run in tree:
+            if run.id in below and run.id in matching:
+                yield run_from_info(workspace, run._info, cache)
+
+    # -- tags and properties -------------------------------------------------------------------
+
+    def tag(self, key: str, value: Any = None) -> None:
+        """Set one tag; without a value, a value-less tag (its value is None)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Merge tags into the run's tags (non-string values are stored as str(value))."""
+        values = tag_values(tags)
+        self._store.set_tags(self.id, values)
+        self._info = self._refresh()
+
+    def remove_tags(self, tags: Iterable[str] | str) -> None:
+        keys = [tags] if isinstance(tags, str) else list(tags)
+        self._store.remove_tags(self.id, keys)
+        self._refresh()
+
+    def get_tags(self) -> dict[str, str | None]:
+        return dict(self._refresh().tags)
+
+    def add_properties(self, properties: Mapping[str, Any] | None) -> None:
+        """Add immutable properties: an existing key accepts only its current value.
+
+        Raises:
+            PropertyConflictError: a key already holds another value; nothing is written.
+        """
+        if not properties:
+            return
+        if not isinstance(properties, Mapping):
+            raise InvalidArgumentError(
+                f"properties must be a dict, got {type(properties).__name__}."
+            )
+        values = {k: as_str("property", k, v) or "" for k, v in properties.items()}
+        self._store.add_properties(self.id, values)
+        self._refresh()
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._refresh().properties)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a scalar under ``name`` (appended to the series; returns at once).
+
+        Raises:
+            UserError: the value is a list (use ``log_list``).
+            MetricValueError: the value cannot join the series (e.g. a string among numbers).
+        """
+        self._metrics.log(name, value, description, step)
+
+    def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
+        """Log every value of ``value`` (a list, tuple, range or generator) under ``name``."""
+        self._metrics.log_list(name, value, description)
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Append one row (keyword arguments are its columns) to the table ``name``."""
+        self._metrics.log_row(name, description, **kwargs)
+
+    def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
+        """Append a table given as {column: list of values} to the table ``name``."""
+        self._metrics.log_table(name, value, description)
+
+    def log_image(
+        self, name: str, path: str | None = None, plot: Any = None, description: str = ""
+    ) -> None:
+        """Log an image from a file ``path`` or a matplotlib ``plot`` (stored as an artifact)."""
+        self._metrics.log_image(name, path, plot, description)
+
+    def log_confusion_matrix(
+        self, name: str, value: Mapping[str, Any] | str, description: str = ""
+    ) -> None:
+        self._metrics.log_json(name, MetricKind.CONFUSION_MATRIX, value, description)
+
+    def log_accuracy_table(
+        self, name: str, value: Mapping[str, Any] | str, description: str = ""
+    ) -> None:
+        self._metrics.log_json(name, MetricKind.ACCURACY_TABLE, value, description)
+
+    def log_residuals(
+        self, name: str, value: Mapping[str, Any] | str, description: str = ""
+    ) -> None:
+        self._metrics.log_json(name, MetricKind.RESIDUALS, value, description)
+
+    def log_predictions(
+        self, name: str, value: Mapping[str, Any] | str, description: str = ""
+    ) -> None:
+        self._metrics.log_json(name, MetricKind.PREDICTIONS, value, description)
+
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
+        """The run's metrics by name (``{run_id: {...}}`` for it and its descendants with
+        ``recursive``, only runs that have metrics)."""
+        self.flush()
+        names = [name] if name is not None else None
+        if not recursive:
+            return shape_metrics(self._store.read_metrics([self.id], names))
+        runs = [self, *self.get_children(recursive=True)]
+        ids = [r.id for r in runs if run_type is None or r.type == run_type]
+        by_run: dict[str, list[Any]] = {run_id: [] for run_id in ids}
+        for data in self._store.read_metrics(ids, names):
+            by_run[data.run_id].append(data)
+        return {run_id: shape_metrics(series) for run_id, series in by_run.items() if series}
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def upload_file(
+        self, name: str, path_or_stream: str | os.PathLike[str] | IO[bytes]
+    ) -> ArtifactInfo:
+        """Store a file (a path or a binary stream) as the run's artifact ``name`` (once).
+
+        Raises:
+            ArtifactExistsError: ``name`` is already written.
+            InvalidNameError: ``name`` is absolute or contains '..'.
+        """
+        return self._files.upload_file(name, path_or_stream)
+
+    def upload_files(
+        self, names: list[str], paths: list[str | os.PathLike[str]], **_: Any
+    ) -> list[ArtifactInfo]:
+        return self._files.upload_files(names, paths)
+
+    def upload_folder(
+        self, name: str, path: str | os.PathLike[str], **_: Any
+    ) -> list[ArtifactInfo]:
+        return self._files.upload_folder(name, path)
+
+    def get_file_names(self) -> list[str]:
+        return self._files.get_file_names()
+
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None, **_: Any
+    ) -> Path:
+        return self._files.download_file(name, output_file_path)
+
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | os.PathLike[str] | None = None,
+        output_paths: list[str | os.PathLike[str]] | None = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        **_: Any,
+    ) -> list[Path]:
+        return self._files.download_files(
+            prefix, output_directory, output_paths, batch_size, append_prefix
+        )
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def take_snapshot(self, file_or_folder_path: str | os.PathLike[str]) -> str:
+        """Snapshot a folder with the run (once per run); return the snapshot id."""
+        from runyard.errors import SnapshotError
+        from runyard.sdk.snapshot import take_snapshot
+
+        if "ContentSnapshotId" in self.get_properties():
+            raise SnapshotError(f"Cannot take snapshot as the run already has one: {self.id}")
+        snapshot_id = take_snapshot(self._store, file_or_folder_path)
+        self.add_properties({"ContentSnapshotId": snapshot_id})
+        return snapshot_id
+
+    def restore_snapshot(
+        self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Write the run's snapshot as ``<path or a temp folder>/<id>.zip``; return that path."""
+        from runyard.errors import SnapshotNotFoundError
+        from runyard.sdk.snapshot import write_zip
+
+        snapshot_id = snapshot_id or self.get_properties().get("ContentSnapshotId")
+        if not snapshot_id:
+            raise SnapshotNotFoundError(
+                f"Run {self.id} has no snapshot; pass snapshot_directory to start_logging or "
+                "call take_snapshot."
+            )
+        folder = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="runyard-"))
+        return str(write_zip(self._store, snapshot_id, folder / f"{snapshot_id}.zip"))
+
+    # -- display -------------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(Experiment: {self._experiment.name},\nId: {self.id},\nType: {self.type},\n"
+            f"Status: {self.status})"
+        )
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+def _outputs_dir(outputs: Any) -> str | None:
+    """``outputs`` of start_logging: True/None gives ./outputs, False none; created now."""
+    if outputs is False:
+        return None
+    folder = Path(OUTPUTS if outputs in (None, True) else outputs).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
+def _descendants(run_id: str, infos: list[RunInfo]) -> set[str]:
+    children: dict[str, list[str]] = {}
+    for info in infos:
+        if info.parent_run_id is not None:
+            children.setdefault(info.parent_run_id, []).append(info.run_id)
+    found: set[str] = set()
+    stack = list(children.get(run_id, []))
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return found

@@ -1,0 +1,134 @@
+"""Snapshots: a folder's files, content-addressed, so the same file is stored once.
+
+Files are chosen by ignore rules: ``.runyardignore`` if the folder has one, else ``.gitignore``
+(gitignore syntax, read with pathspec), plus the built-in ``ALWAYS_IGNORED``. A snapshot's id is
+derived from its manifest, so snapshotting an unchanged folder twice stores nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+import pathspec
+
+from runyard.entities import SnapshotFile
+from runyard.errors import SnapshotError
+from runyard.store.base import Store
+
+MAX_SNAPSHOT_FILES = 2000
+MAX_SNAPSHOT_BYTES = 300 * 1024 * 1024
+ALWAYS_IGNORED = [
+    ".git/",
+    ".runyard/",
+    ".venv/",
+    "venv/",
+    "__pycache__/",
+    "*.pyc",
+    ".ipynb_checkpoints/",
+    ".pytest_cache/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    "node_modules/",
+]
+IGNORE_FILES = (".runyardignore", ".gitignore")
+
+# (path, size, mtime_ns) -> sha256: an unchanged file is not hashed twice in one process.
+_digests: dict[tuple[str, int, int], str] = {}
+
+
+def ignore_spec(folder: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]
+    lines = list(ALWAYS_IGNORED)
+    for name in IGNORE_FILES:
+        candidate = folder / name
+        if candidate.is_file():
+            lines.extend(candidate.read_text(errors="replace").splitlines())
+            break
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def select_files(
+    folder: Path, max_files: int = MAX_SNAPSHOT_FILES, max_bytes: int = MAX_SNAPSHOT_BYTES
+) -> list[tuple[str, Path, int]]:
+    """(relative path, absolute path, size) of every file to snapshot, within the limits.
+
+    Raises:
+        SnapshotError: the folder is missing or holds more than the limits allow.
+    """
+    if not folder.is_dir():
+        raise SnapshotError(
+            f"Failed to take a snapshot of {folder}: it is not a folder. Pass "
+            "snapshot_directory=None to start_logging to skip the snapshot."
+        )
+    spec = ignore_spec(folder)
+    chosen: list[tuple[str, Path, int]] = []
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        rel_root = os.path.relpath(root, folder)
+        rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
+        dirs[:] = sorted(d for d in dirs if not spec.match_file(rel_root + d + "/"))
+        for name in sorted(files):
+            rel = rel_root + name
+            path = Path(root) / name
+            if spec.match_file(rel) or not path.is_file():
+                continue
+            size = path.stat().st_size
+            total += size
+            chosen.append((rel, path, size))
+            if len(chosen) > max_files or total > max_bytes:
+                raise SnapshotError(
+                    f"Failed to take a snapshot of {folder}: it holds more than {max_files} "
+                    f"files or {max_bytes // (1024 * 1024)} MB after ignore rules. List what to "
+                    "leave out in a .runyardignore file (gitignore syntax), or pass "
+                    "snapshot_directory=None to start_logging."
+                )
+    return chosen
+
+
+def _digest(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    found = _digests.get(key)
+    if found is None:
+        hasher = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1024 * 1024), b""):
+                hasher.update(block)
+        found = _digests[key] = hasher.hexdigest()
+    return found
+
+
+def take_snapshot(
+    store: Store,
+    folder: str | os.PathLike[str],
+    max_files: int = MAX_SNAPSHOT_FILES,
+    max_bytes: int = MAX_SNAPSHOT_BYTES,
+) -> str:
+    """Snapshot ``folder`` into the store; return the snapshot id."""
+    root = Path(folder).resolve()
+    files = [
+        SnapshotFile(path=rel, digest=_digest(path), size=size)
+        for rel, path, size in select_files(root, max_files, max_bytes)
+    ]
+    paths = {f.digest: root / f.path for f in files}
+    for digest in store.missing_blobs(paths):
+        with paths[digest].open("rb") as handle:
+            store.put_blob(digest, handle)
+    manifest = "\n".join(f"{f.path}\0{f.digest}" for f in files).encode()
+    snapshot_id = str(uuid.UUID(hashlib.sha256(manifest).hexdigest()[:32]))
+    store.create_snapshot(snapshot_id, files)
+    return snapshot_id
+
+
+def write_zip(store: Store, snapshot_id: str, target: Path) -> Path:
+    """Write the snapshot's files into the zip ``target``; return its absolute path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for item in store.get_snapshot(snapshot_id):
+            with store.open_blob(item.digest) as source, archive.open(item.path, "w") as out:
+                while block := source.read(1024 * 1024):
+                    out.write(block)
+    return target.resolve()

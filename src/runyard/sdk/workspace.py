@@ -1,0 +1,204 @@
+"""Workspace: where a user's experiments live, found from a config file or a tracking URI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runyard.errors import WorkspaceConfigError
+from runyard.store import Store, default_artifact_root, open_store
+
+if TYPE_CHECKING:
+    from runyard.logging.pipeline import MetricPipeline
+    from runyard.sdk.experiment import Experiment
+
+CONFIG_DIR = ".runyard"
+CONFIG_FILE = "config.json"
+DATABASE_FILE = "runyard.db"
+ARTIFACT_DIR = "artifacts"
+TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
+ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
+
+
+def _resolve_sqlite(uri: str, base: Path) -> str:
+    """Make a relative ``sqlite:///file.db`` absolute against ``base`` (the config folder)."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str((base / uri[len(prefix) :]).resolve())
+    return uri
+
+
+def _find_config(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_DIR / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Workspace:
+    """A store of experiments and runs, named by a tracking URI.
+
+    ``Workspace.from_config()`` is the usual way in: it finds ``.runyard/config.json`` (or creates
+    a local workspace in ``./.runyard/``). ``Workspace(tracking_uri=...)`` opens a store directly.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        artifact_root: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Open the workspace at ``tracking_uri`` (default: ``$RUNYARD_TRACKING_URI``).
+
+        Raises:
+            WorkspaceConfigError: no tracking URI was given or set, or its scheme is unknown.
+        """
+        uri = tracking_uri or os.environ.get(TRACKING_URI_ENV)
+        if not uri:
+            raise WorkspaceConfigError(
+                "No tracking URI: pass Workspace(tracking_uri='sqlite:///path/runyard.db'), set "
+                f"{TRACKING_URI_ENV}, or use Workspace.from_config()."
+            )
+        uri = _resolve_sqlite(uri, Path.cwd())
+        self.tracking_uri = uri
+        self.artifact_root = (
+            artifact_root or os.environ.get(ARTIFACT_ROOT_ENV) or default_artifact_root(uri)
+        )
+        self.name = name or _default_name(uri)
+        self._store = open_store(uri, self.artifact_root)
+        self._pipeline: MetricPipeline | None = None
+
+    # -- finding and creating ------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **_: Any) -> Workspace:
+        """The workspace configured for ``path`` (a folder, or a config file; default: here).
+
+        ``$RUNYARD_TRACKING_URI`` wins when set. Otherwise ``.runyard/config.json`` is looked
+        for from ``path`` up to the root; when there is none, a local workspace is created in
+        ``<path>/.runyard/`` and one line on stderr says so.
+
+        Raises:
+            WorkspaceConfigError: the config file found is not valid.
+        """
+        env_uri = os.environ.get(TRACKING_URI_ENV)
+        if env_uri:
+            return cls(env_uri)
+        start = Path(path) if path is not None else Path.cwd()
+        config = start if start.is_file() else _find_config(start.resolve())
+        if config is None:
+            workspace = cls.create(start)
+            print(
+                f"runyard: no workspace configuration found from {start.resolve()} upward; "
+                f"created a local workspace in {start.resolve() / CONFIG_DIR}",
+                file=sys.stderr,
+            )
+            return workspace
+        return cls._from_file(config)
+
+    @classmethod
+    def _from_file(cls, config: Path) -> Workspace:
+        try:
+            data = json.loads(config.read_text())
+            uri = data["tracking_uri"]
+            if not isinstance(uri, str) or not uri:
+                raise KeyError("tracking_uri")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WorkspaceConfigError(
+                f"The config file found in: {config} does not seem to contain the required "
+                f'parameters ({exc}). It needs at least {{"tracking_uri": "sqlite:///'
+                f'{DATABASE_FILE}"}}; Workspace.create(path) writes a valid one.'
+            ) from None
+        base = config.parent
+        artifact_root = data.get("artifact_root")
+        if isinstance(artifact_root, str) and "://" not in artifact_root:
+            artifact_root = str((base / artifact_root).resolve())
+        return cls(
+            _resolve_sqlite(uri, base),
+            artifact_root=artifact_root,
+            name=data.get("name") or base.parent.name,
+        )
+
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str] = ".", name: str | None = None, exist_ok: bool = True
+    ) -> Workspace:
+        """Create a local workspace (SQLite and an artifact folder) in ``<path>/.runyard/``.
+
+        Raises:
+            WorkspaceConfigError: one exists there already and ``exist_ok`` is False.
+        """
+        folder = Path(path).resolve()
+        config = folder / CONFIG_DIR / CONFIG_FILE
+        if config.exists():
+            if not exist_ok:
+                raise WorkspaceConfigError(
+                    f"A workspace already exists in {config.parent}; open it with "
+                    "Workspace.from_config() or pass exist_ok=True."
+                )
+            return cls._from_file(config)
+        config.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "name": name or folder.name or "workspace",
+            "tracking_uri": f"sqlite:///{DATABASE_FILE}",
+            "artifact_root": ARTIFACT_DIR,
+        }
+        config.write_text(json.dumps(data, indent=2) + "\n")
+        return cls._from_file(config)
+
+    def write_config(
+        self, path: str | os.PathLike[str] | None = None, file_name: str | None = None
+    ) -> Path:
+        """Write this workspace's config to ``<path>/.runyard/<file_name>``; return its path."""
+        folder = Path(path) if path is not None else Path.cwd()
+        target = folder / CONFIG_DIR / (file_name or CONFIG_FILE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = {"name": self.name, "tracking_uri": self.tracking_uri}
+        if self.artifact_root is not None:
+            data["artifact_root"] = self.artifact_root
+        target.write_text(json.dumps(data, indent=2) + "\n")
+        return target
+
+    # -- use -----------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def pipeline(self) -> MetricPipeline:
+        """The background metric writer of this workspace, started on first use."""
+        if self._pipeline is None:
+            from runyard.logging.pipeline import MetricPipeline
+
+            self._pipeline = MetricPipeline(self._store)
+        return self._pipeline
+
+    @property
+    def experiments(self) -> dict[str, Experiment]:
+        """Active experiments by name."""
+        from runyard.sdk.experiment import Experiment
+
+        return {e.name: e for e in Experiment.list(self)}
+
+    def close(self) -> None:
+        """Flush pending metrics and release the store."""
+        if self._pipeline is not None:
+            self._pipeline.close()
+        self._store.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
+
+
+def _default_name(uri: str) -> str:
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///") :])
+        folder = db.parent.parent if db.parent.name == CONFIG_DIR else db.parent
+        return folder.name or "workspace"
+    return uri.rsplit("/", 1)[-1] or "workspace"

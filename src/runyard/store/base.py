@@ -1,0 +1,230 @@
+"""The Store interface: everything runyard keeps, behind small verbs.
+
+Each verb's docstring is its contract; ``tests/store/contract.py`` checks every backend against
+it. A verb either does all it says or raises and writes nothing. Backends: ``store.sql`` (SQLite
+and PostgreSQL); the SDK only ever holds a ``Store``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
+
+from runyard.entities import (
+    ArtifactInfo,
+    ExperimentInfo,
+    MetricChunk,
+    MetricData,
+    MetricSeries,
+    NewRun,
+    RunInfo,
+    RunPage,
+    RunQuery,
+    RunStatus,
+    SnapshotFile,
+    ViewType,
+)
+
+UNSET: Any = object()
+"""Marks an argument of ``update_run`` that was not given."""
+
+
+class Store(abc.ABC):
+    """Where experiments, runs, metrics, artifacts and snapshots live."""
+
+    uri: str
+    """The tracking URI this store was opened from."""
+
+    # -- experiments ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_or_create_experiment(self, name: str) -> ExperimentInfo:
+        """Return the experiment ``name``, creating it when missing (safe under concurrency).
+
+        Raises:
+            InvalidNameError: the name breaks the experiment naming rule.
+        """
+
+    @abc.abstractmethod
+    def get_experiment(self, name: str) -> ExperimentInfo:
+        """Return the experiment ``name``.
+
+        Raises:
+            ExperimentNotFoundError: there is none.
+        """
+
+    @abc.abstractmethod
+    def list_experiments(
+        self, view_type: ViewType = ViewType.ACTIVE_ONLY, name: str | None = None
+    ) -> list[ExperimentInfo]:
+        """Experiments by name, filtered by archive state (and by exact name when given)."""
+
+    @abc.abstractmethod
+    def set_experiment_archived(self, name: str, archived: bool) -> ExperimentInfo:
+        """Archive (hide from ActiveOnly listings) or reactivate an experiment."""
+
+    @abc.abstractmethod
+    def set_experiment_tags(
+        self, name: str, tags: Mapping[str, str | None], remove: Iterable[str] = ()
+    ) -> ExperimentInfo:
+        """Merge ``tags`` into the experiment's tags, then drop the keys in ``remove``."""
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_runs(self, runs: Sequence[NewRun]) -> list[RunInfo]:
+        """Create every run in one transaction and return them in the same order.
+
+        Each run gets the next ``number`` of its experiment (the experiment is created when
+        missing). A run whose status is not NotStarted/Queued gets a start time now. A child's
+        root is its parent's root (or the parent itself).
+
+        Raises:
+            UserError: a run id exists already, a parent is missing, or a tag or property breaks a
+                limit. Nothing is created then.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run with its tags and properties.
+
+        Raises:
+            RunNotFoundError: there is none.
+        """
+
+    @abc.abstractmethod
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        display_name: str | None = UNSET,
+        description: str | None = UNSET,
+        run_definition: Mapping[str, Any] | None = UNSET,
+    ) -> RunInfo:
+        """Change the fields given; the rest stay."""
+
+    @abc.abstractmethod
+    def set_run_status(
+        self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
+    ) -> RunInfo:
+        """Move the run to ``status`` and return it as it now is.
+
+        A run in a terminal status (Completed, Failed, Canceled) never changes: the call returns
+        it unchanged, and its first error stands. Moving to a running status records the start
+        time once; moving to a terminal one records the end time. ``error`` is stored only if the
+        run has none yet.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the process driving the run is alive now."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
+        """Merge ``tags`` into the run's tags (a value of None is a value-less tag).
+
+        Raises:
+            LimitExceededError: the run would hold more tags than allowed, or a key or value is too
+                long. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def remove_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        """Drop these tag keys from the run; missing keys are ignored."""
+
+    @abc.abstractmethod
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
+        """Add properties, which are immutable once set.
+
+        A key that exists with the same value is accepted.
+
+        Raises:
+            PropertyConflictError: a key exists with another value; names the key, the stored
+                value and the refused one. Nothing of the call is written.
+        """
+
+    @abc.abstractmethod
+    def search_runs(self, query: RunQuery) -> RunPage:
+        """One page of the runs matching ``query``, newest first, with tags and properties.
+
+        ``next_page_token`` is None on the last page; pass it back in ``query.page_token``.
+        Unless ``include_children`` (or a parent or root filter), only top-level runs match.
+        """
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def log_metrics(self, chunks: Sequence[MetricChunk]) -> None:
+        """Append every chunk to its series in one transaction (in the order given).
+
+        A series is created by its first chunk, with that chunk's kind, value type and
+        description.
+
+        Raises:
+            RunNotFoundError: a chunk names a run that does not exist. Nothing is written.
+        """
+
+    @abc.abstractmethod
+    def list_metric_series(self, run_ids: Sequence[str]) -> list[MetricSeries]:
+        """The summary of every series of these runs (count, last, min and max value)."""
+
+    @abc.abstractmethod
+    def read_metrics(
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+    ) -> list[MetricData]:
+        """Every point of these runs' series (all, or only ``names``), in logging order."""
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
+        """Store the bytes of ``source`` as the run's artifact ``path``.
+
+        Raises:
+            InvalidNameError: the path is absolute, empty or climbs with ``..``.
+            ArtifactExistsError: the path is already written; artifact paths are written once.
+        """
+
+    @abc.abstractmethod
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        """The run's artifacts (those under ``prefix`` when given), sorted by path."""
+
+    @abc.abstractmethod
+    def open_artifact(self, run_id: str, path: str) -> BinaryIO:
+        """A binary stream of the artifact; the caller closes it.
+
+        Raises:
+            ArtifactNotFoundError: the run has no such artifact.
+        """
+
+    # -- snapshots (content-addressed) -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def missing_blobs(self, digests: Iterable[str]) -> set[str]:
+        """Which of these sha256 digests the store does not hold yet."""
+
+    @abc.abstractmethod
+    def put_blob(self, digest: str, source: BinaryIO) -> None:
+        """Store a blob under its sha256 digest.
+
+        Raises:
+            UserError: the content does not hash to ``digest``.
+        """
+
+    @abc.abstractmethod
+    def open_blob(self, digest: str) -> BinaryIO:
+        """A binary stream of the blob; raises SnapshotNotFoundError if it is missing."""
+
+    @abc.abstractmethod
+    def create_snapshot(self, snapshot_id: str, files: Sequence[SnapshotFile]) -> None:
+        """Record a snapshot's manifest; every blob it names must be stored already."""
+
+    @abc.abstractmethod
+    def get_snapshot(self, snapshot_id: str) -> list[SnapshotFile]:
+        """The snapshot's manifest, sorted by path; raises SnapshotNotFoundError."""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
+        """Release connections and files; the store is unusable after."""

@@ -1,0 +1,243 @@
+"""Metric series in SQL: a summary row per series and its points in JSON chunks.
+
+A chunk holds every point that one write of the pipeline brought for one series, so a write of
+100,000 points is a handful of rows, not 100,000: that is what makes ingest fast on SQLite and
+PostgreSQL alike. Points keep their logging order (chunks are read in insertion order).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runyard.entities import MetricChunk, MetricData, MetricKind, MetricSeries, ValueType
+from runyard.errors import LimitExceededError
+from runyard.limits import MAX_METRIC_NAMES_PER_RUN
+from runyard.store.sql.schema import metric_chunks, metric_series, runs
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _numeric_range(values: Sequence[Any]) -> tuple[float | None, float | None]:
+    numbers = [v for v in values if (type(v) is float and not math.isnan(v)) or type(v) is int]
+    if not numbers:
+        return None, None
+    return float(min(numbers)), float(max(numbers))
+
+
+def _series_pks(
+    conn: Connection, keys: set[tuple[int, str]], first: dict[tuple[int, str], MetricChunk]
+) -> dict[tuple[int, str], int]:
+    """The pk of each (run_pk, name) series, creating the missing ones from their first chunk."""
+    found: dict[tuple[int, str], int] = {}
+    run_pks = {run_pk for run_pk, _ in keys}
+    names = {name for _, name in keys}
+    stmt = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
+        metric_series.c.run_pk.in_(run_pks), metric_series.c.name.in_(names)
+    )
+    for pk, run_pk, name in conn.execute(stmt):
+        if (run_pk, name) in keys:
+            found[(run_pk, name)] = pk
+    missing = keys - found.keys()
+    if not missing:
+        return found
+    for run_pk in {run_pk for run_pk, _ in missing}:
+        adding = sum(1 for r, _ in missing if r == run_pk)
+        have = conn.execute(
+            select(func.count()).where(metric_series.c.run_pk == run_pk)
+        ).scalar_one()
+        if have + adding > MAX_METRIC_NAMES_PER_RUN:
+            raise LimitExceededError(
+                f"A run can hold at most {MAX_METRIC_NAMES_PER_RUN} metric names; this write "
+                f"would make it {have + adding}. Log values under fewer names (use "
+                "log_row for many columns)."
+            )
+    now = time.time()
+    conn.execute(
+        insert_ignoring_conflicts(conn, metric_series),
+        [
+            {
+                "run_pk": run_pk,
+                "name": name,
+                "kind": first[(run_pk, name)].kind.value,
+                "value_type": first[(run_pk, name)].value_type.value,
+                "description": first[(run_pk, name)].description or "",
+                "count": 0,
+                "updated_time": now,
+            }
+            for run_pk, name in sorted(missing)
+        ],
+    )
+    for pk, run_pk, name in conn.execute(stmt):
+        if (run_pk, name) in keys:
+            found[(run_pk, name)] = pk
+    return found
+
+
+def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[MetricChunk]) -> None:
+    """Write ``chunks`` (their runs already resolved to pks in ``run_pks``)."""
+    first: dict[tuple[int, str], MetricChunk] = {}
+    for chunk in chunks:
+        first.setdefault((run_pks[chunk.run_id], chunk.name), chunk)
+    series = _series_pks(conn, set(first), first)
+    chunk_rows = []
+    summaries: dict[int, dict[str, Any]] = {}
+    now = time.time()
+    for chunk in chunks:
+        if not chunk.values:
+            continue
+        series_pk = series[(run_pks[chunk.run_id], chunk.name)]
+        chunk_rows.append(
+            {
+                "series_pk": series_pk,
+                "count": len(chunk.values),
+                "values_json": _dumps(list(chunk.values)),
+                "steps_json": None if chunk.steps is None else _dumps(list(chunk.steps)),
+                "times_json": _dumps(list(chunk.times)),
+            }
+        )
+        low, high = _numeric_range(chunk.values)
+        summary = summaries.setdefault(
+            series_pk,
+            {"b_pk": series_pk, "b_add": 0, "b_low": None, "b_high": None, "b_type": "none"},
+        )
+        if chunk.value_type is not ValueType.NONE:
+            summary["b_type"] = chunk.value_type.value
+        summary["b_add"] += len(chunk.values)
+        summary["b_last"] = _dumps(chunk.values[-1])
+        summary["b_now"] = now
+        if low is not None and high is not None:
+            summary["b_low"] = low if summary["b_low"] is None else min(low, summary["b_low"])
+            summary["b_high"] = high if summary["b_high"] is None else max(high, summary["b_high"])
+    if not chunk_rows:
+        return
+    conn.execute(metric_chunks.insert(), chunk_rows)
+    col = metric_series.c
+    low_param: Any = bindparam("b_low")
+    high_param: Any = bindparam("b_high")
+    stmt = (
+        update(metric_series)
+        .where(col.pk == bindparam("b_pk"))
+        .values(
+            count=col.count + bindparam("b_add"),
+            last_value_json=bindparam("b_last"),
+            updated_time=bindparam("b_now"),
+            min_value=case(
+                (low_param.is_(None), col.min_value),
+                (col.min_value.is_(None), low_param),
+                (low_param < col.min_value, low_param),
+                else_=col.min_value,
+            ),
+            max_value=case(
+                (high_param.is_(None), col.max_value),
+                (col.max_value.is_(None), high_param),
+                (high_param > col.max_value, high_param),
+                else_=col.max_value,
+            ),
+            value_type=case(
+                (col.value_type == ValueType.NONE.value, bindparam("b_type")),
+                else_=col.value_type,
+            ),
+        )
+    )
+    conn.execute(stmt, list(summaries.values()))
+
+
+def list_metric_series(conn: Connection, run_pks: dict[int, str]) -> list[MetricSeries]:
+    col = metric_series.c
+    stmt = (
+        select(
+            col.run_pk,
+            col.name,
+            col.kind,
+            col.value_type,
+            col.count,
+            col.last_value_json,
+            col.min_value,
+            col.max_value,
+            col.description,
+        )
+        .where(col.run_pk.in_(list(run_pks)))
+        .order_by(col.run_pk, col.pk)
+    )
+    return [
+        MetricSeries(
+            run_id=run_pks[row.run_pk],
+            name=row.name,
+            kind=MetricKind(row.kind),
+            value_type=ValueType(row.value_type),
+            count=row._mapping["count"],
+            last_value=json.loads(row.last_value_json) if row.last_value_json else None,
+            min_value=row.min_value,
+            max_value=row.max_value,
+            description=row.description,
+        )
+        for row in conn.execute(stmt)
+    ]
+
+
+def read_metrics(
+    conn: Connection, run_pks: dict[int, str], names: Sequence[str] | None
+) -> list[MetricData]:
+    col = metric_series.c
+    stmt = select(col.pk, col.run_pk, col.name, col.kind, col.value_type, col.description).where(
+        col.run_pk.in_(list(run_pks))
+    )
+    if names is not None:
+        stmt = stmt.where(col.name.in_(list(names)))
+    series = conn.execute(stmt.order_by(col.run_pk, col.pk)).all()
+    points: dict[int, tuple[list[Any], list[int | None], list[float]]] = {
+        row.pk: ([], [], []) for row in series
+    }
+    if series:
+        chunk_stmt = (
+            select(
+                metric_chunks.c.series_pk,
+                metric_chunks.c.count,
+                metric_chunks.c.values_json,
+                metric_chunks.c.steps_json,
+                metric_chunks.c.times_json,
+            )
+            .where(metric_chunks.c.series_pk.in_(list(points)))
+            .order_by(metric_chunks.c.series_pk, metric_chunks.c.pk)
+        )
+        for series_pk, count, values_json, steps_json, times_json in conn.execute(chunk_stmt):
+            values, steps, times = points[series_pk]
+            values.extend(json.loads(values_json))
+            steps.extend(json.loads(steps_json) if steps_json else [None] * count)
+            times.extend(json.loads(times_json))
+    return [
+        MetricData(
+            run_id=run_pks[row.run_pk],
+            name=row.name,
+            kind=MetricKind(row.kind),
+            value_type=ValueType(row.value_type),
+            values=points[row.pk][0],
+            steps=points[row.pk][1],
+            times=points[row.pk][2],
+            description=row.description,
+        )
+        for row in series
+    ]
+
+
+def run_pks_for(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
+    return {
+        run_id: pk
+        for pk, run_id in conn.execute(
+            select(runs.c.pk, runs.c.run_id).where(runs.c.run_id.in_(list(run_ids)))
+        )
+    }

@@ -1,0 +1,157 @@
+"""The SQL schema, in SQLAlchemy Core. Portable: the same tables on SQLite and PostgreSQL.
+
+The Alembic migrations in ``migrations/versions`` create exactly this; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from runyard.entities import MetricKind, RunStatus, ValueType
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+STATUS_VALUES = [s.value for s in RunStatus]
+KIND_VALUES = [k.value for k in MetricKind]
+VALUE_TYPE_VALUES = [v.value for v in ValueType]
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_time", Float, nullable=False),
+    Column("archived_time", Float, nullable=True),
+    Column("run_counter", Integer, nullable=False, server_default="0"),
+    Column("tags_json", Text, nullable=False, server_default="{}"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(256), nullable=False, unique=True),
+    Column("experiment_pk", Integer, ForeignKey("experiments.pk"), nullable=False),
+    Column("parent_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("root_pk", Integer, nullable=True),
+    Column("number", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("run_type", String(64), nullable=True),
+    Column("display_name", String(256), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("target", String(64), nullable=False),
+    Column("created_time", Float, nullable=False),
+    Column("start_time", Float, nullable=True),
+    Column("end_time", Float, nullable=True),
+    Column("heartbeat_time", Float, nullable=True),
+    Column("error_json", Text, nullable=True),
+    Column("run_definition_json", Text, nullable=True),
+    Column("submitted_by", String(256), nullable=True),
+    CheckConstraint(_in("status", STATUS_VALUES), name="status"),
+    Index(None, "experiment_pk", "parent_pk", "pk"),
+    Index(None, "parent_pk", "pk"),
+    Index(None, "root_pk", "pk"),
+    Index(None, "status", "pk"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=True),
+    Index(None, "key", "value", "run_pk"),
+)
+
+run_properties = Table(
+    "run_properties",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value", "run_pk"),
+)
+
+metric_series = Table(
+    "metric_series",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("value_type", String(16), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("count", BigInteger, nullable=False, server_default="0"),
+    Column("last_value_json", Text, nullable=True),
+    Column("min_value", Float, nullable=True),
+    Column("max_value", Float, nullable=True),
+    Column("updated_time", Float, nullable=False),
+    UniqueConstraint("run_pk", "name"),
+    CheckConstraint(_in("kind", KIND_VALUES), name="kind"),
+    CheckConstraint(_in("value_type", VALUE_TYPE_VALUES), name="value_type"),
+)
+
+metric_chunks = Table(
+    "metric_chunks",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("series_pk", Integer, ForeignKey("metric_series.pk"), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("values_json", Text, nullable=False),
+    Column("steps_json", Text, nullable=True),
+    Column("times_json", Text, nullable=False),
+    Index(None, "series_pk", "pk"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_time", Float, nullable=False),
+    Column("complete", Integer, nullable=False, server_default="0"),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_time", Float, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("snapshot_id", String(64), primary_key=True),
+    Column("created_time", Float, nullable=False),
+    Column("manifest_json", Text, nullable=False),
+)

@@ -1,0 +1,532 @@
+"""The SQL store: SQLite for one machine, PostgreSQL for a team, same code and migrations."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from runyard.entities import (
+    ArtifactInfo,
+    ExperimentInfo,
+    MetricChunk,
+    MetricData,
+    MetricSeries,
+    NewRun,
+    RunInfo,
+    RunPage,
+    RunQuery,
+    RunStatus,
+    SnapshotFile,
+    ViewType,
+)
+from runyard.errors import (
+    ArtifactExistsError,
+    ArtifactNotFoundError,
+    ExperimentNotFoundError,
+    PropertyConflictError,
+    RunNotFoundError,
+    SnapshotNotFoundError,
+    UserError,
+)
+from runyard.limits import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_PROPERTIES_PER_RUN,
+    MAX_TAGS_PER_RUN,
+    check_count,
+    check_experiment_name,
+    check_key_values,
+    check_run_id,
+    check_text,
+    normalize_artifact_path,
+)
+from runyard.store import base
+from runyard.store.artifacts import ArtifactRepository
+from runyard.store.sql import engine as sql_engine
+from runyard.store.sql import metrics as sql_metrics
+from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
+from runyard.store.sql.schema import (
+    artifacts,
+    blobs,
+    experiments,
+    run_properties,
+    run_tags,
+    runs,
+    snapshots,
+)
+from runyard.store.sql.search import search_runs as _search_runs
+
+_STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
+
+
+class SqlStore(base.Store):
+    """A Store on an SQLAlchemy database URL, with artifacts under ``artifact_root``."""
+
+    def __init__(self, url: str, artifact_root: str) -> None:
+        self.uri = url
+        self.engine = sql_engine.create_sql_engine(url)
+        sql_engine.upgrade(self.engine)
+        self.artifacts = ArtifactRepository(artifact_root)
+        self._run_pks: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _write(self) -> Any:
+        return sql_engine.write_transaction(self.engine)
+
+    def _read(self) -> Any:
+        return sql_engine.read_transaction(self.engine)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _run_pk(self, conn: Connection, run_id: str) -> int:
+        pk = self._run_pks.get(run_id)
+        if pk is None:
+            pk = conn.execute(select(runs.c.pk).where(runs.c.run_id == run_id)).scalar()
+            if pk is None:
+                raise RunNotFoundError(
+                    f"Run {run_id!r} was not found in {self.uri}. Check the run id and the "
+                    "workspace (RUNYARD_TRACKING_URI)."
+                )
+            self._run_pks[run_id] = pk
+        return pk
+
+    def _experiment_row(self, conn: Connection, name: str) -> Any:
+        row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+        if row is None:
+            raise ExperimentNotFoundError(
+                f"Experiment {name!r} was not found. Experiment(workspace, name) creates it."
+            )
+        return row
+
+    def _load_run(self, conn: Connection, run_id: str) -> RunInfo:
+        rows = conn.execute(run_select().where(runs.c.run_id == run_id)).all()
+        if not rows:
+            raise RunNotFoundError(
+                f"Run {run_id!r} was not found in {self.uri}. Check the run id and the "
+                "workspace (RUNYARD_TRACKING_URI)."
+            )
+        return load_runs(conn, rows)[0]
+
+    # -- experiments ---------------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> ExperimentInfo:
+        check_experiment_name(name)
+        with self._read() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+            if row is not None:
+                return experiment_from_row(row)
+        with self._write() as conn:
+            conn.execute(
+                sql_metrics.insert_ignoring_conflicts(conn, experiments),
+                {
+                    "experiment_id": str(uuid.uuid4()),
+                    "name": name,
+                    "created_time": time.time(),
+                    "run_counter": 0,
+                    "tags_json": "{}",
+                },
+            )
+            return experiment_from_row(self._experiment_row(conn, name))
+
+    def get_experiment(self, name: str) -> ExperimentInfo:
+        with self._read() as conn:
+            return experiment_from_row(self._experiment_row(conn, name))
+
+    def list_experiments(
+        self, view_type: ViewType = ViewType.ACTIVE_ONLY, name: str | None = None
+    ) -> list[ExperimentInfo]:
+        stmt = select(experiments).order_by(experiments.c.name)
+        if view_type is ViewType.ACTIVE_ONLY:
+            stmt = stmt.where(experiments.c.archived_time.is_(None))
+        elif view_type is ViewType.ARCHIVED_ONLY:
+            stmt = stmt.where(experiments.c.archived_time.is_not(None))
+        if name is not None:
+            stmt = stmt.where(experiments.c.name == name)
+        with self._read() as conn:
+            return [experiment_from_row(row) for row in conn.execute(stmt)]
+
+    def set_experiment_archived(self, name: str, archived: bool) -> ExperimentInfo:
+        with self._write() as conn:
+            self._experiment_row(conn, name)
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.name == name)
+                .values(archived_time=time.time() if archived else None)
+            )
+            return experiment_from_row(self._experiment_row(conn, name))
+
+    def set_experiment_tags(
+        self, name: str, tags: Mapping[str, str | None], remove: Iterable[str] = ()
+    ) -> ExperimentInfo:
+        check_key_values("experiment tag", tags)
+        with self._write() as conn:
+            current = dict(json.loads(self._experiment_row(conn, name).tags_json))
+            current.update(tags)
+            for key in remove:
+                current.pop(key, None)
+            check_key_values("experiment tag", current, max_count=MAX_TAGS_PER_RUN)
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.name == name)
+                .values(tags_json=json.dumps(current))
+            )
+            return experiment_from_row(self._experiment_row(conn, name))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_runs(self, new_runs: Sequence[NewRun]) -> list[RunInfo]:
+        for new in new_runs:
+            check_run_id(new.run_id)
+            check_experiment_name(new.experiment_name)
+            check_key_values("tag", new.tags, max_count=MAX_TAGS_PER_RUN)
+            check_key_values("property", new.properties, max_count=MAX_PROPERTIES_PER_RUN)
+            check_text("display name", new.display_name, MAX_DISPLAY_NAME_LENGTH)
+            check_text("description", new.description, MAX_DESCRIPTION_LENGTH)
+        if not new_runs:
+            return []
+        for name in {new.experiment_name for new in new_runs}:
+            self.get_or_create_experiment(name)
+        now = time.time()
+        try:
+            with self._write() as conn:
+                created = self._insert_runs(conn, new_runs, now)
+                rows = conn.execute(
+                    run_select().where(runs.c.pk.in_(created)).order_by(runs.c.pk)
+                ).all()
+                return load_runs(conn, rows)
+        except IntegrityError as exc:
+            raise UserError(
+                "Could not create the runs: a run id is already taken. Leave run_id unset to get "
+                f"a fresh one. ({exc.orig})"
+            ) from None
+
+    def _insert_runs(self, conn: Connection, new_runs: Sequence[NewRun], now: float) -> list[int]:
+        counters: dict[str, int] = {}
+        by_experiment: dict[str, int] = {}
+        for new in new_runs:
+            by_experiment[new.experiment_name] = by_experiment.get(new.experiment_name, 0) + 1
+        for name, count in by_experiment.items():
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.name == name)
+                .values(run_counter=experiments.c.run_counter + count)
+            )
+            row = self._experiment_row(conn, name)
+            counters[name] = int(row.run_counter) - count
+            by_experiment[name] = row.pk
+        created: list[int] = []
+        local_pks: dict[str, tuple[int, int | None]] = {}
+        for new in new_runs:
+            parent_pk = root_pk = None
+            if new.parent_run_id is not None:
+                if new.parent_run_id in local_pks:
+                    parent_pk, parent_root = local_pks[new.parent_run_id]
+                else:
+                    parent = conn.execute(
+                        select(runs.c.pk, runs.c.root_pk).where(runs.c.run_id == new.parent_run_id)
+                    ).first()
+                    if parent is None:
+                        raise RunNotFoundError(
+                            f"Parent run {new.parent_run_id!r} was not found; children need an "
+                            "existing parent."
+                        )
+                    parent_pk, parent_root = parent.pk, parent.root_pk
+                root_pk = parent_root if parent_root is not None else parent_pk
+            counters[new.experiment_name] += 1
+            started = new.status not in _STARTED
+            inserted = conn.execute(
+                runs.insert().values(
+                    run_id=new.run_id,
+                    experiment_pk=by_experiment[new.experiment_name],
+                    parent_pk=parent_pk,
+                    root_pk=root_pk,
+                    number=counters[new.experiment_name],
+                    status=new.status.value,
+                    run_type=new.run_type,
+                    display_name=new.display_name,
+                    description=new.description,
+                    target=new.target,
+                    created_time=now,
+                    start_time=now if started else None,
+                    end_time=now if new.status.is_terminal else None,
+                    run_definition_json=json.dumps(new.run_definition)
+                    if new.run_definition is not None
+                    else None,
+                    submitted_by=new.submitted_by,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            pk = int(inserted[0])
+            local_pks[new.run_id] = (pk, root_pk)
+            created.append(pk)
+            if new.tags:
+                conn.execute(
+                    run_tags.insert(),
+                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.tags.items()],
+                )
+            if new.properties:
+                conn.execute(
+                    run_properties.insert(),
+                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.properties.items()],
+                )
+        return created
+
+    def get_run(self, run_id: str) -> RunInfo:
+        with self._read() as conn:
+            return self._load_run(conn, run_id)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        display_name: str | None = base.UNSET,
+        description: str | None = base.UNSET,
+        run_definition: Mapping[str, Any] | None = base.UNSET,
+    ) -> RunInfo:
+        values: dict[str, Any] = {}
+        if display_name is not base.UNSET:
+            values["display_name"] = check_text(
+                "display name", display_name, MAX_DISPLAY_NAME_LENGTH
+            )
+        if description is not base.UNSET:
+            values["description"] = check_text("description", description, MAX_DESCRIPTION_LENGTH)
+        if run_definition is not base.UNSET:
+            values["run_definition_json"] = (
+                None if run_definition is None else json.dumps(run_definition)
+            )
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            if values:
+                conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+            return self._load_run(conn, run_id)
+
+    def set_run_status(
+        self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
+    ) -> RunInfo:
+        status = RunStatus(status)
+        now = time.time()
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            row = conn.execute(
+                select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
+            ).one()
+            if RunStatus(row.status).is_terminal:
+                return self._load_run(conn, run_id)
+            values: dict[str, Any] = {"status": status.value}
+            if status not in _STARTED and row.start_time is None:
+                values["start_time"] = now
+            if status.is_terminal:
+                values["end_time"] = now
+            if error is not None and row.error_json is None:
+                values["error_json"] = json.dumps(error)
+            conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+            return self._load_run(conn, run_id)
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(update(runs).where(runs.c.pk == pk).values(heartbeat_time=time.time()))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
+        check_key_values("tag", tags)
+        if not tags:
+            return
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            existing = set(
+                conn.execute(select(run_tags.c.key).where(run_tags.c.run_pk == pk)).scalars()
+            )
+            check_count("tag", len(existing | set(tags)), MAX_TAGS_PER_RUN)
+            conn.execute(
+                delete(run_tags).where(run_tags.c.run_pk == pk, run_tags.c.key.in_(list(tags)))
+            )
+            conn.execute(
+                run_tags.insert(),
+                [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()],
+            )
+
+    def remove_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            if keys:
+                conn.execute(
+                    delete(run_tags).where(run_tags.c.run_pk == pk, run_tags.c.key.in_(keys))
+                )
+
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
+        check_key_values("property", properties)
+        if not properties:
+            return
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            stored = dict(
+                conn.execute(
+                    select(run_properties.c.key, run_properties.c.value).where(
+                        run_properties.c.run_pk == pk
+                    )
+                ).all()
+            )
+            for key, value in properties.items():
+                if key in stored and stored[key] != value:
+                    raise PropertyConflictError(
+                        f"Property {key!r} is already {stored[key]!r} and cannot be changed to "
+                        f"{value!r}: properties are immutable once set. Use a tag "
+                        f"(run.tag({key!r}, {value!r})) for values that change."
+                    )
+            new = {k: v for k, v in properties.items() if k not in stored}
+            check_count("property", len(stored) + len(new), MAX_PROPERTIES_PER_RUN)
+            if new:
+                conn.execute(
+                    run_properties.insert(),
+                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.items()],
+                )
+
+    def search_runs(self, query: RunQuery) -> RunPage:
+        with self._read() as conn:
+            return _search_runs(conn, query)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def log_metrics(self, chunks: Sequence[MetricChunk]) -> None:
+        if not chunks:
+            return
+        with self._write() as conn:
+            run_pks = {run_id: self._run_pk(conn, run_id) for run_id in {c.run_id for c in chunks}}
+            sql_metrics.log_metrics(conn, run_pks, chunks)
+
+    def _pks_for(self, conn: Connection, run_ids: Sequence[str]) -> dict[int, str]:
+        return {self._run_pk(conn, run_id): run_id for run_id in run_ids}
+
+    def list_metric_series(self, run_ids: Sequence[str]) -> list[MetricSeries]:
+        with self._read() as conn:
+            return sql_metrics.list_metric_series(conn, self._pks_for(conn, run_ids))
+
+    def read_metrics(
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+    ) -> list[MetricData]:
+        with self._read() as conn:
+            return sql_metrics.read_metrics(conn, self._pks_for(conn, run_ids), names)
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
+        path = normalize_artifact_path(path)
+        now = time.time()
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            claimed = conn.execute(
+                sql_metrics.insert_ignoring_conflicts(conn, artifacts),
+                {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
+            ).rowcount
+        if not claimed:
+            raise ArtifactExistsError(
+                f"Artifact {path!r} of run {run_id!r} already exists; an artifact path is "
+                "written once. Upload under another name."
+            )
+        try:
+            size = self.artifacts.write_artifact(run_id, path, source)
+        except BaseException:
+            with self._write() as conn:
+                conn.execute(
+                    delete(artifacts).where(artifacts.c.run_pk == pk, artifacts.c.path == path)
+                )
+            raise
+        with self._write() as conn:
+            conn.execute(
+                update(artifacts)
+                .where(artifacts.c.run_pk == pk, artifacts.c.path == path)
+                .values(size=size, complete=1)
+            )
+        return ArtifactInfo(run_id=run_id, path=path, size=size, created_time=now)
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        with self._read() as conn:
+            pk = self._run_pk(conn, run_id)
+            stmt = select(artifacts.c.path, artifacts.c.size, artifacts.c.created_time).where(
+                artifacts.c.run_pk == pk, artifacts.c.complete == 1
+            )
+            if prefix:
+                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                stmt = stmt.where(artifacts.c.path.like(escaped + "%", escape="\\"))
+            return [
+                ArtifactInfo(run_id=run_id, path=p, size=s, created_time=t)
+                for p, s, t in conn.execute(stmt.order_by(artifacts.c.path))
+            ]
+
+    def open_artifact(self, run_id: str, path: str) -> BinaryIO:
+        path = normalize_artifact_path(path)
+        with self._read() as conn:
+            pk = self._run_pk(conn, run_id)
+            found = conn.execute(
+                select(func.count()).where(
+                    artifacts.c.run_pk == pk, artifacts.c.path == path, artifacts.c.complete == 1
+                )
+            ).scalar_one()
+        if not found:
+            raise ArtifactNotFoundError(
+                f"Run {run_id!r} has no artifact {path!r}. run.get_file_names() lists them."
+            )
+        return self.artifacts.open_artifact(run_id, path)
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def missing_blobs(self, digests: Iterable[str]) -> set[str]:
+        wanted = set(digests)
+        if not wanted:
+            return set()
+        with self._read() as conn:
+            have = set(
+                conn.execute(select(blobs.c.digest).where(blobs.c.digest.in_(wanted))).scalars()
+            )
+        return wanted - have
+
+    def put_blob(self, digest: str, source: BinaryIO) -> None:
+        if not self.missing_blobs([digest]):
+            return
+        size = self.artifacts.write_blob(digest, source)
+        with self._write() as conn:
+            conn.execute(
+                sql_metrics.insert_ignoring_conflicts(conn, blobs),
+                {"digest": digest, "size": size, "created_time": time.time()},
+            )
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        if self.missing_blobs([digest]):
+            raise SnapshotNotFoundError(f"Snapshot content {digest} is not in the store.")
+        return self.artifacts.open_blob(digest)
+
+    def create_snapshot(self, snapshot_id: str, files: Sequence[SnapshotFile]) -> None:
+        missing = self.missing_blobs(f.digest for f in files)
+        if missing:
+            raise UserError(
+                f"Snapshot {snapshot_id} names {len(missing)} file(s) whose content was not "
+                "uploaded; put_blob them first."
+            )
+        manifest = [[f.path, f.digest, f.size] for f in sorted(files, key=lambda f: f.path)]
+        with self._write() as conn:
+            conn.execute(
+                sql_metrics.insert_ignoring_conflicts(conn, snapshots),
+                {
+                    "snapshot_id": snapshot_id,
+                    "created_time": time.time(),
+                    "manifest_json": json.dumps(manifest),
+                },
+            )
+
+    def get_snapshot(self, snapshot_id: str) -> list[SnapshotFile]:
+        with self._read() as conn:
+            manifest = conn.execute(
+                select(snapshots.c.manifest_json).where(snapshots.c.snapshot_id == snapshot_id)
+            ).scalar()
+        if manifest is None:
+            raise SnapshotNotFoundError(f"Snapshot {snapshot_id!r} was not found.")
+        return [SnapshotFile(path=p, digest=d, size=s) for p, d, s in json.loads(manifest)]

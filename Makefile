@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-core
 	mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/python ../examples/seed_walkthrough.py
-	cd $(DEMO_DIR) && ../$(BIN)/runyard runs list --all
+	cd $(DEMO_DIR) && ../$(BIN)/runyard runs list --include-children
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench examples

@@ -67,10 +67,10 @@ class MetricLogger:
             vtype = _NUMBER
         else:
             value, vtype = coerce_log_value(check_int(value) if kind is int else value)
-        if self._vector_types.get(name) is not vtype:
-            self._admit(name, _VECTOR, vtype)
         if step is not None:
             step = check_step(step)
+        if self._vector_types.get(name) is not vtype:
+            self._admit(name, _VECTOR, vtype)
         pipeline = self._pipeline
         if pipeline.error is not None:
             pipeline.raise_error()

@@ -1,0 +1,256 @@
+"""The buffered metric pipeline: nothing is lost, nothing is written twice, failures surface."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from runyard import Experiment, Run, Workspace
+from runyard.entities import MetricChunk, MetricKind, ValueType
+from runyard.errors import MetricWriteError, StoreError, UserError
+from runyard.logging.pipeline import MetricPipeline, Point, chunk_points
+from runyard.store.sql import SqlStore
+
+
+def _points(run_id: str, name: str, count: int) -> list[Point]:
+    now = time.time()
+    return [
+        (run_id, name, MetricKind.VECTOR, ValueType.NUMBER, float(i), i, now, "")
+        for i in range(count)
+    ]
+
+
+def _values(workspace: Workspace, run_id: str, name: str) -> list[float]:
+    found = workspace.store.read_metrics([run_id], [name])
+    return list(found[0].values) if found else []
+
+
+@pytest.fixture
+def run(experiment: Experiment) -> Run:
+    return experiment.start_logging(snapshot_directory=None)
+
+
+def test_chunk_points_groups_per_series_in_order() -> None:
+    points = _points("r1", "a", 3) + _points("r1", "b", 2) + _points("r2", "a", 1)
+    points.insert(1, points.pop(3))  # interleave the series
+    chunks = chunk_points(points)
+    assert [(c.run_id, c.name, list(c.values)) for c in chunks] == [
+        ("r1", "a", [0.0, 1.0, 2.0]),
+        ("r1", "b", [0.0, 1.0]),
+        ("r2", "a", [0.0]),
+    ]
+    assert list(chunks[0].steps or []) == [0, 1, 2]
+
+
+def test_pipeline_writes_nothing_until_flush_then_everything(
+    workspace: Workspace, run: Run
+) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=3600)
+    for point in _points(run.id, "loss", 5000):
+        pipeline.append(point)
+    assert _values(workspace, run.id, "loss") == []
+    pipeline.flush()
+    assert _values(workspace, run.id, "loss") == [float(i) for i in range(5000)]
+    pipeline.close()
+
+
+def test_pipeline_writes_in_the_background(workspace: Workspace, run: Run) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=0.01)
+    for point in _points(run.id, "loss", 100):
+        pipeline.append(point)
+    deadline = time.monotonic() + 30
+    while len(_values(workspace, run.id, "loss")) < 100 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_values(workspace, run.id, "loss")) == 100
+    pipeline.close()
+
+
+class FlakyStore(SqlStore):
+    """A real SQLite store whose metric writes fail while ``failures`` is above zero."""
+
+    failures = 0
+    calls = 0
+
+    def log_metrics(self, chunks: Sequence[MetricChunk]) -> None:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreError("the store is away (injected)")
+        super().log_metrics(chunks)
+
+
+def _flaky(tmp_path: Path) -> FlakyStore:
+    return FlakyStore(f"sqlite:///{tmp_path}/flaky.db", str(tmp_path / "flaky-artifacts"))
+
+
+def test_pipeline_retries_transient_failures(tmp_path: Path) -> None:
+    store = _flaky(tmp_path)
+    (info,) = store.create_runs([_new_run()])
+    store.failures = 2
+    pipeline = MetricPipeline(store, interval=3600)
+    for point in _points(info.run_id, "loss", 10):
+        pipeline.append(point)
+    pipeline.flush()
+    assert len(store.read_metrics([info.run_id])[0].values) == 10
+    pipeline.close()
+
+
+def test_pipeline_failure_is_raised_then_points_are_kept_and_written_once(
+    tmp_path: Path,
+) -> None:
+    store = _flaky(tmp_path)
+    (info,) = store.create_runs([_new_run()])
+    store.failures = 100
+    pipeline = MetricPipeline(store, interval=3600)
+    for point in _points(info.run_id, "loss", 10):
+        pipeline.append(point)
+    with pytest.raises(MetricWriteError, match="retried on the next flush"):
+        pipeline.flush()
+    assert store.read_metrics([info.run_id]) == []
+    store.failures = 0
+    for point in _points(info.run_id, "loss", 5):
+        pipeline.append(point)
+    pipeline.flush()
+    values = list(store.read_metrics([info.run_id])[0].values)
+    assert values == [float(i) for i in range(10)] + [float(i) for i in range(5)]
+    pipeline.close()
+
+
+def test_pipeline_error_surfaces_on_the_next_log_call(tmp_path: Path) -> None:
+    store = _flaky(tmp_path)
+    workspace = Workspace(f"sqlite:///{tmp_path}/flaky.db")
+    workspace._store = store  # the workspace logs through the flaky store
+    run = Experiment(workspace, "flaky").start_logging(snapshot_directory=None)
+    workspace.pipeline.interval = 0.01
+    store.failures = 100
+    run.log("loss", 1.0)
+    deadline = time.monotonic() + 30
+    while workspace.pipeline.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the background writer fails, retries, then gives up for now
+    with pytest.raises(MetricWriteError, match="the store is away"):
+        run.log("loss", 2.0)
+    run.log("loss", 3.0)  # raised once; logging goes on
+    store.failures = 0
+    run.flush()
+    assert run.get_metrics() == {"loss": [1.0, 3.0]}
+
+
+def test_pipeline_isolates_a_chunk_the_store_refuses(workspace: Workspace, run: Run) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=3600)
+    for point in _points(run.id, "good", 3) + _points("no-such-run", "bad", 2):
+        pipeline.append(point)
+    with pytest.raises(UserError, match="2 point\\(s\\) of 'bad'"):
+        pipeline.flush()
+    assert _values(workspace, run.id, "good") == [0.0, 1.0, 2.0]
+    pipeline.flush()  # the refused chunk is not retried forever
+    pipeline.close()
+
+
+def test_pipeline_memory_is_bounded(workspace: Workspace, run: Run) -> None:
+    pipeline = workspace.pipeline
+    pipeline.max_pending = 500
+    highest = 0
+    for i in range(20_000):
+        run.log("loss", float(i))
+        highest = max(highest, len(pipeline))
+    assert highest <= 501
+    run.flush()
+    assert len(run.get_metrics()["loss"]) == 20_000
+
+
+def _run_script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(body))
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_interpreter_exit_flushes_every_point(workspace: Workspace, tmp_path: Path) -> None:
+    done = _run_script(
+        tmp_path,
+        """
+        from runyard import Experiment, Workspace
+        run = Experiment(Workspace.from_config(), "exit").start_logging(snapshot_directory=None)
+        print(run.id)
+        for i in range(50_000):
+            run.log("loss", float(i), step=i)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    values = _values(workspace, done.stdout.strip(), "loss")
+    assert values == [float(i) for i in range(50_000)]
+
+
+def test_interpreter_exit_after_an_uncaught_exception_flushes(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    done = _run_script(
+        tmp_path,
+        """
+        from runyard import Experiment, Workspace
+        run = Experiment(Workspace.from_config(), "crash").start_logging(snapshot_directory=None)
+        print(run.id, flush=True)
+        for i in range(1000):
+            run.log("loss", float(i))
+        raise RuntimeError("training crashed")
+        """,
+    )
+    assert done.returncode == 1
+    assert "training crashed" in done.stderr
+    assert len(_values(workspace, done.stdout.strip(), "loss")) == 1000
+
+
+def test_fork_does_not_write_the_parents_points_twice(workspace: Workspace, run: Run) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=3600)
+    for point in _points(run.id, "loss", 100):
+        pipeline.append(point)
+    pid = os.fork()
+    if pid == 0:  # the child: flushes its (empty) copy and leaves
+        try:
+            pipeline.flush(30)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    pipeline.flush()
+    assert len(_values(workspace, run.id, "loss")) == 100
+    pipeline.close()
+
+
+def test_several_processes_log_into_one_run(workspace: Workspace, run: Run, tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from runyard import Run, Workspace
+            run = Run.get(Workspace.from_config(), sys.argv[1])
+            for i in range(20_000):
+                run.log("loss-" + sys.argv[2], float(i))
+                run.log("shared", float(i))
+            """
+        )
+    )
+    workers = [
+        subprocess.Popen([sys.executable, str(script), run.id, str(n)], cwd=tmp_path)
+        for n in range(4)
+    ]
+    assert [w.wait(timeout=180) for w in workers] == [0, 0, 0, 0]
+    metrics = run.get_metrics()
+    for n in range(4):
+        assert metrics[f"loss-{n}"] == [float(i) for i in range(20_000)]
+    assert len(metrics["shared"]) == 80_000
+    assert sorted(metrics["shared"]) == sorted([float(i) for i in range(20_000)] * 4)
+
+
+def _new_run():  # type: ignore[no-untyped-def]
+    from runyard.entities import NewRun
+
+    return NewRun(run_id="flaky-run", experiment_name="flaky")

@@ -28,7 +28,7 @@ def test_public_api_names_exist() -> None:
 
 
 def test_version_matches_dunder_version() -> None:
-    assert runyard.VERSION == runyard.__version__
+    assert runyard.__version__ == runyard.VERSION
     assert runyard.__version__.count(".") == 2
 
 

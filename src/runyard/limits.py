@@ -31,7 +31,8 @@ RUN_ID_RE = re.compile(r"^[\w\-.]{1,256}$")
 
 
 def check_experiment_name(name: object) -> str:
-    if not isinstance(name, str) or not EXPERIMENT_NAME_RE.match(name):
+    # fullmatch: with match, '$' also matches before a trailing newline ("name\n" would pass).
+    if not isinstance(name, str) or not EXPERIMENT_NAME_RE.fullmatch(name):
         raise InvalidNameError(
             f"Invalid experiment name {name!r}. Experiment name must be between 1 and 255 "
             "characters long. Its first character has to be alphanumeric, and the rest may "
@@ -41,10 +42,10 @@ def check_experiment_name(name: object) -> str:
 
 
 def check_run_id(run_id: object) -> str:
-    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or run_id in (".", ".."):
         raise InvalidNameError(
             f"Invalid run id {run_id!r}: use 1 to {MAX_RUN_ID_LENGTH} letters, digits, '_', "
-            "'-' or '.'."
+            "'-' or '.' (not '.' or '..' alone)."
         )
     return run_id
 

@@ -36,6 +36,12 @@ class RunFiles:
                 f"path_or_stream must be a file path or a binary stream (io.IOBase), got "
                 f"{type(path_or_stream).__name__}."
             )
+        if isinstance(path_or_stream, io.TextIOBase):
+            raise InvalidArgumentError(
+                f"path_or_stream must be a binary stream, got the text stream "
+                f"{type(path_or_stream).__name__}: open the file with 'rb', or wrap text in "
+                "io.BytesIO(text.encode())."
+            )
         return self._store.put_artifact(self._run_id, name, path_or_stream)  # type: ignore[arg-type]
 
     def upload_files(

@@ -54,7 +54,8 @@ class MetricLogger:
     def __init__(self, run: Run, *, new_run: bool) -> None:
         self._run = run
         self._run_id = run.id
-        self._pipeline: MetricPipeline = run.experiment.workspace.pipeline
+        self._workspace = run.experiment.workspace
+        self._pipeline: MetricPipeline | None = None  # started on the first point
         self._kinds: dict[str, MetricKind] = {}
         self._vector_types: dict[str, ValueType] = {}
         self._loaded = new_run  # a run created here has no series elsewhere yet
@@ -72,6 +73,8 @@ class MetricLogger:
         if self._vector_types.get(name) is not vtype:
             self._admit(name, _VECTOR, vtype)
         pipeline = self._pipeline
+        if pipeline is None:
+            pipeline = self._pipeline = self._workspace.pipeline
         if pipeline.error is not None:
             pipeline.raise_error()
         if len(pipeline) > pipeline.max_pending:
@@ -83,7 +86,7 @@ class MetricLogger:
     def _load(self) -> None:
         if self._loaded:
             return
-        for series in self._run.experiment.workspace.store.list_metric_series([self._run_id]):
+        for series in self._workspace.store.list_metric_series([self._run_id]):
             self._kinds[series.name] = series.kind
             if series.kind is MetricKind.VECTOR:
                 self._vector_types[series.name] = series.value_type
@@ -114,6 +117,8 @@ class MetricLogger:
         self, name: str, kind: MetricKind, vtype: ValueType, values: Sequence[Any], description: str
     ) -> None:
         pipeline = self._pipeline
+        if pipeline is None:
+            pipeline = self._pipeline = self._workspace.pipeline
         if pipeline.error is not None:
             pipeline.raise_error()
         now = _time()

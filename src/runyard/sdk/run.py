@@ -209,7 +209,7 @@ class Run:
 
     def flush(self, timeout_seconds: float = 300) -> None:
         """Wait until every metric logged so far is in the store."""
-        self._experiment.workspace.pipeline.flush(timeout_seconds)
+        self._experiment.workspace.flush(timeout_seconds)
 
     def _finish(self, status: RunStatus, error: Mapping[str, Any] | None = None) -> None:
         self.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -47,7 +48,9 @@ def ignore_spec(folder: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]
         if candidate.is_file():
             lines.extend(candidate.read_text(errors="replace").splitlines())
             break
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    # GitIgnoreSpec: git's own semantics, and no DeprecationWarning ("gitwildmatch" warns in
+    # pathspec 1.x, which fails any caller running with warnings as errors).
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def select_files(
@@ -88,6 +91,9 @@ def select_files(
     return chosen
 
 
+RACY_SECONDS = 2.0
+
+
 def _digest(path: Path) -> str:
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
@@ -97,7 +103,11 @@ def _digest(path: Path) -> str:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1024 * 1024), b""):
                 hasher.update(block)
-        found = _digests[key] = hasher.hexdigest()
+        found = hasher.hexdigest()
+        # As git does for "racy" files: a file modified within the timestamp's resolution of
+        # now could change again without its (size, mtime) changing, so it is not cached.
+        if stat.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
+            _digests[key] = found
     return found
 
 

@@ -26,12 +26,15 @@ ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
 def _resolve_sqlite(uri: str, base: Path) -> str:
     """Make a relative ``sqlite:///file.db`` absolute against ``base`` (the config folder)."""
     prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        return prefix + str((base / uri[len(prefix) :]).resolve())
+    path = uri[len(prefix) :]
+    # ":memory:" is not a file name: left alone, the store refuses it with a clear error.
+    if uri.startswith(prefix) and not path.startswith("/") and path != ":memory:":
+        return prefix + str((base / path).resolve())
     return uri
 
 
-def _find_config(start: Path) -> Path | None:
+def find_config(start: Path) -> Path | None:
+    """The first ``.runyard/config.json`` in ``start`` or a folder above it (None if none)."""
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_DIR / CONFIG_FILE
         if candidate.is_file():
@@ -90,7 +93,7 @@ class Workspace:
         if env_uri:
             return cls(env_uri)
         start = Path(path) if path is not None else Path.cwd()
-        config = start if start.is_file() else _find_config(start.resolve())
+        config = start if start.is_file() else find_config(start.resolve())
         if config is None:
             workspace = cls.create(start)
             print(
@@ -178,6 +181,11 @@ class Workspace:
 
             self._pipeline = MetricPipeline(self._store)
         return self._pipeline
+
+    def flush(self, timeout_seconds: float = 300.0) -> None:
+        """Wait until every metric logged through this workspace is stored (no-op if none)."""
+        if self._pipeline is not None:
+            self._pipeline.flush(timeout_seconds)
 
     @property
     def experiments(self) -> dict[str, Experiment]:

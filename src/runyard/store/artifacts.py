@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from typing import Any, BinaryIO
 
 import fsspec
 
-from runyard.errors import StoreError
+from runyard.errors import InvalidNameError, UserError
 
 _CHUNK = 1024 * 1024
 
@@ -27,6 +28,8 @@ class ArtifactRepository:
         self._base: str = path.rstrip("/")
 
     def _run_path(self, run_id: str, path: str) -> str:
+        if run_id in ("", ".", ".."):
+            raise InvalidNameError(f"Run id {run_id!r} cannot name an artifact folder.")
         return f"{self._base}/runs/{run_id}/{path}"
 
     def _blob_path(self, digest: str) -> str:
@@ -57,7 +60,8 @@ class ArtifactRepository:
         file. With ``digest``, the content must hash to it."""
         parent = target.rsplit("/", 1)[0]
         self._fs.makedirs(parent, exist_ok=True)
-        temporary = f"{target}.partial-{hashlib.sha256(target.encode()).hexdigest()[:8]}"
+        # Unique per writer: two processes storing the same blob at once must not share a file.
+        temporary = f"{target}.partial-{uuid.uuid4().hex}"
         hasher = hashlib.sha256()
         size = 0
         try:
@@ -70,9 +74,10 @@ class ArtifactRepository:
                     out.write(block)
                     size += len(block)
             if digest is not None and hasher.hexdigest() != digest:
-                raise StoreError(
-                    f"The uploaded content hashes to {hasher.hexdigest()}, not {digest}: it "
-                    "changed while being read. Upload it again."
+                raise UserError(
+                    f"The uploaded content hashes to {hasher.hexdigest()}, not {digest}: the "
+                    "digest is wrong or the file changed while being read. Hash the content "
+                    "again and upload it under that digest."
                 )
             self._fs.mv(temporary, target)
         except BaseException:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from runyard.entities import (
     ArtifactInfo,
@@ -32,6 +33,7 @@ from runyard.errors import (
     PropertyConflictError,
     RunNotFoundError,
     SnapshotNotFoundError,
+    StoreError,
     UserError,
 )
 from runyard.limits import (
@@ -63,6 +65,13 @@ from runyard.store.sql.schema import (
 from runyard.store.sql.search import search_runs as _search_runs
 
 _STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _starts_with(column: Any, prefix: str) -> Any:
+    """``column`` begins with ``prefix``, literally and case-sensitively on every database
+    (SQLite's LIKE ignores ASCII case, and would need '%' and '_' escaped)."""
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 class SqlStore(base.Store):
@@ -71,7 +80,14 @@ class SqlStore(base.Store):
     def __init__(self, url: str, artifact_root: str) -> None:
         self.uri = url
         self.engine = sql_engine.create_sql_engine(url)
-        sql_engine.upgrade(self.engine)
+        try:
+            sql_engine.upgrade(self.engine)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreError(
+                f"Cannot open the store {url}: {exc.orig}. Check that the tracking URI names a "
+                "runyard database that this process can read and write."
+            ) from None
         self.artifacts = ArtifactRepository(artifact_root)
         self._run_pks: dict[str, int] = {}
 
@@ -117,6 +133,19 @@ class SqlStore(base.Store):
 
     # -- experiments ---------------------------------------------------------------------------
 
+    def _ensure_experiment(self, conn: Connection, name: str) -> None:
+        """Create the experiment ``name`` in ``conn``'s transaction unless it exists."""
+        conn.execute(
+            sql_metrics.insert_ignoring_conflicts(conn, experiments),
+            {
+                "experiment_id": str(uuid.uuid4()),
+                "name": name,
+                "created_time": time.time(),
+                "run_counter": 0,
+                "tags_json": "{}",
+            },
+        )
+
     def get_or_create_experiment(self, name: str) -> ExperimentInfo:
         check_experiment_name(name)
         with self._read() as conn:
@@ -124,16 +153,7 @@ class SqlStore(base.Store):
             if row is not None:
                 return experiment_from_row(row)
         with self._write() as conn:
-            conn.execute(
-                sql_metrics.insert_ignoring_conflicts(conn, experiments),
-                {
-                    "experiment_id": str(uuid.uuid4()),
-                    "name": name,
-                    "created_time": time.time(),
-                    "run_counter": 0,
-                    "tags_json": "{}",
-                },
-            )
+            self._ensure_experiment(conn, name)
             return experiment_from_row(self._experiment_row(conn, name))
 
     def get_experiment(self, name: str) -> ExperimentInfo:
@@ -192,8 +212,6 @@ class SqlStore(base.Store):
             check_text("description", new.description, MAX_DESCRIPTION_LENGTH)
         if not new_runs:
             return []
-        for name in {new.experiment_name for new in new_runs}:
-            self.get_or_create_experiment(name)
         now = time.time()
         try:
             with self._write() as conn:
@@ -214,6 +232,8 @@ class SqlStore(base.Store):
         for new in new_runs:
             by_experiment[new.experiment_name] = by_experiment.get(new.experiment_name, 0) + 1
         for name, count in by_experiment.items():
+            # Created here, not before the transaction: a batch that fails creates nothing.
+            self._ensure_experiment(conn, name)
             conn.execute(
                 update(experiments)
                 .where(experiments.c.name == name)
@@ -234,9 +254,11 @@ class SqlStore(base.Store):
                         select(runs.c.pk, runs.c.root_pk).where(runs.c.run_id == new.parent_run_id)
                     ).first()
                     if parent is None:
-                        raise RunNotFoundError(
-                            f"Parent run {new.parent_run_id!r} was not found; children need an "
-                            "existing parent."
+                        # A UserError as the contract says: the batch itself is wrong.
+                        raise UserError(
+                            f"Parent run {new.parent_run_id!r} of run {new.run_id!r} was not "
+                            "found; children need an existing parent. Create the parent first "
+                            "(or earlier in the same batch)."
                         )
                     parent_pk, parent_root = parent.pk, parent.root_pk
                 root_pk = parent_root if parent_root is not None else parent_pk
@@ -423,6 +445,7 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             pk = self._run_pk(conn, run_id)
+            self._check_no_clash(conn, pk, run_id, path)
             claimed = conn.execute(
                 sql_metrics.insert_ignoring_conflicts(conn, artifacts),
                 {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
@@ -448,6 +471,25 @@ class SqlStore(base.Store):
             )
         return ArtifactInfo(run_id=run_id, path=path, size=size, created_time=now)
 
+    def _check_no_clash(self, conn: Connection, pk: int, run_id: str, path: str) -> None:
+        """Refuse a path that is a folder of another artifact, or has one as a folder: files
+        cannot be both, and the bytes live in a file tree."""
+        parts = path.split("/")
+        folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        clash = conn.execute(
+            select(artifacts.c.path)
+            .where(
+                artifacts.c.run_pk == pk,
+                or_(artifacts.c.path.in_(folders), _starts_with(artifacts.c.path, path + "/")),
+            )
+            .limit(1)
+        ).scalar()
+        if clash is not None:
+            raise ArtifactExistsError(
+                f"Artifact {path!r} of run {run_id!r} clashes with its artifact {clash!r}: a "
+                "path cannot be both a file and a folder. Upload under another name."
+            )
+
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
         with self._read() as conn:
             pk = self._run_pk(conn, run_id)
@@ -455,8 +497,7 @@ class SqlStore(base.Store):
                 artifacts.c.run_pk == pk, artifacts.c.complete == 1
             )
             if prefix:
-                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                stmt = stmt.where(artifacts.c.path.like(escaped + "%", escape="\\"))
+                stmt = stmt.where(_starts_with(artifacts.c.path, prefix))
             return [
                 ArtifactInfo(run_id=run_id, path=p, size=s, created_time=t)
                 for p, s, t in conn.execute(stmt.order_by(artifacts.c.path))
@@ -490,6 +531,11 @@ class SqlStore(base.Store):
         return wanted - have
 
     def put_blob(self, digest: str, source: BinaryIO) -> None:
+        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
+            raise UserError(
+                f"Invalid blob digest {digest!r}: give the sha256 of the content as 64 lowercase "
+                "hexadecimal digits."
+            )
         if not self.missing_blobs([digest]):
             return
         size = self.artifacts.write_blob(digest, source)

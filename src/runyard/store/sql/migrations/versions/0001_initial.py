@@ -66,7 +66,9 @@ def upgrade() -> None:
             ["experiment_pk"], ["experiments.pk"], name="fk_runs_experiment_pk_experiments"
         ),
         sa.ForeignKeyConstraint(["parent_pk"], ["runs.pk"], name="fk_runs_parent_pk_runs"),
-        sa.CheckConstraint(f"status IN ({STATUSES})", name="ck_runs_status"),
+        # op.f marks a name as final: the naming convention of the target metadata would
+        # otherwise prefix it again (ck_runs_ck_runs_status), unlike schema.py.
+        sa.CheckConstraint(f"status IN ({STATUSES})", name=op.f("ck_runs_status")),
     )
     op.create_index(
         "ix_runs_experiment_pk_parent_pk_pk", "runs", ["experiment_pk", "parent_pk", "pk"]
@@ -100,8 +102,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("pk", name="pk_metric_series"),
         sa.ForeignKeyConstraint(["run_pk"], ["runs.pk"], name="fk_metric_series_run_pk_runs"),
         sa.UniqueConstraint("run_pk", "name", name="uq_metric_series_run_pk_name"),
-        sa.CheckConstraint(f"kind IN ({KINDS})", name="ck_metric_series_kind"),
-        sa.CheckConstraint(f"value_type IN ({VALUE_TYPES})", name="ck_metric_series_value_type"),
+        sa.CheckConstraint(f"kind IN ({KINDS})", name=op.f("ck_metric_series_kind")),
+        sa.CheckConstraint(
+            f"value_type IN ({VALUE_TYPES})", name=op.f("ck_metric_series_value_type")
+        ),
     )
     op.create_table(
         "metric_chunks",

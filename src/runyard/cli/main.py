@@ -1,0 +1,55 @@
+"""The ``runyard`` command: global options, the command groups, and error handling.
+
+Every ``RunyardError`` becomes one red line on stderr and exit code 1, never a traceback; a
+missing workspace or a wrong option exits with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runyard._version import __version__
+from runyard.cli._context import CliError, CliState
+from runyard.cli.experiments import experiments
+from runyard.cli.runs import runs
+from runyard.errors import RunyardError
+
+
+class RunyardGroup(click.Group):
+    """The top-level group: it closes the workspace and turns runyard errors into messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Closing flushes metrics, which can fail too: inside the try, so it is reported.
+                if isinstance(ctx.obj, CliState):
+                    ctx.obj.close()
+        except RunyardError as exc:
+            raise CliError(exc.message) from exc
+
+
+@click.group("runyard", cls=RunyardGroup)
+@click.option(
+    "--workspace",
+    "workspace_path",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help=(
+        "A folder containing .runyard/ (or a config file). Default: the first .runyard/config.json "
+        "from the current folder upward. RUNYARD_TRACKING_URI, when set, wins over both."
+    ),
+)
+@click.version_option(__version__, "--version", prog_name="runyard", message="%(prog)s %(version)s")
+@click.pass_context
+def main(ctx: click.Context, workspace_path: Path | None) -> None:
+    """List, inspect, tag and cancel the experiments and runs of a runyard workspace."""
+    ctx.obj = CliState(workspace_path)
+
+
+main.add_command(experiments)
+main.add_command(runs)

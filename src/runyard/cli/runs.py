@@ -1,0 +1,367 @@
+"""``runyard runs ...``: find, inspect, tag and cancel runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from runyard.cli._context import CliState, pass_state
+from runyard.cli._output import (
+    add_row,
+    duration,
+    key_values,
+    local_time,
+    new_table,
+    number,
+    out_console,
+    print_json,
+    print_line,
+    print_note,
+    short,
+    status_text,
+)
+from runyard.entities import MetricSeries, RunInfo, RunQuery, RunStatus, TagFilter
+from runyard.sdk.details import format_time
+from runyard.sdk.run import Run
+from runyard.store.base import Store
+
+PAGE_SIZE = 500
+
+
+def _status(ctx: click.Context, param: click.Parameter, value: str | None) -> RunStatus | None:
+    """A ``RunStatus`` by name, any case; a wrong name is a usage error listing every one."""
+    if value is None:
+        return None
+    try:
+        return RunStatus.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _complete_status(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return [
+        CompletionItem(status.value)
+        for status in RunStatus
+        if status.value.lower().startswith(incomplete.lower())
+    ]
+
+
+@click.group()
+def runs() -> None:
+    """Runs: list them across experiments, show one, tag or cancel it."""
+
+
+# -- shared --------------------------------------------------------------------------------------
+
+
+def _duration_seconds(info: RunInfo) -> float | None:
+    if info.start_time is None or info.end_time is None:
+        return None
+    return info.end_time - info.start_time
+
+
+def _record(info: RunInfo) -> dict[str, Any]:
+    """A run as ``--json`` prints it: every key always there (null when unknown)."""
+    return {
+        "run_id": info.run_id,
+        "experiment": info.experiment_name,
+        "number": info.number,
+        "status": info.status.value,
+        "display_name": info.display_name,
+        "description": info.description,
+        "run_type": info.run_type,
+        "parent_run_id": info.parent_run_id,
+        "created_time": format_time(info.created_time),
+        "start_time": format_time(info.start_time),
+        "end_time": format_time(info.end_time),
+        "duration_seconds": _duration_seconds(info),
+        "tags": dict(info.tags),
+        "properties": dict(info.properties),
+    }
+
+
+def _elapsed(info: RunInfo, now: float) -> str:
+    """The duration, or the time so far of a run still going."""
+    if info.start_time is None:
+        return ""
+    end = info.end_time if info.end_time is not None else now
+    return duration(end - info.start_time)
+
+
+def _key_filters(
+    ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]
+) -> tuple[TagFilter, ...]:
+    """``K`` keeps runs that have the key, ``K=V`` those where it equals V (as ``get_runs``)."""
+    filters = []
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not key:
+            raise click.BadParameter(f"{spec!r} has no key; use K or K=V.", ctx, param)
+        filters.append(TagFilter(key=key, value=value, match_value=True) if sep else TagFilter(key))
+    return tuple(filters)
+
+
+def _search(store: Store, query: RunQuery, limit: int) -> tuple[list[RunInfo], bool]:
+    """Up to ``limit`` runs (0: all), newest first, and whether more match."""
+    found: list[RunInfo] = []
+    token: str | None = None
+    while True:
+        size = min(PAGE_SIZE, limit - len(found)) if limit else PAGE_SIZE
+        page = store.search_runs(dataclasses.replace(query, page_size=size, page_token=token))
+        found.extend(page.runs)
+        token = page.next_page_token
+        if token is None:
+            return found, False
+        if limit and len(found) >= limit:
+            return found, True
+
+
+# -- list ----------------------------------------------------------------------------------------
+
+
+@runs.command("list")
+@click.option("--experiment", "-e", metavar="NAME", help="Only runs of this experiment.")
+@click.option(
+    "--status",
+    metavar="STATUS",
+    callback=_status,
+    shell_complete=_complete_status,
+    help=f"Only runs in this status, one of: {', '.join(RunStatus)} (any case).",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="K[=V]",
+    callback=_key_filters,
+    help="Only runs that have tag K (with value V). Repeat to require several.",
+)
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="K[=V]",
+    callback=_key_filters,
+    help="Only runs that have property K (with value V). Repeat to require several.",
+)
+@click.option("--include-children", is_flag=True, help="Child runs too, not only top-level runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Show at most this many runs (0: all).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects).")
+@pass_state
+def list_runs(
+    state: CliState,
+    experiment: str | None,
+    status: RunStatus | None,
+    tags: tuple[TagFilter, ...],
+    properties: tuple[TagFilter, ...],
+    include_children: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List runs, newest first, across every experiment unless --experiment is given.
+
+    All filters must hold for a run to be listed (they are ANDed), as in Experiment.get_runs().
+    """
+    query = RunQuery(
+        experiment_name=experiment,
+        tags=tags,
+        properties=properties,
+        status=status,
+        include_children=include_children,
+    )
+    found, more = _search(state.workspace.store, query, limit)
+    if as_json:
+        print_json([_record(info) for info in found])
+        return
+    if not found:
+        print_line("No runs found.")
+        return
+    now = time.time()
+    table = new_table(
+        "Run id", "Experiment", "#", "Status", "Display name", "Started", "Duration", "Tags"
+    )
+    table.columns[0].no_wrap = True
+    table.columns[2].justify = "right"
+    for info in found:
+        add_row(
+            table,
+            info.run_id,
+            info.experiment_name,
+            str(info.number),
+            status_text(info.status),
+            info.display_name or "",
+            local_time(info.start_time),
+            _elapsed(info, now),
+            key_values(info.tags),
+        )
+    out_console().print(table)
+    if more:
+        print_note(f"Showing the newest {len(found)} runs; more match (use --limit N, 0 for all).")
+
+
+# -- show ----------------------------------------------------------------------------------------
+
+
+def _metric_record(series: MetricSeries) -> dict[str, Any]:
+    return {
+        "name": series.name,
+        "kind": series.kind.value,
+        "value_type": series.value_type.value,
+        "count": series.count,
+        "last": series.last_value,
+        "min": series.min_value,
+        "max": series.max_value,
+    }
+
+
+def _overview(info: RunInfo, details: dict[str, Any]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    error = (details.get("error") or {}).get("error") or {}
+    rows: list[tuple[str, str | Text]] = [
+        ("Run id", info.run_id),
+        ("Experiment", info.experiment_name),
+        ("Number", str(info.number)),
+        ("Display name", info.display_name or ""),
+        ("Description", info.description or ""),
+        ("Status", status_text(info.status)),
+        ("Type", info.run_type or ""),
+        ("Parent", info.parent_run_id or ""),
+        ("Target", details.get("target", "")),
+        ("Started", local_time(info.start_time)),
+        ("Ended", local_time(info.end_time)),
+        ("Duration", _elapsed(info, time.time())),
+        ("Submitted by", details.get("submittedBy", "")),
+        ("Error", str(error.get("message", error.get("code", "")))),
+    ]
+    for label, value in rows:
+        if value:
+            add_row(grid, label, value)
+    return grid
+
+
+def _key_value_table(title: str, values: dict[str, Any]) -> Table:
+    table = new_table("Key", "Value", title=title)
+    for key, value in values.items():
+        add_row(table, key, "" if value is None else str(value))
+    return table
+
+
+def _metrics_table(series: list[MetricSeries]) -> Table:
+    table = new_table("Name", "Kind", "Count", "Last", "Min", "Max", title="Metrics")
+    for index in (2, 4, 5):
+        table.columns[index].justify = "right"
+    for item in series:
+        last = number(item.last_value) if isinstance(item.last_value, float) else item.last_value
+        add_row(
+            table,
+            item.name,
+            item.kind.value,
+            str(item.count),
+            short(last),
+            number(item.min_value),
+            number(item.max_value),
+        )
+    return table
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object).")
+@pass_state
+def show_run(state: CliState, run_id: str, as_json: bool) -> None:
+    """Show a run: its details, tags, properties, metric summary and files."""
+    store = state.workspace.store
+    run = Run.get(state.workspace, run_id)
+    details = run.get_details()
+    info = store.get_run(run.id)
+    series = store.list_metric_series([run.id])
+    files = store.list_artifacts(run.id)
+    if as_json:
+        record = _record(info)
+        record["details"] = details
+        record["metrics"] = [_metric_record(s) for s in series]
+        record["files"] = [{"path": f.path, "size": f.size} for f in files]
+        print_json(record)
+        return
+    parts: list[Table | Text] = [_overview(info, details)]
+    for title, values in (("Tags", info.tags), ("Properties", info.properties)):
+        parts.append(_key_value_table(title, dict(values)) if values else Text(f"{title}: none"))
+    parts.append(_metrics_table(series) if series else Text("Metrics: none"))
+    if files:
+        table = new_table("Path", "Size", title="Files")
+        table.columns[1].justify = "right"
+        for file in files:
+            add_row(table, file.path, str(file.size))
+        parts.append(table)
+    else:
+        parts.append(Text("Files: none"))
+    spaced: list[Table | Text] = []
+    for part in parts:
+        spaced.extend((part, Text("")))
+    out_console().print(Group(*spaced[:-1]))
+
+
+# -- changes -------------------------------------------------------------------------------------
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@pass_state
+def cancel_run(state: CliState, run_id: str) -> None:
+    """Cancel a run: mark it Canceled (a finished run stays as it is)."""
+    run = Run.get(state.workspace, run_id)
+    before = RunStatus(run.status)
+    run.cancel()
+    after = RunStatus(run.status)
+    if after is RunStatus.CANCELED and not before.is_terminal:
+        print_line(f"Canceled run {run.id} (it was {before.value}).")
+    elif after.is_terminal:  # finished before, or while we asked
+        print_line(f"Run {run.id} had already finished as {after.value}; left as it is.")
+    else:
+        print_line(f"Cancel requested for run {run.id}; its status is now {after.value}.")
+
+
+@runs.command("tag")
+@click.argument("run_id")
+@click.argument("key")
+@click.argument("value", required=False)
+@pass_state
+def tag_run(state: CliState, run_id: str, key: str, value: str | None) -> None:
+    """Set tag KEY of a run to VALUE (without VALUE, a value-less tag)."""
+    run = Run.get(state.workspace, run_id)
+    run.tag(key, value)
+    shown = key if value is None else f"{key}={value}"
+    print_line(f"Tagged run {run.id}: {shown}")
+
+
+@runs.command("untag")
+@click.argument("run_id")
+@click.argument("keys", metavar="KEY...", nargs=-1, required=True)
+@pass_state
+def untag_run(state: CliState, run_id: str, keys: tuple[str, ...]) -> None:
+    """Remove tags KEY... from a run (keys it does not have are ignored)."""
+    run = Run.get(state.workspace, run_id)
+    missing = [key for key in keys if key not in run.tags]
+    run.remove_tags(list(keys))
+    removed = [key for key in keys if key not in missing]
+    if removed:
+        print_line(f"Removed from run {run.id}: {', '.join(removed)}")
+    if missing:
+        print_note(f"Run {run.id} had no tag {', '.join(missing)}.")

@@ -1,0 +1,292 @@
+"""What the contract cannot see of the SQL store: its schema and migrations, SQLite's settings, and
+many processes writing one database file at once."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import queue
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event, inspect
+
+from runyard.entities import MetricKind, NewRun, RunQuery, RunStatus, ValueType
+from runyard.store import open_store
+from runyard.store.sql import SqlStore
+from runyard.store.sql.engine import HEAD_REVISION, current_revision
+from runyard.store.sql.schema import metadata
+from tests.store import sql_workers
+
+WORKERS = 4
+RUNS_PER_WORKER = 50
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/runyard.db"
+
+
+@pytest.fixture
+def artifact_root(tmp_path: Path) -> str:
+    return str(tmp_path / "artifacts")
+
+
+@pytest.fixture
+def store(url: str, artifact_root: str) -> Iterator[SqlStore]:
+    store = SqlStore(url, artifact_root)
+    yield store
+    store.close()
+
+
+def describe_schema(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every table's columns, keys, indexes and constraints, as the database reports them."""
+    described: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for table in sorted(inspector.get_table_names()):
+            if table == "alembic_version":
+                continue
+
+            def by_name(items: list[Any]) -> list[Any]:
+                return sorted(items, key=lambda item: str(item["name"]))
+
+            described[table] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], c["default"])
+                    for c in inspector.get_columns(table)
+                ],
+                "primary_key": inspector.get_pk_constraint(table),
+                "foreign_keys": by_name(inspector.get_foreign_keys(table)),
+                "indexes": by_name(inspector.get_indexes(table)),
+                "unique": by_name(inspector.get_unique_constraints(table)),
+                "checks": by_name(inspector.get_check_constraints(table)),
+            }
+    return described
+
+
+# -- schema and migrations ---------------------------------------------------------------------
+
+
+def test_migration_matches_schema_metadata(store: SqlStore) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_migration_creates_schema_constraints_by_name(store: SqlStore, tmp_path: Path) -> None:
+    # compare_metadata skips CHECK constraints and most names: compare with create_all's result.
+    plain = create_engine(f"sqlite:///{tmp_path}/plain.db")
+    try:
+        metadata.create_all(plain)
+        assert describe_schema(store.engine) == describe_schema(plain)
+    finally:
+        plain.dispose()
+
+
+def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
+    # The migration spells the values out; a new status or kind needs a migration too.
+    with store.engine.connect() as conn:
+        inspector = inspect(conn)
+        checks = {
+            c["name"]: c["sqltext"]
+            for table in ("runs", "metric_series")
+            for c in inspector.get_check_constraints(table)
+        }
+    enums: dict[str, type[StrEnum]] = {
+        "ck_runs_status": RunStatus,
+        "ck_metric_series_kind": MetricKind,
+        "ck_metric_series_value_type": ValueType,
+    }
+    assert set(checks) == set(enums)
+    for name, enum in enums.items():
+        assert set(re.findall(r"'([^']*)'", checks[name])) == {member.value for member in enum}
+
+
+def test_open_store_migrates_fresh_database_to_head(url: str, artifact_root: str) -> None:
+    empty = create_engine(url)
+    try:
+        assert current_revision(empty) is None
+    finally:
+        empty.dispose()
+    store = SqlStore(url, artifact_root)
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+    finally:
+        store.close()
+
+
+def test_open_store_existing_does_not_migrate_again(url: str, artifact_root: str) -> None:
+    first = SqlStore(url, artifact_root)
+    first.create_runs([NewRun("r", "exp")])
+    first.close()
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        second = SqlStore(url, artifact_root)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    try:
+        # Up to date: no write lock taken (a migration takes one), nothing created or written.
+        assert not [s for s in statements if s.upper().startswith("BEGIN IMMEDIATE")]
+        writes = r"\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)"
+        assert not [s for s in statements if re.match(writes, s, re.IGNORECASE)]
+        assert statements != []
+        assert current_revision(second.engine) == HEAD_REVISION
+        assert second.get_run("r").number == 1
+    finally:
+        second.close()
+
+
+# -- SQLite settings ---------------------------------------------------------------------------
+
+
+def test_sqlite_store_uses_wal_and_foreign_keys(store: SqlStore, tmp_path: Path) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+    # WAL is a property of the file: every other connection finds it too.
+    raw = sqlite3.connect(tmp_path / "runyard.db")
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        raw.close()
+
+
+# -- many writers ------------------------------------------------------------------------------
+
+
+def run_processes(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[Any]:
+    """Start one spawned process per ``args`` (each gets a shared barrier and result queue);
+    return their results in worker order, failing with the traceback of any that raised."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    barrier = context.Barrier(len(args))
+    processes = [context.Process(target=target, args=(*a, barrier, results)) for a in args]
+    for process in processes:
+        process.start()
+    outcomes: dict[int, Any] = {}
+    try:
+        for _ in processes:
+            worker, outcome = results.get(timeout=120)
+            outcomes[worker] = outcome
+    except queue.Empty:
+        pytest.fail(f"Only workers {sorted(outcomes)} reported within 120 s.")
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        results.close()
+        results.join_thread()
+    failures = [o for o in outcomes.values() if isinstance(o, str) and o.startswith("FAILED")]
+    assert not failures, "\n\n".join(failures)
+    assert [p.exitcode for p in processes] == [0] * len(processes)
+    for process in processes:
+        process.close()
+    return [outcomes[worker] for worker in sorted(outcomes)]
+
+
+@pytest.mark.slow
+def test_sqlite_many_processes_write_every_row_once(store: SqlStore, artifact_root: str) -> None:
+    store.create_runs([NewRun(sql_workers.SHARED_RUN, "setup")])
+    numbers = run_processes(
+        sql_workers.write_runs,
+        [(store.uri, artifact_root, worker, RUNS_PER_WORKER) for worker in range(WORKERS)],
+    )
+    total = WORKERS * RUNS_PER_WORKER
+    assert sorted(n for worker in numbers for n in worker) == list(range(1, total + 1))
+    assert all(worker == sorted(worker) for worker in numbers)
+
+    runs = store.search_runs(RunQuery(experiment_name="shared", page_size=total + 1)).runs
+    assert sorted(run.number for run in runs) == list(range(1, total + 1))
+    expected_ids = {f"w{w}-{i:03d}" for w in range(WORKERS) for i in range(RUNS_PER_WORKER)}
+    assert {run.run_id for run in runs} == expected_ids
+    for run in runs:
+        worker, index = run.run_id[1:].split("-")
+        assert run.tags == {"worker": worker, "step": str(int(index))}
+        assert run.properties == {"worker": worker, "index": str(int(index))}
+        assert run.heartbeat_time is not None
+    series = store.list_metric_series(sorted(expected_ids))
+    assert len(series) == total
+    assert {(s.name, s.count) for s in series} == {("loss", 2)}
+
+    (progress,) = store.read_metrics([sql_workers.SHARED_RUN], ["progress"])
+    expected_points = [w * 1000 + i for w in range(WORKERS) for i in range(RUNS_PER_WORKER)]
+    assert sorted(progress.values) == expected_points
+    for worker in range(WORKERS):
+        own = [v for v in progress.values if v // 1000 == worker]
+        assert own == sorted(own)
+    (summary,) = store.list_metric_series([sql_workers.SHARED_RUN])
+    assert summary.count == total
+
+
+@pytest.mark.slow
+def test_sqlite_concurrent_get_or_create_experiment_yields_one(
+    url: str, artifact_root: str
+) -> None:
+    # The processes also open (and so migrate) the fresh database file at the same moment.
+    ids = run_processes(
+        sql_workers.get_or_create_experiment,
+        [(url, artifact_root, worker, "raced") for worker in range(WORKERS)],
+    )
+    assert len(set(ids)) == 1
+    store = open_store(url, artifact_root)
+    try:
+        (experiment,) = store.list_experiments()
+        assert (experiment.name, experiment.experiment_id) == ("raced", ids[0])
+        runs = store.search_runs(RunQuery(experiment_name="raced")).runs
+        assert sorted(run.number for run in runs) == list(range(1, WORKERS + 1))
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_sqlite_concurrent_put_blob_stores_it_intact(store: SqlStore, artifact_root: str) -> None:
+    run_processes(
+        sql_workers.put_same_blob,
+        [(store.uri, artifact_root, worker) for worker in range(WORKERS)],
+    )
+    data = sql_workers.blob_content()
+    digest = hashlib.sha256(data).hexdigest()
+    assert store.missing_blobs([digest]) == set()
+    with store.open_blob(digest) as stream:
+        assert stream.read() == data
+    leftovers = [p.name for p in Path(artifact_root).rglob("*") if p.is_file()]
+    assert leftovers == [digest]
+
+
+def test_sqlite_threads_share_one_store(store: SqlStore) -> None:
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(25):
+                run_id = f"t{worker}-{i}"
+                store.create_runs([NewRun(run_id, "threads")])
+                store.set_tags(run_id, {"i": str(i)})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    runs = store.search_runs(RunQuery(experiment_name="threads")).runs
+    assert sorted(run.number for run in runs) == list(range(1, WORKERS * 25 + 1))

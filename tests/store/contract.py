@@ -7,6 +7,7 @@ only calls the verbs, so the same tests run on SQLite, PostgreSQL and the HTTP c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
@@ -574,6 +575,21 @@ class StoreContract:
             {"owner": "ann"},
         )
         assert search_ids(store) == ["o1", "r3", "r2", "r1"]
+
+    def test_count_runs_counts_what_search_runs_returns(self, store: Store) -> None:
+        self._populate(store)
+        queries = [
+            RunQuery(),
+            RunQuery(experiment_name="s"),
+            RunQuery(experiment_name="s", include_children=True),
+            RunQuery(tags=[TagFilter("team", "a", match_value=True)]),
+            RunQuery(root_run_id="r1"),
+            RunQuery(experiment_name="s", run_type="script", page_size=1),
+        ]
+        for query in queries:
+            everything = store.search_runs(dataclasses.replace(query, page_size=500))
+            assert store.count_runs(query) == len(everything.runs), query
+        assert store.count_runs(RunQuery(experiment_name="s")) == 3
 
     def test_search_runs_filters_by_tag_key(self, store: Store) -> None:
         self._populate(store)

@@ -19,8 +19,6 @@ from runyard.entities import ExperimentInfo, RunQuery, ViewType
 from runyard.sdk.details import format_time
 from runyard.store.base import Store
 
-COUNT_PAGE_SIZE = 1000
-
 
 @click.group()
 def experiments() -> None:
@@ -29,19 +27,9 @@ def experiments() -> None:
 
 def _top_level_runs(store: Store, name: str) -> tuple[int, float | None]:
     """How many top-level runs the experiment has, and when the newest was created."""
-    # The store has no count verb: page through the runs (newest first) and count them.
-    count, newest = 0, None
-    token: str | None = None
-    while True:
-        page = store.search_runs(
-            RunQuery(experiment_name=name, page_size=COUNT_PAGE_SIZE, page_token=token)
-        )
-        if newest is None and page.runs:
-            newest = page.runs[0].created_time
-        count += len(page.runs)
-        token = page.next_page_token
-        if token is None:
-            return count, newest
+    query = RunQuery(experiment_name=name, page_size=1)
+    newest = store.search_runs(query).runs
+    return store.count_runs(query), newest[0].created_time if newest else None
 
 
 def _record(info: ExperimentInfo, runs: int, last_run: float | None) -> dict[str, Any]:

@@ -152,6 +152,10 @@ class Store(abc.ABC):
         Unless ``include_children`` (or a parent or root filter), only top-level runs match.
         """
 
+    @abc.abstractmethod
+    def count_runs(self, query: RunQuery) -> int:
+        """How many runs ``search_runs(query)`` would return over all its pages."""
+
     # -- metrics -------------------------------------------------------------------------------
 
     @abc.abstractmethod

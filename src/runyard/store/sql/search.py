@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
 from runyard.entities import RunInfo, RunPage, RunQuery, TagFilter
 from runyard.errors import ExperimentNotFoundError, RunNotFoundError, UserError
@@ -43,10 +43,8 @@ def _decode_token(token: str | None) -> int | None:
         ) from None
 
 
-def search_runs(conn: Connection, query: RunQuery) -> RunPage:
-    if not 1 <= query.page_size <= MAX_PAGE_SIZE:
-        raise UserError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {query.page_size}.")
-    stmt = run_select()
+def _filter(conn: Connection, stmt: Any, query: RunQuery) -> Any:
+    """``stmt`` narrowed by every filter of ``query`` (paging aside)."""
     if query.experiment_name is not None:
         exp_pk = conn.execute(
             select(experiments.c.pk).where(experiments.c.name == query.experiment_name)
@@ -70,6 +68,18 @@ def search_runs(conn: Connection, query: RunQuery) -> RunPage:
         stmt = stmt.where(_key_filter(run_tags, flt))
     for flt in query.properties:
         stmt = stmt.where(_key_filter(run_properties, flt))
+    return stmt
+
+
+def count_runs(conn: Connection, query: RunQuery) -> int:
+    stmt = _filter(conn, select(func.count()).select_from(runs), query)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def search_runs(conn: Connection, query: RunQuery) -> RunPage:
+    if not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise UserError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {query.page_size}.")
+    stmt = _filter(conn, run_select(), query)
     after = _decode_token(query.page_token)
     if after is not None:
         stmt = stmt.where(runs.c.pk < after)

@@ -62,6 +62,7 @@ from runyard.store.sql.schema import (
     runs,
     snapshots,
 )
+from runyard.store.sql.search import count_runs as _count_runs
 from runyard.store.sql.search import search_runs as _search_runs
 
 _STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
@@ -415,6 +416,10 @@ class SqlStore(base.Store):
     def search_runs(self, query: RunQuery) -> RunPage:
         with self._read() as conn:
             return _search_runs(conn, query)
+
+    def count_runs(self, query: RunQuery) -> int:
+        with self._read() as conn:
+            return _count_runs(conn, query)
 
     # -- metrics -------------------------------------------------------------------------------
 

@@ -65,6 +65,19 @@ RUNNING_STATUSES = frozenset(
 
 POST_PROCESSING_STATUSES = frozenset({RunStatus.CANCEL_REQUESTED, RunStatus.FINALIZING})
 
+ACTIVE_STATUSES = frozenset(
+    {
+        RunStatus.PREPARING,
+        RunStatus.PROVISIONING,
+        RunStatus.STARTING,
+        RunStatus.RUNNING,
+        RunStatus.FINALIZING,
+        RunStatus.CANCEL_REQUESTED,
+        RunStatus.NOT_RESPONDING,
+    }
+)
+"""A supervised run in one of these holds a slot of its target's queue."""
+
 
 class MetricKind(StrEnum):
     """How a metric series was logged; decides the shape ``get_metrics`` returns."""
@@ -150,6 +163,8 @@ class RunInfo:
     error: Mapping[str, Any] | None = None
     run_definition: Mapping[str, Any] | None = None
     submitted_by: str | None = None
+    stop_status: RunStatus | None = None
+    """The status a requested stop ends in (Canceled or Failed), while CancelRequested."""
     tags: Mapping[str, str | None] = field(default_factory=dict)
     properties: Mapping[str, str] = field(default_factory=dict)
 

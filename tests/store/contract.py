@@ -1077,3 +1077,125 @@ class StoreContract:
             store.get_snapshot("absent")
         with pytest.raises(NotFoundError):
             store.get_snapshot("absent")
+
+    # -- supervised runs: queue, stop requests, heartbeats ---------------------------------------
+
+    def _queued(self, store: Store, *run_ids: str, target: str = "local") -> None:
+        store.create_runs([new_run(r, status=RunStatus.QUEUED, target=target) for r in run_ids])
+        for run_id in run_ids:
+            store.heartbeat(run_id)
+
+    def test_claim_queued_run_starts_runs_in_order_within_the_limit(self, store: Store) -> None:
+        self._queued(store, "q1", "q2", "q3")
+        long_ago = time.time() - 3600
+        assert store.claim_queued_run("q2", "local", 2, long_ago).status is RunStatus.QUEUED
+        first = store.claim_queued_run("q1", "local", 2, long_ago)
+        assert first.status is RunStatus.STARTING
+        assert first.start_time is not None
+        assert store.claim_queued_run("q2", "local", 2, long_ago).status is RunStatus.STARTING
+        assert store.claim_queued_run("q3", "local", 2, long_ago).status is RunStatus.QUEUED
+        store.set_run_status("q1", RunStatus.COMPLETED)
+        assert store.claim_queued_run("q3", "local", 2, long_ago).status is RunStatus.STARTING
+
+    def test_claim_queued_run_counts_slots_per_target(self, store: Store) -> None:
+        self._queued(store, "a1", target="a")
+        self._queued(store, "b1", target="b")
+        long_ago = time.time() - 3600
+        assert store.claim_queued_run("a1", "a", 1, long_ago).status is RunStatus.STARTING
+        assert store.claim_queued_run("b1", "b", 1, long_ago).status is RunStatus.STARTING
+
+    def test_claim_queued_run_skips_a_queued_run_whose_heartbeat_is_stale(
+        self, store: Store
+    ) -> None:
+        self._queued(store, "dead", "alive")
+        time.sleep(0.05)
+        store.heartbeat("alive")
+        fresh_only = time.time() - 0.02
+        assert store.claim_queued_run("alive", "local", 1, fresh_only).status is RunStatus.STARTING
+
+    def test_claim_queued_run_leaves_other_statuses_alone(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        assert store.claim_queued_run("r", "local", 5, 0.0).status is RunStatus.RUNNING
+
+    def test_request_stop_before_start_ends_the_run_at_once(self, store: Store) -> None:
+        self._queued(store, "q")
+        error = {"error": {"code": "UserError", "message": "stop"}}
+        ended = store.request_stop("q", RunStatus.FAILED, error)
+        assert ended.status is RunStatus.FAILED
+        assert ended.end_time is not None
+        assert ended.error == error
+
+    def test_request_stop_of_a_started_run_asks_its_supervisor(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        asked = store.request_stop("r", RunStatus.CANCELED)
+        assert (asked.status, asked.stop_status) == (RunStatus.CANCEL_REQUESTED, RunStatus.CANCELED)
+        again = store.request_stop("r", RunStatus.FAILED, {"error": {"code": "X"}})
+        assert again.stop_status is RunStatus.CANCELED
+        assert again.error == {"error": {"code": "X"}}
+
+    def test_request_stop_leaves_finished_runs_alone(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.set_run_status("r", RunStatus.COMPLETED)
+        assert store.request_stop("r", RunStatus.CANCELED).status is RunStatus.COMPLETED
+
+    def test_request_stop_refuses_other_statuses(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        with pytest.raises(UserError, match="Canceled or Failed"):
+            store.request_stop("r", RunStatus.COMPLETED)
+        assert store.get_run("r").status is RunStatus.RUNNING
+
+    def test_record_error_keeps_the_first_and_the_status(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.record_error("r", {"error": {"code": "First"}})
+        store.record_error("r", {"error": {"code": "Second"}})
+        run = store.get_run("r")
+        assert (run.status, run.error) == (RunStatus.RUNNING, {"error": {"code": "First"}})
+
+    def test_expire_heartbeats_not_responding_then_back_then_failed(self, store: Store) -> None:
+        store.create_runs([new_run("silent"), new_run("interactive")])
+        store.heartbeat("silent")
+        time.sleep(0.05)
+        cutoff = time.time()
+        error = {"error": {"code": "RunNotResponding"}}
+        changed = store.expire_heartbeats(cutoff, cutoff - 3600, error)
+        assert run_ids(changed) == ["silent"]
+        assert store.get_run("silent").status is RunStatus.NOT_RESPONDING
+        assert store.get_run("interactive").status is RunStatus.RUNNING
+        store.heartbeat("silent")
+        assert store.get_run("silent").status is RunStatus.RUNNING
+        time.sleep(0.05)
+        cutoff = time.time()
+        (dead,) = store.expire_heartbeats(cutoff, cutoff, error)
+        assert (dead.run_id, dead.status, dead.error) == ("silent", RunStatus.FAILED, error)
+        assert dead.end_time is not None
+        assert store.expire_heartbeats(time.time(), time.time(), error) == []
+
+    def test_expire_heartbeats_fails_dead_queued_runs(self, store: Store) -> None:
+        self._queued(store, "q")
+        time.sleep(0.05)
+        now = time.time()
+        (dead,) = store.expire_heartbeats(now, now, {"error": {"code": "Dead"}})
+        assert dead.status is RunStatus.FAILED
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def test_logs_append_and_read_from_any_offset(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        name = "user_logs/std_log.txt"
+        assert store.read_log("r", name) == b""
+        store.append_log("r", name, b"first line\n")
+        store.append_log("r", name, b"second line\n")
+        store.append_log("r", name, b"")
+        assert store.read_log("r", name) == b"first line\nsecond line\n"
+        assert store.read_log("r", name, 6) == b"line\nsecond line\n"
+        assert store.read_log("r", name, 11) == b"second line\n"
+        assert store.read_log("r", name, 100) == b""
+        store.append_log("r", "system_logs/supervisor.txt", b"x")
+        assert store.list_logs("r") == {"system_logs/supervisor.txt": 1, name: 23}
+
+    def test_logs_refuse_paths_leaving_the_run(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        with pytest.raises(InvalidNameError):
+            store.append_log("r", "../escape.txt", b"x")
+        with pytest.raises(RunNotFoundError):
+            store.append_log("absent", "log.txt", b"x")

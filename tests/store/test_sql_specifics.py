@@ -10,7 +10,6 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +100,15 @@ def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
             for table in ("runs", "metric_series")
             for c in inspector.get_check_constraints(table)
         }
-    enums: dict[str, type[StrEnum]] = {
-        "ck_runs_status": RunStatus,
-        "ck_metric_series_kind": MetricKind,
-        "ck_metric_series_value_type": ValueType,
+    enums: dict[str, set[str]] = {
+        "ck_runs_status": {member.value for member in RunStatus},
+        "ck_runs_stop_status": {RunStatus.CANCELED.value, RunStatus.FAILED.value},
+        "ck_metric_series_kind": {member.value for member in MetricKind},
+        "ck_metric_series_value_type": {member.value for member in ValueType},
     }
     assert set(checks) == set(enums)
-    for name, enum in enums.items():
-        assert set(re.findall(r"'([^']*)'", checks[name])) == {member.value for member in enum}
+    for name, values in enums.items():
+        assert set(re.findall(r"'([^']*)'", checks[name])) == values
 
 
 def test_open_store_migrates_fresh_database_to_head(url: str, artifact_root: str) -> None:
@@ -290,3 +290,37 @@ def test_sqlite_threads_share_one_store(store: SqlStore) -> None:
     assert errors == []
     runs = store.search_runs(RunQuery(experiment_name="threads")).runs
     assert sorted(run.number for run in runs) == list(range(1, WORKERS * 25 + 1))
+
+
+def test_upgrade_from_0001_keeps_existing_runs(url: str, artifact_root: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from runyard.store.sql import engine as sql_engine
+
+    old = sql_engine.create_sql_engine(url)
+    with old.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(sql_engine._MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO experiments (experiment_id, name, created_time, run_counter, tags_json) "
+            "VALUES ('e1', 'old', 1.0, 1, '{}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO runs (run_id, experiment_pk, number, status, target, created_time) "
+            "VALUES ('kept', 1, 1, 'Completed', 'local', 1.0)"
+        )
+        conn.commit()
+    assert current_revision(old) == "0001"
+    old.dispose()
+    store = SqlStore(url, artifact_root)
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+        kept = store.get_run("kept")
+        assert (kept.status, kept.stop_status) == (RunStatus.COMPLETED, None)
+        store.append_log("kept", "user_logs/std_log.txt", b"after the upgrade\n")
+        assert store.read_log("kept", "user_logs/std_log.txt") == b"after the upgrade\n"
+    finally:
+        store.close()

@@ -13,6 +13,8 @@ from runyard.sdk.filters import iterate_runs, key_filters, parse_status
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
+    from runyard.sdk.script_run import ScriptRun
+    from runyard.sdk.script_run_config import ScriptRunConfig
     from runyard.sdk.workspace import Workspace
 
 
@@ -95,6 +97,40 @@ class Experiment:
             include_children=include_children,
         )
         return iterate_runs(self._workspace, query, self)
+
+    def submit(
+        self, config: ScriptRunConfig, tags: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> ScriptRun:
+        """Submit a script to run on its compute target; return its run at once (Queued).
+
+        The source folder is snapshotted (honouring ``.runyardignore``, else ``.gitignore``)
+        and the script runs in a working copy of it, under a supervisor process that outlives
+        this one.
+
+        Raises:
+            InvalidArgumentError: ``config`` is not a ScriptRunConfig.
+            SnapshotError: the source folder is over the submit limits.
+            UserError: an unknown compute target.
+        """
+        from runyard.runners.local import runner_for
+        from runyard.sdk.filters import tag_values
+        from runyard.sdk.script_run import ScriptRun
+        from runyard.sdk.script_run_config import ScriptRunConfig
+
+        if not isinstance(config, ScriptRunConfig):
+            raise InvalidArgumentError(
+                f"submit needs a ScriptRunConfig, got {type(config).__name__}."
+            )
+        runner = runner_for(config.run_config.target)
+        info = runner.submit(
+            self._workspace,
+            self.name,
+            config,
+            tag_values(tags or {}),
+            parent_run_id=kwargs.get("_parent_run_id"),
+            run_id=kwargs.get("run_id"),
+        )
+        return ScriptRun(self, info.run_id, _info=info)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

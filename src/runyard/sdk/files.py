@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from runyard.entities import ArtifactInfo
-from runyard.errors import ArtifactExistsError, InvalidArgumentError, UserError
+from runyard.errors import (
+    ArtifactExistsError,
+    ArtifactNotFoundError,
+    InvalidArgumentError,
+    UserError,
+)
 from runyard.store.artifacts import copy_stream
 from runyard.store.base import Store
 
@@ -78,7 +83,9 @@ class RunFiles:
                 self.upload_file(artifact, file)
 
     def get_file_names(self) -> list[str]:
-        return [a.path for a in self._store.list_artifacts(self._run_id)]
+        """Artifacts and logs (a script's ``user_logs/std_log.txt``), sorted by path."""
+        names = [a.path for a in self._store.list_artifacts(self._run_id)]
+        return sorted(names + list(self._store.list_logs(self._run_id)))
 
     def download_file(
         self, name: str, output_file_path: str | os.PathLike[str] | None = None
@@ -88,7 +95,15 @@ class RunFiles:
         if target.is_dir():
             target = target / basename
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self._store.open_artifact(self._run_id, name) as source, target.open("wb") as out:
+        try:
+            source = self._store.open_artifact(self._run_id, name)
+        except ArtifactNotFoundError:
+            if name not in self._store.list_logs(self._run_id):
+                raise
+            # A log is readable while the run still writes it: take what is there now.
+            target.write_bytes(self._store.read_log(self._run_id, name))
+            return target
+        with source, target.open("wb") as out:
             copy_stream(source, out)
         return target
 

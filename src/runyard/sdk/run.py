@@ -42,13 +42,16 @@ def run_from_info(
     workspace: Workspace, info: RunInfo, experiments: dict[str, Experiment] | None = None
 ) -> Run:
     """A Run object for a stored run (``experiments`` caches Experiment objects by name)."""
+    from runyard.runners.local import SCRIPT_RUN_TYPE
     from runyard.sdk.experiment import Experiment
+    from runyard.sdk.script_run import ScriptRun
 
     cache = experiments if experiments is not None else {}
     experiment = cache.get(info.experiment_name)
     if experiment is None:
         experiment = cache[info.experiment_name] = Experiment(workspace, info.experiment_name)
-    return Run(experiment, info.run_id, _info=info)
+    cls = ScriptRun if info.run_type == SCRIPT_RUN_TYPE else Run
+    return cls(experiment, info.run_id, _info=info)
 
 
 class Run:
@@ -90,6 +93,23 @@ class Run:
             RunNotFoundError: there is none.
         """
         return run_from_info(workspace, workspace.store.get_run(run_id))
+
+    @staticmethod
+    def get_context(allow_offline: bool = True, **_: Any) -> Any:
+        """The run of the submitted script this process runs (the same object every call).
+
+        Outside a submitted run: an offline run that prints what it would log, or, with
+        ``allow_offline=False``, RunEnvironmentError.
+        """
+        from runyard.sdk.context import get_context
+
+        return get_context(allow_offline)
+
+    def submit_child(
+        self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Run:
+        """Submit a script as a child of this run (see ``Experiment.submit``)."""
+        return self._experiment.submit(config, tags=tags, _parent_run_id=self.id, **kwargs)
 
     @classmethod
     def _start_logging(

@@ -142,3 +142,16 @@ def write_zip(store: Store, snapshot_id: str, target: Path) -> Path:
                 while block := source.read(1024 * 1024):
                     out.write(block)
     return target.resolve()
+
+
+def extract_snapshot(store: Store, snapshot_id: str, target: Path) -> None:
+    """Write the snapshot's files under the folder ``target`` (a run's working copy)."""
+    root = target.resolve()
+    for item in store.get_snapshot(snapshot_id):
+        path = (root / item.path).resolve()
+        if not path.is_relative_to(root):
+            raise SnapshotError(f"Snapshot {snapshot_id} names a path outside it: {item.path!r}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with store.open_blob(item.digest) as source, path.open("wb") as out:
+            while block := source.read(1024 * 1024):
+                out.write(block)

@@ -118,7 +118,54 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def heartbeat(self, run_id: str) -> None:
-        """Record that the process driving the run is alive now."""
+        """Record that the process driving the run is alive now.
+
+        A NotResponding run becomes Running again.
+        """
+
+    @abc.abstractmethod
+    def claim_queued_run(
+        self, run_id: str, target: str, max_active: int, stale_before: float
+    ) -> RunInfo:
+        """Move a Queued run to Starting when it is its target's turn; return the run as it is.
+
+        It is the run's turn when it is the oldest Queued run of ``target`` whose heartbeat is
+        not older than ``stale_before`` (a queued run whose supervisor died holds no place), and
+        fewer than ``max_active`` heartbeating runs of ``target`` are active (Preparing to
+        Finalizing, CancelRequested, NotResponding). A run not Queued is returned unchanged.
+        Decisions for one target are serialised, so two runs never take the last slot.
+        """
+
+    @abc.abstractmethod
+    def request_stop(
+        self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
+    ) -> RunInfo:
+        """Ask a submitted run to stop and end as ``status`` (Canceled or Failed).
+
+        A run that has not started (NotStarted, Queued) ends at once. A started one moves to
+        CancelRequested and remembers ``status`` as its ``stop_status``; its supervisor stops the
+        process and sets the final status. A finished run is unchanged, and a second request
+        does not change the first one's status. ``error`` is stored if the run has none.
+
+        Raises:
+            UserError: ``status`` is neither Canceled nor Failed.
+        """
+
+    @abc.abstractmethod
+    def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:
+        """Store ``error`` as the run's error if it has none; the status does not change."""
+
+    @abc.abstractmethod
+    def expire_heartbeats(
+        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+    ) -> list[RunInfo]:
+        """Act on runs whose heartbeat stopped; return the runs changed.
+
+        A heartbeating run that is Queued or active and whose last heartbeat is older than
+        ``fail_before`` becomes Failed (with ``error`` if it has none). A Running run whose last
+        heartbeat is older than ``not_responding_before`` becomes NotResponding. Runs that never
+        heartbeat (interactive runs) are never touched.
+        """
 
     @abc.abstractmethod
     def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
@@ -178,6 +225,20 @@ class Store(abc.ABC):
         self, run_ids: Sequence[str], names: Sequence[str] | None = None
     ) -> list[MetricData]:
         """Every point of these runs' series (all, or only ``names``), in logging order."""
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_log(self, run_id: str, name: str, data: bytes) -> None:
+        """Append bytes to the run's log ``name`` (e.g. ``user_logs/std_log.txt``)."""
+
+    @abc.abstractmethod
+    def read_log(self, run_id: str, name: str, offset: int = 0) -> bytes:
+        """The log's bytes from ``offset`` on (empty when there are none yet)."""
+
+    @abc.abstractmethod
+    def list_logs(self, run_id: str) -> dict[str, int]:
+        """The run's logs: name to size in bytes, sorted by name."""
 
     # -- artifacts -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from runyard.errors import StoreError
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest migration; a store at another revision is migrated when opened."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0

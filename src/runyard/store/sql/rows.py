@@ -27,6 +27,7 @@ RUN_COLUMNS = (
     runs.c.error_json,
     runs.c.run_definition_json,
     runs.c.submitted_by,
+    runs.c.stop_status,
     runs.c.parent_pk,
     runs.c.root_pk,
     experiments.c.experiment_id,
@@ -99,6 +100,7 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]:
             error=json.loads(row.error_json) if row.error_json else None,
             run_definition=json.loads(row.run_definition_json) if row.run_definition_json else None,
             submitted_by=row.submitted_by,
+            stop_status=RunStatus(row.stop_status) if row.stop_status else None,
             tags=tags[row.pk],
             properties=props[row.pk],
         )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -40,6 +41,7 @@ def _in(column: str, values: list[str]) -> str:
 STATUS_VALUES = [s.value for s in RunStatus]
 KIND_VALUES = [k.value for k in MetricKind]
 VALUE_TYPE_VALUES = [v.value for v in ValueType]
+STOP_VALUES = [RunStatus.CANCELED.value, RunStatus.FAILED.value]
 
 experiments = Table(
     "experiments",
@@ -74,7 +76,9 @@ runs = Table(
     Column("error_json", Text, nullable=True),
     Column("run_definition_json", Text, nullable=True),
     Column("submitted_by", String(256), nullable=True),
+    Column("stop_status", String(32), nullable=True),
     CheckConstraint(_in("status", STATUS_VALUES), name="status"),
+    CheckConstraint(_in("stop_status", STOP_VALUES), name="stop_status"),
     Index(None, "experiment_pk", "parent_pk", "pk"),
     Index(None, "parent_pk", "pk"),
     Index(None, "root_pk", "pk"),
@@ -154,4 +158,16 @@ snapshots = Table(
     Column("snapshot_id", String(64), primary_key=True),
     Column("created_time", Float, nullable=False),
     Column("manifest_json", Text, nullable=False),
+)
+
+run_logs = Table(
+    "run_logs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index(None, "run_pk", "name", "start"),
 )

@@ -51,7 +51,9 @@ from runyard.limits import (
 from runyard.store import base
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
+from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
+from runyard.store.sql import supervision
 from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
 from runyard.store.sql.schema import (
     artifacts,
@@ -355,8 +357,53 @@ class SqlStore(base.Store):
 
     def heartbeat(self, run_id: str) -> None:
         with self._write() as conn:
+            supervision.heartbeat(conn, self._run_pk(conn, run_id))
+
+    def claim_queued_run(
+        self, run_id: str, target: str, max_active: int, stale_before: float
+    ) -> RunInfo:
+        with self._write() as conn:
             pk = self._run_pk(conn, run_id)
-            conn.execute(update(runs).where(runs.c.pk == pk).values(heartbeat_time=time.time()))
+            supervision.claim_queued_run(conn, pk, target, max_active, stale_before)
+            return self._load_run(conn, run_id)
+
+    def request_stop(
+        self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
+    ) -> RunInfo:
+        with self._write() as conn:
+            supervision.request_stop(conn, self._run_pk(conn, run_id), RunStatus(status), error)
+            return self._load_run(conn, run_id)
+
+    def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            supervision.record_error(conn, self._run_pk(conn, run_id), error)
+
+    def expire_heartbeats(
+        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+    ) -> list[RunInfo]:
+        with self._write() as conn:
+            changed = supervision.expire_heartbeats(conn, not_responding_before, fail_before, error)
+            if not changed:
+                return []
+            rows = conn.execute(run_select().where(runs.c.pk.in_(changed))).all()
+            return load_runs(conn, rows)
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def append_log(self, run_id: str, name: str, data: bytes) -> None:
+        name = normalize_artifact_path(name)
+        if not data:
+            return
+        with self._write() as conn:
+            sql_logs.append_log(conn, self._run_pk(conn, run_id), name, bytes(data))
+
+    def read_log(self, run_id: str, name: str, offset: int = 0) -> bytes:
+        with self._read() as conn:
+            return sql_logs.read_log(conn, self._run_pk(conn, run_id), name, max(0, offset))
+
+    def list_logs(self, run_id: str) -> dict[str, int]:
+        with self._read() as conn:
+            return sql_logs.list_logs(conn, self._run_pk(conn, run_id))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
         check_key_values("tag", tags)

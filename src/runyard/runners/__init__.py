@@ -1,0 +1,1 @@
+"""Runners execute submitted scripts: ``local`` launches a supervisor process per run."""

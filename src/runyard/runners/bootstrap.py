@@ -1,0 +1,66 @@
+"""Runs the user's script in the supervised process, as ``python script.py args`` would.
+
+``python -m runyard.runners.bootstrap SCRIPT [ARGS...]``. The difference: an uncaught exception
+is also written as JSON to ``$RUNYARD_ERROR_FILE``, so that the supervisor can record
+"User program failed with ValueError: ..." as the run's error. The traceback still goes to
+stderr, and the exit code is Python's (1 for an exception, the SystemExit code otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import traceback
+from pathlib import Path
+
+ERROR_FILE_ENV = "RUNYARD_ERROR_FILE"
+TRACE_LINES = 20
+
+
+def _record(exc: BaseException) -> None:
+    target = os.environ.get(ERROR_FILE_ENV)
+    if not target:
+        return
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    text = "".join(lines).splitlines()
+    Path(target).write_text(
+        json.dumps(
+            {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "traceback": "\n".join(text[-TRACE_LINES:]),
+            }
+        )
+    )
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python -m runyard.runners.bootstrap SCRIPT [ARGS...]", file=sys.stderr)
+        return 2
+    script = os.path.abspath(argv[0])
+    sys.argv = [script, *argv[1:]]
+    sys.path[0] = os.path.dirname(script)
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or code == 0:
+            return 0
+        if isinstance(code, int):
+            _record(exc)
+            return code
+        print(code, file=sys.stderr)
+        _record(exc)
+        return 1
+    except BaseException as exc:
+        _record(exc)
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,328 @@
+"""The supervisor: one small process per local script run, detached from the submitter.
+
+``python -m runyard.runners.supervisor RUN_ID`` (launched by ``runners/local.py``). It
+
+1. waits for the run's turn in the local queue (Queued -> Starting), heartbeating meanwhile;
+2. lays the run's snapshot out as a working copy and starts the script there, with the
+   submitter's Python, in its own process group;
+3. marks the run Running, streams stdout and stderr line by line into the run's log
+   ``user_logs/std_log.txt``, heartbeats, and watches for a stop request (``cancel()`` or
+   ``fail()`` from anywhere) and for ``max_run_duration_seconds``;
+4. on a stop request: SIGTERM to the whole process group, a grace period, then SIGKILL;
+5. when the script ends: Finalizing, uploads ``outputs/``, then Completed (exit code 0), Failed
+   (with the script's error) or the requested stop status.
+
+Everything the supervisor knows it learns from the store, so any process can cancel a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from runyard.entities import RunInfo, RunStatus
+from runyard.runners.bootstrap import ERROR_FILE_ENV
+from runyard.settings import RunnerSettings
+from runyard.store import Store, open_store
+
+STD_LOG = "user_logs/std_log.txt"
+SUPERVISOR_LOG = "system_logs/supervisor.txt"
+LOG_FLUSH_BYTES = 64 * 1024
+RUNS_DIR = "runyard_runs"
+
+
+def run_folder(run_id: str) -> Path:
+    """Where a local run's working copy and supervisor files live."""
+    return Path(tempfile.gettempdir()) / RUNS_DIR / run_id
+
+
+def _die_with_parent() -> None:
+    """In the script's process (Linux): get SIGKILL if the supervisor dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class _LogPump:
+    """Reads the script's output line by line; the supervisor writes it out in batches."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._buffer: list[bytes] = []
+        self._size = 0
+        self.thread = threading.Thread(target=self._read, name="runyard-log-pump", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in iter(self._stream.readline, b""):
+            with self._lock:
+                self._buffer.append(line)
+                self._size += len(line)
+
+    def take(self) -> bytes:
+        with self._lock:
+            data = b"".join(self._buffer)
+            self._buffer = []
+            self._size = 0
+        return data
+
+    @property
+    def pending(self) -> int:
+        return self._size
+
+
+class Supervisor:
+    def __init__(self, store: Store, run_id: str, settings: RunnerSettings) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.settings = settings
+        self.folder = run_folder(run_id)
+        self.workdir = self.folder / "work"
+        self._last_beat = 0.0
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def note(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.store.append_log(self.run_id, SUPERVISOR_LOG, f"{stamp} {message}\n".encode())
+
+    def beat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_beat >= self.settings.heartbeat_seconds:
+            self.store.heartbeat(self.run_id)
+            self._last_beat = now
+
+    def reap(self) -> None:
+        from runyard.runners.liveness import expire_dead_runs
+
+        expire_dead_runs(self.store, self.settings)
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def wait_for_turn(self, info: RunInfo) -> RunInfo:
+        """Block until the run may start (Starting) or was stopped while queued."""
+        target = info.target
+        while True:
+            self.beat()
+            stale = time.time() - self.settings.not_responding_seconds
+            info = self.store.claim_queued_run(
+                self.run_id, target, self.settings.max_concurrent_runs, stale
+            )
+            if info.status is not RunStatus.QUEUED:
+                return info
+            self.reap()
+            time.sleep(self.settings.poll_seconds)
+
+    def prepare(self, info: RunInfo) -> None:
+        from runyard.sdk.snapshot import extract_snapshot
+
+        snapshot_id = info.properties.get("ContentSnapshotId")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if snapshot_id:
+            extract_snapshot(self.store, snapshot_id, self.workdir)
+        (self.workdir / "outputs").mkdir(exist_ok=True)
+        (self.workdir / "logs").mkdir(exist_ok=True)
+
+    def command(self, definition: dict[str, Any]) -> list[str]:
+        python = definition.get("python") or sys.executable
+        if definition.get("command"):
+            return [str(part) for part in definition["command"]]
+        script = str(definition["script"])
+        arguments = [str(a) for a in definition.get("arguments") or []]
+        return [python, "-u", "-m", "runyard.runners.bootstrap", script, *arguments]
+
+    def environment(self, info: RunInfo, definition: dict[str, Any]) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()}
+        )
+        env.update(
+            {
+                "RUNYARD_RUN_ID": self.run_id,
+                "RUNYARD_EXPERIMENT_NAME": info.experiment_name,
+                "RUNYARD_TRACKING_URI": self.store.uri,
+                "RUNYARD_OUTPUT_DIRECTORY": str(self.workdir / "outputs"),
+                ERROR_FILE_ENV: str(self.folder / "error.json"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        root = getattr(getattr(self.store, "artifacts", None), "root", None)
+        if root:
+            env["RUNYARD_ARTIFACT_ROOT"] = str(root)
+        return env
+
+    def stop(self, process: subprocess.Popen[bytes], reason: str) -> None:
+        """SIGTERM to the process group, the grace period, then SIGKILL."""
+        grace = self.settings.cancel_grace_seconds
+        self.note(f"{reason}: sending SIGTERM to process group {process.pid} (grace {grace} s)")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.note("still running after the grace period: sending SIGKILL")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def execute(self, info: RunInfo) -> tuple[int, str | None]:
+        """Run the script; return its exit code and why it was stopped (None if it ended)."""
+        definition = dict(info.run_definition or {})
+        process = subprocess.Popen(
+            self.command(definition),
+            cwd=self.workdir,
+            env=self.environment(info, definition),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.note(f"started process {process.pid}: {' '.join(process.args)}")  # type: ignore[arg-type]
+        assert process.stdout is not None
+        pump = _LogPump(process.stdout)
+        info = self.store.set_run_status(self.run_id, RunStatus.RUNNING)
+        limit = float(definition.get("maxRunDurationSeconds") or 0) or None
+        started = time.monotonic()
+        last_flush = started
+        stopped: str | None = None
+        while process.poll() is None:
+            time.sleep(self.settings.poll_seconds)
+            self.beat()
+            now = time.monotonic()
+            if pump.pending >= LOG_FLUSH_BYTES or now - last_flush >= self.settings.poll_seconds:
+                self._flush_log(pump)
+                last_flush = now
+            info = self.store.get_run(self.run_id)
+            if info.status in (RunStatus.CANCEL_REQUESTED, *_FINAL) and stopped is None:
+                stopped = f"stop requested ({(info.stop_status or RunStatus.CANCELED).value})"
+                self.stop(process, stopped)
+            elif limit is not None and now - started > limit and stopped is None:
+                stopped = f"max_run_duration_seconds ({limit:g} s) exceeded"
+                self.stop(process, stopped)
+        # Processes the script left behind hold the pipe open: end them too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        pump.thread.join(timeout=5)
+        self._flush_log(pump)
+        return process.returncode, stopped
+
+    def _flush_log(self, pump: _LogPump) -> None:
+        data = pump.take()
+        if data:
+            self.store.append_log(self.run_id, STD_LOG, data)
+
+    def finish(self, code: int, stopped: str | None) -> None:
+        from runyard.sdk.details import build_error
+        from runyard.sdk.files import RunFiles
+
+        info = self.store.get_run(self.run_id)
+        if info.status is RunStatus.RUNNING:
+            info = self.store.set_run_status(self.run_id, RunStatus.FINALIZING)
+        RunFiles(self.store, self.run_id).upload_new("outputs", self.workdir / "outputs")
+        now = time.time()
+        if info.status is RunStatus.CANCEL_REQUESTED or stopped:
+            final = info.stop_status or RunStatus.CANCELED
+            error = None
+            if stopped and "max_run_duration" in stopped:
+                error = build_error(
+                    f"The run was canceled: {stopped}.", "MaxRunDurationExceeded", now
+                )
+            self.store.set_run_status(self.run_id, final, error)
+            self.note(f"run ended {final.value} ({stopped or 'stop requested'})")
+            return
+        if code == 0:
+            self.store.set_run_status(self.run_id, RunStatus.COMPLETED)
+            self.note("the script exited with code 0: Completed")
+            return
+        self.store.set_run_status(self.run_id, RunStatus.FAILED, self._script_error(code, now))
+        self.note(f"the script exited with code {code}: Failed")
+
+    def _script_error(self, code: int, now: float) -> dict[str, Any]:
+        from runyard.sdk.details import build_error
+
+        error_file = self.folder / "error.json"
+        if error_file.is_file():
+            found = json.loads(error_file.read_text())
+            error = build_error(
+                f"User program failed with {found['type']}: {found['message']}", None, now
+            )
+            error["error"]["debugInfo"] = {
+                "type": found["type"],
+                "message": found["message"],
+                "stackTrace": found["traceback"],
+            }
+            return error
+        if code < 0:
+            name = (
+                signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else code
+            )
+            return build_error(f"User program was killed by signal {name}.", None, now)
+        return build_error(f"User program exited with code {code}.", None, now)
+
+    # -- the whole life ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        info = self.store.get_run(self.run_id)
+        self.beat(force=True)
+        info = self.wait_for_turn(info)
+        if info.status is not RunStatus.STARTING:
+            self._end_without_start(info)
+            return 0
+        self.prepare(info)
+        code, stopped = self.execute(info)
+        self.finish(code, stopped)
+        return 0
+
+    def _end_without_start(self, info: RunInfo) -> None:
+        if info.status is RunStatus.CANCEL_REQUESTED:
+            self.store.set_run_status(self.run_id, info.stop_status or RunStatus.CANCELED)
+        self.note(
+            f"the run ended before it started ({self.store.get_run(self.run_id).status.value})"
+        )
+
+
+_FINAL = (RunStatus.CANCELED, RunStatus.FAILED, RunStatus.COMPLETED)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m runyard.runners.supervisor RUN_ID", file=sys.stderr)
+        return 2
+    run_id = argv[0]
+    uri = os.environ["RUNYARD_TRACKING_URI"]
+    store = open_store(uri, os.environ.get("RUNYARD_ARTIFACT_ROOT"))
+    supervisor = Supervisor(store, run_id, RunnerSettings.from_env())
+    try:
+        return supervisor.run()
+    except BaseException as exc:
+        from runyard.sdk.details import build_error
+
+        traceback.print_exc()
+        message = f"The runyard supervisor failed: {type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            store.set_run_status(
+                run_id, RunStatus.FAILED, build_error(message, "SystemError", time.time())
+            )
+        return 1
+    finally:
+        if not os.environ.get("RUNYARD_KEEP_WORKDIR"):
+            shutil.rmtree(supervisor.workdir, ignore_errors=True)
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

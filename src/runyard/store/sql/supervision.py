@@ -1,0 +1,142 @@
+"""Verbs for supervised (submitted) runs: the local queue, stop requests, heartbeats."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text, update
+
+from runyard.entities import ACTIVE_STATUSES, RunStatus
+from runyard.errors import UserError
+from runyard.store.sql.schema import runs
+
+_STOP_STATUSES = (RunStatus.CANCELED, RunStatus.FAILED)
+_BEFORE_START = (RunStatus.NOT_STARTED, RunStatus.QUEUED)
+
+
+def lock_queue(conn: Connection, target: str) -> None:
+    """Serialise queue decisions for ``target`` (SQLite's write lock already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(target.encode())}
+        )
+
+
+def claim_queued_run(
+    conn: Connection, pk: int, target: str, max_active: int, stale_before: float
+) -> None:
+    """Queued -> Starting, if this run is next in line and a slot of ``target`` is free."""
+    lock_queue(conn, target)
+    status = conn.execute(select(runs.c.status).where(runs.c.pk == pk)).scalar_one()
+    if status != RunStatus.QUEUED.value:
+        return
+    active = conn.execute(
+        select(func.count()).where(
+            runs.c.target == target,
+            runs.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+            runs.c.heartbeat_time.is_not(None),
+        )
+    ).scalar_one()
+    if active >= max_active:
+        return
+    first = conn.execute(
+        select(func.min(runs.c.pk)).where(
+            runs.c.target == target,
+            runs.c.status == RunStatus.QUEUED.value,
+            runs.c.heartbeat_time >= stale_before,
+        )
+    ).scalar()
+    if first is not None and first != pk:
+        return
+    conn.execute(
+        update(runs)
+        .where(runs.c.pk == pk)
+        .values(status=RunStatus.STARTING.value, start_time=time.time())
+    )
+
+
+def request_stop(
+    conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None
+) -> None:
+    if status not in _STOP_STATUSES:
+        raise UserError(f"A run can be stopped as Canceled or Failed, not {status.value}.")
+    row = conn.execute(
+        select(runs.c.status, runs.c.error_json, runs.c.stop_status).where(runs.c.pk == pk)
+    ).one()
+    current = RunStatus(row.status)
+    if current.is_terminal:
+        return
+    values: dict[str, Any] = {}
+    if error is not None and row.error_json is None:
+        values["error_json"] = json.dumps(error)
+    if current in _BEFORE_START:
+        # No process runs yet: the run ends now, and its supervisor (if any) sees it and exits.
+        values.update(status=status.value, end_time=time.time())
+    elif current is RunStatus.CANCEL_REQUESTED:
+        pass  # the first stop request decides the final status
+    else:
+        values.update(status=RunStatus.CANCEL_REQUESTED.value, stop_status=status.value)
+    if values:
+        conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+
+
+def heartbeat(conn: Connection, pk: int) -> None:
+    conn.execute(update(runs).where(runs.c.pk == pk).values(heartbeat_time=time.time()))
+    conn.execute(
+        update(runs)
+        .where(runs.c.pk == pk, runs.c.status == RunStatus.NOT_RESPONDING.value)
+        .values(status=RunStatus.RUNNING.value)
+    )
+
+
+def record_error(conn: Connection, pk: int, error: Mapping[str, Any]) -> None:
+    conn.execute(
+        update(runs)
+        .where(runs.c.pk == pk, runs.c.error_json.is_(None))
+        .values(error_json=json.dumps(error))
+    )
+
+
+def expire_heartbeats(
+    conn: Connection,
+    not_responding_before: float,
+    fail_before: float,
+    error: Mapping[str, Any],
+) -> list[int]:
+    """Stale Running runs become NotResponding, long-dead supervised runs Failed; return pks."""
+    supervised = [s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED)]
+    dead = list(
+        conn.execute(
+            select(runs.c.pk).where(
+                runs.c.status.in_(supervised), runs.c.heartbeat_time < fail_before
+            )
+        ).scalars()
+    )
+    if dead:
+        conn.execute(
+            update(runs)
+            .where(runs.c.pk.in_(dead))
+            .values(status=RunStatus.FAILED.value, end_time=time.time())
+        )
+        conn.execute(
+            update(runs)
+            .where(runs.c.pk.in_(dead), runs.c.error_json.is_(None))
+            .values(error_json=json.dumps(error))
+        )
+    silent = list(
+        conn.execute(
+            select(runs.c.pk).where(
+                runs.c.status == RunStatus.RUNNING.value,
+                runs.c.heartbeat_time < not_responding_before,
+            )
+        ).scalars()
+    )
+    if silent:
+        conn.execute(
+            update(runs).where(runs.c.pk.in_(silent)).values(status=RunStatus.NOT_RESPONDING.value)
+        )
+    return dead + silent

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import runyard
-from runyard import Experiment, Run, ScriptRunConfig, Workspace  # noqa: F401 - the how-to's import
+from runyard import Experiment, Run, ScriptRunConfig, Workspace
 
 
 def section(title: str) -> None:
@@ -40,18 +40,64 @@ with exp.start_logging() as notebook_run:
 
 print("Has it completed?", notebook_run.get_status())
 
+# -- The scripts the how-to submits (its notebook keeps them beside itself) --------------------
+SCRIPTS = {
+    "hello.py": (
+        "from runyard import Run\n\n"
+        "run = Run.get_context()\n"
+        'run.log(name="message", value="Hello from run!")\n'
+    ),
+    "hello_with_delay.py": (
+        'import time\n\nprint("Wait for 10 seconds..")\ntime.sleep(10)\nprint("Done waiting")\n'
+    ),
+    "hello_with_children.py": (
+        "from runyard import Run\n\n"
+        "run = Run.get_context()\n"
+        "child_runs = run.create_children(count=5)\n"
+        "for c, child in enumerate(child_runs):\n"
+        '    child.log(name="Hello from child run ", value=c)\n'
+        "    child.complete()\n"
+    ),
+}
+for script_name, source in SCRIPTS.items():
+    with open(script_name, "w") as handle:
+        handle.write(source)
+with open(".runyardignore", "w") as handle:
+    handle.write("/outputs\n/snapshots\n/files\n")
+
+section("Submit a script")
+run_config = ScriptRunConfig(source_directory=".", script="hello.py")
+hello_run = exp.submit(run_config)
+print(hello_run.get_status())
+hello_run.wait_for_completion(show_output=True)
+print(hello_run.get_details_with_logs())
+print(hello_run.get_metrics())
+
 # -- Cancel or fail runs ------------------------------------------------------------------------
 section("Cancel or fail runs")
-cancelled_run = exp.start_logging(display_name="to be canceled")
-cancelled_run.cancel()
-print("Did the run cancel?", cancelled_run.get_status())
+run_config = ScriptRunConfig(source_directory=".", script="hello_with_delay.py")
 
-failed_run = exp.start_logging(display_name="wrong training script")
-failed_run.fail()
-print(failed_run.get_status())
+local_script_run = exp.submit(run_config)
+print("Did the run start?", local_script_run.get_status())
+
+local_script_run.cancel()
+print("Did the run cancel?", local_script_run.get_status())
+
+local_script_run = exp.submit(run_config)
+local_script_run.fail()
+
+print(local_script_run.get_status())
 
 # -- Create child runs ---------------------------------------------------------------------------
 section("Create child runs")
+with open("hello_with_children.py") as handle:  # the how-to shows the script (!more)
+    print(handle.read())
+run_config = ScriptRunConfig(source_directory=".", script="hello_with_children.py")
+
+local_script_run = exp.submit(run_config)
+local_script_run.wait_for_completion(show_output=True)
+print(local_script_run.get_status())
+
 with exp.start_logging() as parent_run:
     for c, count in enumerate(range(5)):
         with parent_run.child_run() as child:
@@ -59,16 +105,8 @@ with exp.start_logging() as parent_run:
 
 print(list(parent_run.get_children()))
 
-with exp.start_logging(display_name="batch of children") as batch_parent:
-    children = batch_parent.create_children(count=5)
-    for i, child in enumerate(children):
-        child.log(name="Hello from child run ", value=i)
-        child.complete()
-print("Children created in one batch:", len(list(batch_parent.get_children())))
-
 # -- Tag and find runs -------------------------------------------------------------------------
 section("Add properties and tags")
-local_script_run = exp.start_logging(display_name="tagged run")
 local_script_run.add_properties({"author": "azureml-user"})
 print(local_script_run.get_properties())
 
@@ -85,11 +123,13 @@ print(local_script_run.get_tags())
 
 local_script_run.tag("worth another look")
 print(local_script_run.get_tags())
-local_script_run.complete()
 
 section("Query properties and tags")
 print(list(exp.get_runs(properties={"author": "azureml-user"}, tags={"quality": "fantastic run"})))
 print(list(exp.get_runs(properties={"author": "azureml-user"}, tags="worth another look")))
+
+section("Restore a snapshot")
+print(local_script_run.restore_snapshot(path="snapshots"))
 
 # -- The logging API (the how-to's logging notebook) ---------------------------------------------
 section("Logging API")

@@ -15,16 +15,16 @@ import pytest
 from runyard import Experiment, Run, Workspace
 from runyard.entities import MetricChunk, MetricKind, ValueType
 from runyard.errors import MetricWriteError, StoreError, UserError
-from runyard.logging.pipeline import MetricPipeline, Point, chunk_points
+from runyard.logging.pipeline import MetricPipeline, Series, chunk_points
 from runyard.store.sql import SqlStore
 
 
-def _points(run_id: str, name: str, count: int) -> list[Point]:
+def _queue(pipeline: MetricPipeline, run_id: str, name: str, count: int) -> None:
+    """Queue ``count`` points 0.0, 1.0, ... of a numeric series, as Run.log does."""
+    key = pipeline.register(run_id, name, MetricKind.VECTOR, ValueType.NUMBER, "")
     now = time.time()
-    return [
-        (run_id, name, MetricKind.VECTOR, ValueType.NUMBER, float(i), i, now, "")
-        for i in range(count)
-    ]
+    for i in range(count):
+        pipeline.queue.extend((key, float(i), i, now))
 
 
 def _values(workspace: Workspace, run_id: str, name: str) -> list[float]:
@@ -38,23 +38,42 @@ def run(experiment: Experiment) -> Run:
 
 
 def test_chunk_points_groups_per_series_in_order() -> None:
-    points = _points("r1", "a", 3) + _points("r1", "b", 2) + _points("r2", "a", 1)
-    points.insert(1, points.pop(3))  # interleave the series
-    chunks = chunk_points(points)
-    assert [(c.run_id, c.name, list(c.values)) for c in chunks] == [
-        ("r1", "a", [0.0, 1.0, 2.0]),
-        ("r1", "b", [0.0, 1.0]),
-        ("r2", "a", [0.0]),
+    series = [
+        Series("r1", "a", MetricKind.VECTOR, ValueType.NUMBER, ""),
+        Series("r1", "b", MetricKind.VECTOR, ValueType.NUMBER, ""),
+        Series("r2", "a", MetricKind.VECTOR, ValueType.NUMBER, ""),
+        Series("r1", "a", MetricKind.VECTOR, ValueType.NONE, ""),
+    ]
+    items = []
+    for key, value, step in [(0, 0.0, 0), (1, 0.0, None), (0, 1.0, 1), (3, None, 2), (2, 5.0, 0)]:
+        items.extend((key, value, step, 1.0))
+    items.extend((1, 1.0, None, 1.0))
+    chunks = chunk_points(series, items)
+    assert [(c.run_id, c.name, c.value_type, list(c.values)) for c in chunks] == [
+        ("r1", "a", ValueType.NUMBER, [0.0, 1.0, None]),
+        ("r1", "b", ValueType.NUMBER, [0.0, 1.0]),
+        ("r2", "a", ValueType.NUMBER, [5.0]),
     ]
     assert list(chunks[0].steps or []) == [0, 1, 2]
+    assert chunks[1].steps is None
+
+
+def test_chunk_points_one_series_keeps_everything_in_order() -> None:
+    series = [Series("r", "loss", MetricKind.VECTOR, ValueType.NUMBER, "")]
+    items: list[object] = []
+    for i in range(1000):
+        items.extend((0, float(i), None, 2.0))
+    (chunk,) = chunk_points(series, items)
+    assert list(chunk.values) == [float(i) for i in range(1000)]
+    assert chunk.steps is None
+    assert set(chunk.times) == {2.0}
 
 
 def test_pipeline_writes_nothing_until_flush_then_everything(
     workspace: Workspace, run: Run
 ) -> None:
     pipeline = MetricPipeline(workspace.store, interval=3600)
-    for point in _points(run.id, "loss", 5000):
-        pipeline.append(point)
+    _queue(pipeline, run.id, "loss", 5000)
     assert _values(workspace, run.id, "loss") == []
     pipeline.flush()
     assert _values(workspace, run.id, "loss") == [float(i) for i in range(5000)]
@@ -63,8 +82,7 @@ def test_pipeline_writes_nothing_until_flush_then_everything(
 
 def test_pipeline_writes_in_the_background(workspace: Workspace, run: Run) -> None:
     pipeline = MetricPipeline(workspace.store, interval=0.01)
-    for point in _points(run.id, "loss", 100):
-        pipeline.append(point)
+    _queue(pipeline, run.id, "loss", 100)
     deadline = time.monotonic() + 30
     while len(_values(workspace, run.id, "loss")) < 100 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -95,8 +113,7 @@ def test_pipeline_retries_transient_failures(tmp_path: Path) -> None:
     (info,) = store.create_runs([_new_run()])
     store.failures = 2
     pipeline = MetricPipeline(store, interval=3600)
-    for point in _points(info.run_id, "loss", 10):
-        pipeline.append(point)
+    _queue(pipeline, info.run_id, "loss", 10)
     pipeline.flush()
     assert len(store.read_metrics([info.run_id])[0].values) == 10
     pipeline.close()
@@ -109,14 +126,12 @@ def test_pipeline_failure_is_raised_then_points_are_kept_and_written_once(
     (info,) = store.create_runs([_new_run()])
     store.failures = 100
     pipeline = MetricPipeline(store, interval=3600)
-    for point in _points(info.run_id, "loss", 10):
-        pipeline.append(point)
+    _queue(pipeline, info.run_id, "loss", 10)
     with pytest.raises(MetricWriteError, match="retried on the next flush"):
         pipeline.flush()
     assert store.read_metrics([info.run_id]) == []
     store.failures = 0
-    for point in _points(info.run_id, "loss", 5):
-        pipeline.append(point)
+    _queue(pipeline, info.run_id, "loss", 5)
     pipeline.flush()
     values = list(store.read_metrics([info.run_id])[0].values)
     assert values == [float(i) for i in range(10)] + [float(i) for i in range(5)]
@@ -144,8 +159,8 @@ def test_pipeline_error_surfaces_on_the_next_log_call(tmp_path: Path) -> None:
 
 def test_pipeline_isolates_a_chunk_the_store_refuses(workspace: Workspace, run: Run) -> None:
     pipeline = MetricPipeline(workspace.store, interval=3600)
-    for point in _points(run.id, "good", 3) + _points("no-such-run", "bad", 2):
-        pipeline.append(point)
+    _queue(pipeline, run.id, "good", 3)
+    _queue(pipeline, "no-such-run", "bad", 2)
     with pytest.raises(UserError, match="2 point\\(s\\) of 'bad'"):
         pipeline.flush()
     assert _values(workspace, run.id, "good") == [0.0, 1.0, 2.0]
@@ -210,8 +225,7 @@ def test_interpreter_exit_after_an_uncaught_exception_flushes(
 
 def test_fork_does_not_write_the_parents_points_twice(workspace: Workspace, run: Run) -> None:
     pipeline = MetricPipeline(workspace.store, interval=3600)
-    for point in _points(run.id, "loss", 100):
-        pipeline.append(point)
+    _queue(pipeline, run.id, "loss", 100)
     pid = os.fork()
     if pid == 0:  # the child: flushes its (empty) copy and leaves
         try:

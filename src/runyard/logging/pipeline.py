@@ -2,14 +2,17 @@
 
 The write path of a metric:
 
-1. ``Run.log`` checks the value (``values.py``) and appends one tuple to ``MetricPipeline``'s
-   deque. That is the whole cost of a call: no lock, no I/O.
+1. ``Run.log`` checks the value (``values.py``), looks up the integer key of its series (one
+   dict lookup; the first point of a series registers it with ``register``), and extends the
+   pipeline's deque with four atoms: ``(key, value, step, time)``. That is the whole cost of a
+   call: no lock, no I/O, and no object the garbage collector must track (a queue of a million
+   tuples would make every collection walk them, which costs more than everything else).
 2. The writer thread wakes every ``interval`` seconds (or at once on ``flush``), takes everything
-   queued, groups it into one ``MetricChunk`` per series and hands all chunks to
-   ``Store.log_metrics`` in one transaction.
-3. ``flush`` puts a marker in the queue and waits until the writer has written everything before
-   it. ``complete``, ``fail``, ``cancel``, the end of a ``with`` block, ``get_metrics`` and
-   interpreter exit all flush.
+   queued, slices it into keys, values, steps and times, groups the points of each series into
+   one ``MetricChunk`` and hands all chunks to ``Store.log_metrics`` in one transaction.
+3. ``flush`` puts a marker in a second deque and waits until the writer has written everything
+   queued before it. ``complete``, ``fail``, ``cancel``, the end of a ``with`` block,
+   ``get_metrics`` and interpreter exit all flush.
 
 A failed write is retried with backoff; if it still fails, the points stay queued for the next
 flush and the error is raised to the user on the next call. Memory is bounded: past
@@ -21,24 +24,38 @@ from __future__ import annotations
 import atexit
 import collections
 import os
+import sys
 import threading
 import time
 import weakref
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from runyard.entities import MetricChunk, MetricKind, ValueType
 from runyard.errors import MetricWriteError, RunyardError, StoreError, UserError
 from runyard.store.base import Store
 
-Point = tuple[str, str, MetricKind, ValueType, Any, "int | None", float, str]
-"""(run_id, name, kind, value type, value, step, time, description)"""
+FIELDS = 4
+"""Slots per point in the queue: series key, value, step, time."""
 
 DEFAULT_INTERVAL_SECONDS = 0.2
 DEFAULT_MAX_PENDING = 2_000_000
-MAX_POINTS_PER_CHUNK = 50_000
+MAX_POINTS_PER_CHUNK = 100_000
 _RETRY_DELAYS = (0.05, 0.25, 1.0)
 
 _live: weakref.WeakSet[MetricPipeline] = weakref.WeakSet()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """What a series key stands for."""
+
+    run_id: str
+    name: str
+    kind: MetricKind
+    value_type: ValueType
+    description: str
 
 
 class _Marker:
@@ -49,39 +66,65 @@ class _Marker:
         self.error: BaseException | None = None
 
 
-def chunk_points(points: list[Point]) -> list[MetricChunk]:
-    """Group points into one chunk per (run, series), keeping their order."""
-    groups: dict[tuple[str, str], list[Point]] = {}
-    for point in points:
-        key = (point[0], point[1])
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [point]
-        else:
-            group.append(point)
+def chunk_points(series: list[Series], items: list[Any]) -> list[MetricChunk]:
+    """Group a flat run of ``(key, value, step, time)`` slots into one chunk per series,
+    keeping the points' order."""
+    keys = items[0::FIELDS]
+    values = items[1::FIELDS]
+    steps = items[2::FIELDS]
+    times = items[3::FIELDS]
+    if not keys:
+        return []
+    # Several keys can stand for one series (a series of numbers that also got a None):
+    # points are grouped by (run, name), in queue order.
+    owner: dict[int, tuple[str, str]] = {}
+    best: dict[tuple[str, str], Series] = {}
+    for key in set(keys):
+        info = series[key]
+        target = owner[key] = (info.run_id, info.name)
+        current = best.get(target)
+        if current is None or current.value_type is ValueType.NONE:
+            best[target] = info
+    merged: list[tuple[Series, list[Any], list[Any], list[Any]]]
+    if len(best) == 1:  # one series: no grouping to do
+        merged = [(next(iter(best.values())), values, steps, times)]
+    else:
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, key in enumerate(keys):
+            target = owner[key]
+            group = groups.get(target)
+            if group is None:
+                groups[target] = [index]
+            else:
+                group.append(index)
+        merged = [
+            (best[target], _take(values, idx), _take(steps, idx), _take(times, idx))
+            for target, idx in groups.items()
+        ]
     chunks = []
-    for (run_id, name), group in groups.items():
-        for start in range(0, len(group), MAX_POINTS_PER_CHUNK):
-            part = group[start : start + MAX_POINTS_PER_CHUNK]
-            vtype = ValueType.NONE
-            for point in part:
-                if point[3] is not ValueType.NONE:
-                    vtype = point[3]
-                    break
-            steps = [p[5] for p in part]
+    for info, all_values, all_steps, all_times in merged:
+        for start in range(0, len(all_values), MAX_POINTS_PER_CHUNK):
+            end = start + MAX_POINTS_PER_CHUNK
+            part_steps = all_steps[start:end]
             chunks.append(
                 MetricChunk(
-                    run_id=run_id,
-                    name=name,
-                    kind=part[0][2],
-                    value_type=vtype,
-                    values=[p[4] for p in part],
-                    times=[p[6] for p in part],
-                    steps=None if all(s is None for s in steps) else steps,
-                    description=part[0][7],
+                    run_id=info.run_id,
+                    name=info.name,
+                    kind=info.kind,
+                    value_type=info.value_type,
+                    values=all_values[start:end],
+                    times=all_times[start:end],
+                    steps=None if part_steps.count(None) == len(part_steps) else part_steps,
+                    description=info.description,
                 )
             )
     return chunks
+
+
+def _take(source: list[Any], indexes: list[int]) -> list[Any]:
+    if len(indexes) == 1:
+        return [source[indexes[0]]]
+    return list(itemgetter(*indexes)(source))
 
 
 class MetricPipeline:
@@ -95,11 +138,14 @@ class MetricPipeline:
     ) -> None:
         self.store = store
         self.interval = interval
+        self.queue_limit = 0
         self.max_pending = max_pending
-        self._queue: collections.deque[Point | _Marker] = collections.deque()
-        self.append = self._queue.append
-        """Queue one point (the hot path: no checks here, ``Run.log`` did them)."""
+        self.queue: collections.deque[Any] = collections.deque()
+        """Flat slots, ``FIELDS`` per point; ``extend`` it with one point at a time."""
+        self.series: list[Series] = []
         self.error: BaseException | None = None
+        self._register_lock = threading.Lock()
+        self._markers: collections.deque[_Marker] = collections.deque()
         self._retry: list[MetricChunk] = []
         self._wake = threading.Event()
         self._closed = False
@@ -113,10 +159,28 @@ class MetricPipeline:
         )
         self._thread.start()
 
+    @property
+    def max_pending(self) -> int:
+        """Points that may wait before ``log`` blocks for the writer."""
+        return self.queue_limit // FIELDS
+
+    @max_pending.setter
+    def max_pending(self, points: int) -> None:
+        self.queue_limit = points * FIELDS
+
     def __len__(self) -> int:
-        return len(self._queue)
+        """Points waiting to be written."""
+        return len(self.queue) // FIELDS
 
     # -- caller side ---------------------------------------------------------------------------
+
+    def register(
+        self, run_id: str, name: str, kind: MetricKind, value_type: ValueType, description: str
+    ) -> int:
+        """The key under which points of this series are queued."""
+        with self._register_lock:
+            self.series.append(Series(run_id, name, kind, value_type, description))
+            return len(self.series) - 1
 
     def raise_error(self) -> None:
         """Raise the writer's last failure once (the points it concerned are kept and retried)."""
@@ -128,8 +192,9 @@ class MetricPipeline:
             ) from error
 
     def wait_for_room(self) -> None:
-        """Block while more than ``max_pending`` points wait (bounded memory)."""
-        while len(self._queue) > self.max_pending // 2 and not self._closed:
+        """Block while more than half of ``max_pending`` points wait (bounded memory)."""
+        limit = self.max_pending // 2 * FIELDS
+        while len(self.queue) > limit and not self._closed:
             self._wake.set()
             time.sleep(0.005)
             if self.error is not None:
@@ -144,7 +209,7 @@ class MetricPipeline:
         if self._thread is None or not self._thread.is_alive():
             self._start()
         marker = _Marker()
-        self._queue.append(marker)
+        self._markers.append(marker)
         self._wake.set()
         if not marker.done.wait(timeout_seconds):
             raise MetricWriteError(
@@ -184,24 +249,20 @@ class MetricPipeline:
                 self.error = exc
 
     def _drain(self) -> None:
-        queue = self._queue
-        while queue:
-            points: list[Point] = []
-            marker: _Marker | None = None
-            popleft = queue.popleft
-            while queue:
-                item = popleft()
-                if type(item) is _Marker:
-                    marker = item
-                    break
-                points.append(item)  # type: ignore[arg-type]
-            failure = self._write(points)
-            if marker is not None:
-                marker.error = failure
-                marker.done.set()
+        # Markers first, then the queue's length: every point queued before a marker taken
+        # here is in the queue already, so it is written before the marker is released.
+        markers = [self._markers.popleft() for _ in range(len(self._markers))]
+        queue = self.queue
+        count = len(queue) // FIELDS * FIELDS
+        popleft = queue.popleft
+        items = [popleft() for _ in range(count)]
+        failure = self._write(items)
+        for marker in markers:
+            marker.error = failure
+            marker.done.set()
 
-    def _write(self, points: list[Point]) -> BaseException | None:
-        chunks = self._retry + chunk_points(points) if points else self._retry
+    def _write(self, items: list[Any]) -> BaseException | None:
+        chunks = self._retry + chunk_points(self.series, items) if items else self._retry
         self._retry = []
         if not chunks:
             return None
@@ -211,18 +272,14 @@ class MetricPipeline:
                 self.store.log_metrics(chunks)
                 return None
             except RunyardError as exc:
-                if isinstance(exc, StoreError):
-                    failure = exc
-                    if delay is None:
-                        break
-                    time.sleep(delay)
-                    continue
-                return self._isolate(chunks, exc)
+                if not isinstance(exc, StoreError):
+                    return self._isolate(chunks, exc)
+                failure = exc
             except Exception as exc:
                 failure = exc
-                if delay is None:
-                    break
-                time.sleep(delay)
+            if delay is None:
+                break
+            time.sleep(delay)
         self._retry = chunks
         self.error = failure
         return failure
@@ -251,8 +308,6 @@ def flush_all(timeout_seconds: float = 60.0) -> None:
             try:
                 pipeline.flush(timeout_seconds)
             except RunyardError as exc:
-                import sys
-
                 print(f"runyard: {exc}", file=sys.stderr)
 
 
@@ -260,9 +315,11 @@ def _after_fork_in_child() -> None:
     # The child has a copy of the parent's queue but not its thread: the parent writes those
     # points, so the child starts empty rather than writing them twice.
     for pipeline in list(_live):
-        pipeline._queue.clear()
+        pipeline.queue.clear()
+        pipeline._markers.clear()
         pipeline._retry = []
         pipeline._thread = None
+        pipeline._register_lock = threading.Lock()
         if not pipeline._closed:
             pipeline._start()
 

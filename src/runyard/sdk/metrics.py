@@ -55,31 +55,36 @@ class MetricLogger:
         self._run = run
         self._run_id = run.id
         self._workspace = run.experiment.workspace
-        self._pipeline: MetricPipeline | None = None  # started on the first point
+        self._pipeline: MetricPipeline | None = None  # started with the first series
         self._kinds: dict[str, MetricKind] = {}
         self._vector_types: dict[str, ValueType] = {}
+        self._keys: dict[tuple[str, MetricKind, ValueType], int] = {}
+        self._number_keys: dict[str, int] = {}  # the fast path: numeric series
         self._loaded = new_run  # a run created here has no series elsewhere yet
 
     # -- the hot path --------------------------------------------------------------------------
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        kind = type(value)
-        if kind is float or (kind is int and INT64_MIN <= value <= INT64_MAX):
-            vtype = _NUMBER
-        else:
-            value, vtype = coerce_log_value(check_int(value) if kind is int else value)
         if step is not None:
             step = check_step(step)
-        if self._vector_types.get(name) is not vtype:
-            self._admit(name, _VECTOR, vtype)
+        kind = type(value)
+        if kind is float or (kind is int and INT64_MIN <= value <= INT64_MAX):
+            key = self._number_keys.get(name)
+            if key is None:
+                key = self._key(name, _VECTOR, _NUMBER, description)
+        else:
+            value, vtype = coerce_log_value(check_int(value) if kind is int else value)
+            key = self._keys.get((name, _VECTOR, vtype))
+            if key is None:
+                key = self._key(name, _VECTOR, vtype, description)
         pipeline = self._pipeline
-        if pipeline is None:
-            pipeline = self._pipeline = self._workspace.pipeline
+        assert pipeline is not None  # set by the first _key
         if pipeline.error is not None:
             pipeline.raise_error()
-        if len(pipeline) > pipeline.max_pending:
+        queue = pipeline.queue
+        if len(queue) > pipeline.queue_limit:
             pipeline.wait_for_room()
-        pipeline.append((self._run_id, name, _VECTOR, vtype, value, step, _time(), description))
+        queue.extend((key, value, step, _time()))
 
     # -- series bookkeeping --------------------------------------------------------------------
 
@@ -92,6 +97,17 @@ class MetricLogger:
                 self._vector_types[series.name] = series.value_type
         self._loaded = True
 
+    def _key(self, name: str, kind: MetricKind, vtype: ValueType, description: str) -> int:
+        """Admit a new (name, kind, type) combination and register it with the pipeline."""
+        self._admit(name, kind, vtype)
+        if self._pipeline is None:
+            self._pipeline = self._workspace.pipeline
+        key = self._pipeline.register(self._run_id, name, kind, vtype, description)
+        self._keys[(name, kind, vtype)] = key
+        if kind is MetricKind.VECTOR and vtype is ValueType.NUMBER:
+            self._number_keys[name] = key
+        return key
+
     def _admit(self, name: str, kind: MetricKind, vtype: ValueType) -> None:
         """Check that ``name`` may take a ``kind`` point of type ``vtype``; remember it."""
         check_metric_name(name)
@@ -103,7 +119,6 @@ class MetricLogger:
                     f"A run can hold at most {MAX_METRIC_NAMES_PER_RUN} metric names; {name!r} "
                     "would be one more. Log values under fewer names (log_row takes columns)."
                 )
-            self._kinds[name] = kind
         elif known is not kind and not (known.is_artifact and kind.is_artifact):
             raise MetricValueError(
                 f"Metric {name!r} was logged as a {known.value} metric; it cannot take a "
@@ -112,19 +127,23 @@ class MetricLogger:
         if kind is MetricKind.VECTOR:
             current = self._vector_types.get(name, ValueType.NONE)
             self._vector_types[name] = merge_types(name, current, vtype)
+        self._kinds.setdefault(name, kind)
 
     def _queue(
         self, name: str, kind: MetricKind, vtype: ValueType, values: Sequence[Any], description: str
     ) -> None:
+        key = self._keys.get((name, kind, vtype))
+        if key is None:
+            key = self._key(name, kind, vtype, description)
         pipeline = self._pipeline
-        if pipeline is None:
-            pipeline = self._pipeline = self._workspace.pipeline
+        assert pipeline is not None
         if pipeline.error is not None:
             pipeline.raise_error()
         now = _time()
+        extend = pipeline.queue.extend
         for value in values:
-            pipeline.append((self._run_id, name, kind, vtype, value, None, now, description))
-        if len(pipeline) > pipeline.max_pending:
+            extend((key, value, None, now))
+        if len(pipeline.queue) > pipeline.queue_limit:
             pipeline.wait_for_room()
 
     # -- the other log calls -------------------------------------------------------------------
@@ -133,19 +152,16 @@ class MetricLogger:
         values, vtype = coerce_list(check_metric_name(name), value)
         if not values:
             return
-        self._admit(name, MetricKind.VECTOR, vtype)
         self._queue(name, MetricKind.VECTOR, vtype, values, description)
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         row = coerce_row(kwargs)
-        self._admit(name, MetricKind.TABLE, ValueType.ROW)
         self._queue(name, MetricKind.TABLE, ValueType.ROW, [row], description or "")
 
     def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
         rows = table_rows(value)
         if not rows:
             return
-        self._admit(name, MetricKind.TABLE, ValueType.ROW)
         self._queue(name, MetricKind.TABLE, ValueType.ROW, rows, description)
 
     def log_image(

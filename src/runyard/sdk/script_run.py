@@ -87,7 +87,9 @@ class ScriptRun(Run):
     # -- details and logs ----------------------------------------------------------------------
 
     def _log_files(self) -> dict[str, str]:
-        return {name: f"runyard://logs/{self.id}/{name}" for name in self._store.list_logs(self.id)}
+        # The script's output log is listed from the start, even before its first line.
+        names = sorted({STD_LOG, *self._store.list_logs(self.id)})
+        return {name: f"runyard://logs/{self.id}/{name}" for name in names}
 
     def get_details(self) -> dict[str, Any]:
         """Run details, with ``runDefinition`` and the run's ``logFiles``."""

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from runyard.entities import MetricChunk, MetricData, MetricKind, MetricSeries, ValueType
 from runyard.errors import LimitExceededError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
+from runyard.store import codec
 from runyard.store.sql.schema import metric_chunks, metric_series, runs
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -31,8 +32,14 @@ def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-def _numeric_range(values: Sequence[Any]) -> tuple[float | None, float | None]:
-    numbers = [v for v in values if (type(v) is float and not math.isnan(v)) or type(v) is int]
+def _numeric_range(values: Sequence[Any], encoding: str) -> tuple[float | None, float | None]:
+    """Min and max of the numbers among ``values`` (NaN and non-numbers ignored)."""
+    if encoding == codec.I64:
+        numbers: Sequence[Any] = values
+    elif encoding == codec.F64:
+        numbers = [v for v in values if v == v]
+    else:
+        numbers = [v for v in values if (type(v) is float and not math.isnan(v)) or type(v) is int]
     if not numbers:
         return None, None
     return float(min(numbers)), float(max(numbers))
@@ -100,16 +107,22 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
         if not chunk.values:
             continue
         series_pk = series[(run_pks[chunk.run_id], chunk.name)]
+        values_encoding, values_data = codec.encode(chunk.values)
+        steps_encoding, steps_data = (
+            (None, None) if chunk.steps is None else codec.encode(chunk.steps)
+        )
         chunk_rows.append(
             {
                 "series_pk": series_pk,
                 "count": len(chunk.values),
-                "values_json": _dumps(list(chunk.values)),
-                "steps_json": None if chunk.steps is None else _dumps(list(chunk.steps)),
-                "times_json": _dumps(list(chunk.times)),
+                "values_encoding": values_encoding,
+                "values_data": values_data,
+                "steps_encoding": steps_encoding,
+                "steps_data": steps_data,
+                "times_data": codec.encode_times(chunk.times),
             }
         )
-        low, high = _numeric_range(chunk.values)
+        low, high = _numeric_range(chunk.values, values_encoding)
         summary = summaries.setdefault(
             series_pk,
             {"b_pk": series_pk, "b_add": 0, "b_low": None, "b_high": None, "b_type": "none"},
@@ -207,18 +220,23 @@ def read_metrics(
             select(
                 metric_chunks.c.series_pk,
                 metric_chunks.c.count,
-                metric_chunks.c.values_json,
-                metric_chunks.c.steps_json,
-                metric_chunks.c.times_json,
+                metric_chunks.c.values_encoding,
+                metric_chunks.c.values_data,
+                metric_chunks.c.steps_encoding,
+                metric_chunks.c.steps_data,
+                metric_chunks.c.times_data,
             )
             .where(metric_chunks.c.series_pk.in_(list(points)))
             .order_by(metric_chunks.c.series_pk, metric_chunks.c.pk)
         )
-        for series_pk, count, values_json, steps_json, times_json in conn.execute(chunk_stmt):
-            values, steps, times = points[series_pk]
-            values.extend(json.loads(values_json))
-            steps.extend(json.loads(steps_json) if steps_json else [None] * count)
-            times.extend(json.loads(times_json))
+        for row in conn.execute(chunk_stmt):
+            values, steps, times = points[row.series_pk]
+            values.extend(codec.decode(row.values_encoding, row.values_data))
+            if row.steps_encoding is None:
+                steps.extend([None] * row._mapping["count"])
+            else:
+                steps.extend(codec.decode(row.steps_encoding, row.steps_data))
+            times.extend(codec.decode_times(row.times_data))
     return [
         MetricData(
             run_id=run_pks[row.run_pk],

@@ -128,9 +128,11 @@ metric_chunks = Table(
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("series_pk", Integer, ForeignKey("metric_series.pk"), nullable=False),
     Column("count", Integer, nullable=False),
-    Column("values_json", Text, nullable=False),
-    Column("steps_json", Text, nullable=True),
-    Column("times_json", Text, nullable=False),
+    Column("values_encoding", String(8), nullable=False),
+    Column("values_data", LargeBinary, nullable=False),
+    Column("steps_encoding", String(8), nullable=True),
+    Column("steps_data", LargeBinary, nullable=True),
+    Column("times_data", LargeBinary, nullable=False),
     Index(None, "series_pk", "pk"),
 )
 

@@ -112,9 +112,11 @@ def upgrade() -> None:
         sa.Column("pk", sa.Integer(), autoincrement=True),
         sa.Column("series_pk", sa.Integer(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("values_json", sa.Text(), nullable=False),
-        sa.Column("steps_json", sa.Text(), nullable=True),
-        sa.Column("times_json", sa.Text(), nullable=False),
+        sa.Column("values_encoding", sa.String(8), nullable=False),
+        sa.Column("values_data", sa.LargeBinary(), nullable=False),
+        sa.Column("steps_encoding", sa.String(8), nullable=True),
+        sa.Column("steps_data", sa.LargeBinary(), nullable=True),
+        sa.Column("times_data", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("pk", name="pk_metric_chunks"),
         sa.ForeignKeyConstraint(
             ["series_pk"], ["metric_series.pk"], name="fk_metric_chunks_series_pk_metric_series"

@@ -34,9 +34,11 @@ def test_docs_command_tree_is_complete() -> None:
         "runyard runs",
         "runyard runs cancel",
         "runyard runs list",
+        "runyard runs logs",
         "runyard runs show",
         "runyard runs tag",
         "runyard runs untag",
+        "runyard submit",
     ]
 
 

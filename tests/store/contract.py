@@ -1199,3 +1199,10 @@ class StoreContract:
             store.append_log("r", "../escape.txt", b"x")
         with pytest.raises(RunNotFoundError):
             store.append_log("absent", "log.txt", b"x")
+
+    def test_set_run_status_keeps_a_stop_request_until_the_end(self, store: Store) -> None:
+        store.create_runs([new_run("r", status=RunStatus.STARTING)])
+        store.request_stop("r", RunStatus.CANCELED)
+        assert store.set_run_status("r", RunStatus.RUNNING).status is RunStatus.CANCEL_REQUESTED
+        assert store.set_run_status("r", RunStatus.FINALIZING).status is RunStatus.CANCEL_REQUESTED
+        assert store.set_run_status("r", RunStatus.CANCELED).status is RunStatus.CANCELED

@@ -24,6 +24,8 @@ from runyard.sdk.workspace import (
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, as shells report it."""
 
 CREATE_HINT = (
     "Create one with: python -c \"import runyard; runyard.Workspace.create('.')\", or pass "

@@ -63,6 +63,11 @@ def print_note(message: str) -> None:
     err_console().print(Text(message, style="dim"))
 
 
+def print_warning(message: str) -> None:
+    """A yellow line on stderr, for what the user must know but is not an error."""
+    err_console().print(Text(message, style="yellow"))
+
+
 def print_line(message: str, style: str = "") -> None:
     """One line of result on stdout, printed as it is (no markup)."""
     out_console().print(Text(message, style=style))

@@ -15,6 +15,7 @@ from runyard._version import __version__
 from runyard.cli._context import CliError, CliState
 from runyard.cli.experiments import experiments
 from runyard.cli.runs import runs
+from runyard.cli.submit import submit
 from runyard.errors import RunyardError
 
 
@@ -47,9 +48,14 @@ class RunyardGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="runyard", message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context, workspace_path: Path | None) -> None:
-    """List, inspect, tag and cancel the experiments and runs of a runyard workspace."""
+    """Submit scripts; list, inspect, tag and cancel the experiments and runs of a workspace."""
     ctx.obj = CliState(workspace_path)
 
 
 main.add_command(experiments)
 main.add_command(runs)
+main.add_command(submit)
+
+
+if __name__ == "__main__":  # python -m runyard.cli.main
+    main(prog_name="runyard")

@@ -27,12 +27,16 @@ from runyard.cli._output import (
     short,
     status_text,
 )
+from runyard.cli.logs import logs
 from runyard.entities import MetricSeries, RunInfo, RunQuery, RunStatus, TagFilter
 from runyard.sdk.details import format_time
 from runyard.sdk.run import Run
+from runyard.sdk.script_run import ScriptRun
 from runyard.store.base import Store
 
 PAGE_SIZE = 500
+NOT_STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
+"""A submitted run in these has no script process yet: cancelling it ends it at once."""
 
 
 def _status(ctx: click.Context, param: click.Parameter, value: str | None) -> RunStatus | None:
@@ -57,7 +61,10 @@ def _complete_status(
 
 @click.group()
 def runs() -> None:
-    """Runs: list them across experiments, show one, tag or cancel it."""
+    """Runs: list them across experiments, show one or its logs, tag or cancel it."""
+
+
+runs.add_command(logs)
 
 
 # -- shared --------------------------------------------------------------------------------------
@@ -325,17 +332,28 @@ def show_run(state: CliState, run_id: str, as_json: bool) -> None:
 @click.argument("run_id")
 @pass_state
 def cancel_run(state: CliState, run_id: str) -> None:
-    """Cancel a run: mark it Canceled (a finished run stays as it is)."""
+    """Cancel a run: mark it Canceled (a finished run stays as it is).
+
+    A submitted run's script is stopped (SIGTERM, then SIGKILL after a grace period); the
+    command returns once its processes are gone.
+    """
     run = Run.get(state.workspace, run_id)
     before = RunStatus(run.status)
+    started = isinstance(run, ScriptRun) and before not in NOT_STARTED
+    if started and not before.is_terminal:
+        print_note(f"Stopping run {run.id} and waiting for its processes to end...")
     run.cancel()
     after = RunStatus(run.status)
     if after is RunStatus.CANCELED and not before.is_terminal:
-        print_line(f"Canceled run {run.id} (it was {before.value}).")
+        gone = "; its processes are gone" if started else ""
+        print_line(f"Canceled run {run.id} (it was {before.value}){gone}.")
     elif after.is_terminal:  # finished before, or while we asked
         print_line(f"Run {run.id} had already finished as {after.value}; left as it is.")
     else:
-        print_line(f"Cancel requested for run {run.id}; its status is now {after.value}.")
+        print_line(
+            f"Cancel requested for run {run.id}; its status is now {after.value}. Its supervisor "
+            f"has not confirmed the stop yet: check with runyard runs show {run.id}"
+        )
 
 
 @runs.command("tag")

@@ -101,14 +101,25 @@ class ScriptRunConfig:
             raise UserError("Must specify a compute target (use 'local').")
         if self.script is None and not self.command:
             raise UserError("ScriptRunConfig needs a script or a command.")
-        if self.script is not None:
-            source = Path(self.source_directory).resolve()
-            path = (source / self.script).resolve()
-            if not path.is_file() or not path.is_relative_to(source):
-                raise UserError(
-                    f"{path} script path doesn't exist. The script should be inside the project "
-                    f"folder ({source})."
-                )
+        self.relative_script()
+
+    def relative_script(self) -> str | None:
+        """The script's path relative to ``source_directory`` (how it is found in the run's
+        working copy), checked again now.
+
+        Raises:
+            UserError: the script is missing or outside ``source_directory``.
+        """
+        if self.script is None:
+            return None
+        source = Path(self.source_directory).resolve()
+        path = (source / self.script).resolve()
+        if not path.is_file() or not path.is_relative_to(source):
+            raise UserError(
+                f"{path} script path doesn't exist. The script should be inside the project "
+                f"folder ({source})."
+            )
+        return path.relative_to(source).as_posix()
 
     def with_environment(self, variables: Mapping[str, str]) -> ScriptRunConfig:
         self.run_config.environment_variables.update(variables)

@@ -111,9 +111,10 @@ class Store(abc.ABC):
         """Move the run to ``status`` and return it as it now is.
 
         A run in a terminal status (Completed, Failed, Canceled) never changes: the call returns
-        it unchanged, and its first error stands. Moving to a running status records the start
-        time once; moving to a terminal one records the end time. ``error`` is stored only if the
-        run has none yet.
+        it unchanged, and its first error stands. A CancelRequested run only moves to a terminal
+        status (a late "Running" or "Finalizing" does not hide the stop request). Moving to a
+        running status records the start time once; moving to a terminal one records the end
+        time. ``error`` is stored only if the run has none yet.
         """
 
     @abc.abstractmethod

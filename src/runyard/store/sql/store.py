@@ -343,16 +343,20 @@ class SqlStore(base.Store):
             row = conn.execute(
                 select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
             ).one()
-            if RunStatus(row.status).is_terminal:
+            current = RunStatus(row.status)
+            if current.is_terminal:
                 return self._load_run(conn, run_id)
             values: dict[str, Any] = {"status": status.value}
+            if current is RunStatus.CANCEL_REQUESTED and not status.is_terminal:
+                del values["status"]  # a stop request is only ever followed by the end
             if status not in _STARTED and row.start_time is None:
                 values["start_time"] = now
             if status.is_terminal:
                 values["end_time"] = now
             if error is not None and row.error_json is None:
                 values["error_json"] = json.dumps(error)
-            conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+            if values:
+                conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
             return self._load_run(conn, run_id)
 
     def heartbeat(self, run_id: str) -> None:

@@ -35,9 +35,23 @@ pytest: $(VENV)/.installed-dev
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/log_throughput.py
+# Benchmarks get their own venv (MLflow and its dependencies stay out of .venv).
+# `make bench BENCH_ARGS='--points 200000'` passes options on; results also go to bench/.work/.
+BENCH_VENV := .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_ARGS ?=
+
+$(BENCH_BIN)/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install --quiet --upgrade pip
+
+$(BENCH_VENV)/.installed-bench: pyproject.toml | $(BENCH_BIN)/python
+	$(BENCH_BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(BENCH_VENV)/.installed-bench
+	mkdir -p bench/.work
+	$(BENCH_BIN)/python bench/log_throughput.py --json bench/.work/log_throughput.json $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from itertools import repeat, starmap
 from operator import itemgetter
 from typing import Any
 
@@ -42,6 +43,7 @@ FIELDS = 4
 DEFAULT_INTERVAL_SECONDS = 0.2
 DEFAULT_MAX_PENDING = 2_000_000
 MAX_POINTS_PER_CHUNK = 100_000
+MAX_POINTS_PER_WRITE = 50_000
 _RETRY_DELAYS = (0.05, 0.25, 1.0)
 
 _live: weakref.WeakSet[MetricPipeline] = weakref.WeakSet()
@@ -253,10 +255,17 @@ class MetricPipeline:
         # here is in the queue already, so it is written before the marker is released.
         markers = [self._markers.popleft() for _ in range(len(self._markers))]
         queue = self.queue
-        count = len(queue) // FIELDS * FIELDS
-        popleft = queue.popleft
-        items = [popleft() for _ in range(count)]
-        failure = self._write(items)
+        remaining = len(queue) // FIELDS * FIELDS
+        failure: BaseException | None = None
+        while True:
+            # Batches of at most MAX_POINTS_PER_WRITE: freeing a huge batch at once would hold
+            # the GIL, and the caller's log() with it, for tens of milliseconds.
+            count = min(remaining, MAX_POINTS_PER_WRITE * FIELDS)
+            items = list(starmap(queue.popleft, repeat((), count)))  # a C loop
+            remaining -= count
+            failure = self._write(items) or failure
+            if remaining <= 0 or failure is not None:
+                break
         for marker in markers:
             marker.error = failure
             marker.done.set()

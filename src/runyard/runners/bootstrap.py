@@ -11,19 +11,35 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import sys
 import traceback
+import types
 from pathlib import Path
 
 ERROR_FILE_ENV = "RUNYARD_ERROR_FILE"
 TRACE_LINES = 20
 
 
-def _record(exc: BaseException) -> None:
+def _user_traceback(exc: BaseException, script: str) -> types.TracebackType | None:
+    """The traceback from the script's first frame on: this file's and runpy's are noise."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    return tb or exc.__traceback__
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # A stop request: unwind like Ctrl-C would, so that `finally` blocks and atexit hooks (the
+    # metric flush among them) run before the grace period ends.
+    raise SystemExit(128 + signum)
+
+
+def _record(exc: BaseException, script: str) -> None:
     target = os.environ.get(ERROR_FILE_ENV)
     if not target:
         return
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    lines = traceback.format_exception(type(exc), exc, _user_traceback(exc, script))
     text = "".join(lines).splitlines()
     Path(target).write_text(
         json.dumps(
@@ -43,6 +59,7 @@ def main(argv: list[str]) -> int:
     script = os.path.abspath(argv[0])
     sys.argv = [script, *argv[1:]]
     sys.path[0] = os.path.dirname(script)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
@@ -50,14 +67,13 @@ def main(argv: list[str]) -> int:
         if code is None or code == 0:
             return 0
         if isinstance(code, int):
-            _record(exc)
-            return code
+            return code  # the supervisor reports "exited with code N"
         print(code, file=sys.stderr)
-        _record(exc)
+        _record(exc, script)
         return 1
     except BaseException as exc:
-        _record(exc)
-        traceback.print_exception(type(exc), exc, exc.__traceback__)
+        _record(exc, script)
+        traceback.print_exception(type(exc), exc, _user_traceback(exc, script))
         return 1
     return 0
 

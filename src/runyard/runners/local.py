@@ -67,7 +67,9 @@ class LocalRunner:
     ) -> RunInfo:
         """Create the Queued run and launch its supervisor; return at once."""
         from runyard.sdk.git import git_properties
+        from runyard.settings import RunnerSettings
 
+        RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
         source = Path(config.source_directory).resolve()
         properties = {"runyard.ComputeTargetType": self.target, **git_properties(source)}
         properties["ContentSnapshotId"] = _snapshot(workspace, source)

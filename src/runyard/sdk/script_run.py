@@ -8,7 +8,7 @@ import sys
 import time
 from typing import IO, Any
 
-from runyard.entities import RUNNING_STATUSES, RunInfo, RunStatus
+from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunInfo, RunStatus
 from runyard.errors import ActivityFailedError, RunStateError
 from runyard.sdk.details import build_error, run_details
 from runyard.sdk.run import Run
@@ -28,7 +28,7 @@ class ScriptRun(Run):
 
     def _refresh(self) -> RunInfo:
         info = super()._refresh()
-        if info.status in RUNNING_STATUSES or info.status is RunStatus.CANCEL_REQUESTED:
+        if not info.status.is_terminal:  # Finalizing too: its supervisor can die then as well
             self._check_alive(info)
         return self._info
 
@@ -113,7 +113,10 @@ class ScriptRun(Run):
     ) -> dict[str, Any]:
         """Wait for the run to end; with ``show_output``, stream its log as it is written.
 
-        Returns ``get_details()``. Works from any process that holds the run.
+        Returns ``get_details()``. Works from any process that holds the run. Unlike Azure ML,
+        which returns at Finalizing unless ``wait_post_processing``, this always waits for the
+        final status: a local run's post-processing (uploading ``outputs/``, stopping its
+        processes) is short, and only the final status says whether the run failed.
 
         Raises:
             ActivityFailedError: the run Failed (unless ``raise_on_error=False``).
@@ -124,11 +127,7 @@ class ScriptRun(Run):
             print(f"\nStreaming {STD_LOG}\n{'=' * (len(STD_LOG) + 10)}\n", file=out)
         offset = 0
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        keep_waiting = (
-            RUNNING_STATUSES | {RunStatus.FINALIZING, RunStatus.CANCEL_REQUESTED}
-            if show_output or wait_post_processing
-            else RUNNING_STATUSES
-        )
+        keep_waiting = RUNNING_STATUSES | POST_PROCESSING_STATUSES
         while True:
             status = self._refresh().status
             if show_output:

@@ -40,9 +40,10 @@ def _unpack(typecode: str, data: bytes) -> list[Any]:
 
 def encode(values: Sequence[Any]) -> tuple[str, bytes]:
     """(encoding, bytes) of a list of values, packed when they are all floats or all ints."""
-    if all(type(v) is float for v in values):
+    types = set(map(type, values))  # one C pass
+    if types == {float}:
         return F64, _pack("d", values)
-    if all(type(v) is int for v in values):
+    if types == {int}:
         try:
             return I64, _pack("q", values)
         except OverflowError:

@@ -37,7 +37,9 @@ def _numeric_range(values: Sequence[Any], encoding: str) -> tuple[float | None, 
     if encoding == codec.I64:
         numbers: Sequence[Any] = values
     elif encoding == codec.F64:
-        numbers = [v for v in values if v == v]
+        total = sum(values)
+        # NaN (or both infinities) makes the sum NaN: only then filter NaN out.
+        numbers = values if total == total else [v for v in values if v == v]
     else:
         numbers = [v for v in values if (type(v) is float and not math.isnan(v)) or type(v) is int]
     if not numbers:

@@ -232,3 +232,17 @@ def test_script_run_submit_refuses_invalid_runner_settings(
         experiment.submit(config)
 
     assert list(experiment.get_runs()) == []
+
+
+def test_script_given_as_an_absolute_path_runs_from_the_working_copy(
+    experiment: Experiment, tmp_path: Path
+) -> None:
+    (tmp_path / "where.py").write_text("import os\nprint('cwd', os.getcwd())\nprint(__file__)\n")
+    config = ScriptRunConfig(source_directory=str(tmp_path), script=str(tmp_path / "where.py"))
+    run = experiment.submit(config)
+    run.wait_for_completion()
+    details = run.get_details_with_logs()
+    assert details["runDefinition"]["script"] == "where.py"
+    log = details["logFiles"]["user_logs/std_log.txt"]
+    assert str(tmp_path / "where.py") not in log
+    assert "runyard_runs" in log

@@ -71,10 +71,12 @@ class LocalRunner:
 
         RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
         source = Path(config.source_directory).resolve()
+        script = config.relative_script()  # where the script is in the working copy
         properties = {"runyard.ComputeTargetType": self.target, **git_properties(source)}
         properties["ContentSnapshotId"] = _snapshot(workspace, source)
         definition: dict[str, Any] = {
             **config.run_config.to_definition(),
+            "script": script,
             "python": sys.executable,
             "sourceDirectory": str(source),
         }

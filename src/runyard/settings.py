@@ -41,7 +41,7 @@ class RunnerSettings:
     """RUNYARD_DEAD_RUN_SECONDS: a run without heartbeat this long is Failed."""
     cancel_grace_seconds: float = 10.0
     """RUNYARD_CANCEL_GRACE_SECONDS: between SIGTERM and SIGKILL when a run is stopped."""
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.1
     """RUNYARD_POLL_SECONDS: how often a supervisor looks for a cancel request or its turn."""
 
     @classmethod
@@ -54,5 +54,5 @@ class RunnerSettings:
             not_responding_seconds=_number("RUNYARD_NOT_RESPONDING_SECONDS", 30.0),
             dead_seconds=_number("RUNYARD_DEAD_RUN_SECONDS", 300.0),
             cancel_grace_seconds=_number("RUNYARD_CANCEL_GRACE_SECONDS", 10.0),
-            poll_seconds=_number("RUNYARD_POLL_SECONDS", 0.2),
+            poll_seconds=_number("RUNYARD_POLL_SECONDS", 0.1),
         )

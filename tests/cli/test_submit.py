@@ -287,6 +287,9 @@ def test_runs_cancel_stops_submitted_script(
         time.sleep(0.05)
     pid = int(pid_file.read_text())
     assert not _process_gone(pid)
+    while run.get_status() != "Running":  # the script can start before its status says so
+        assert time.monotonic() < deadline, "the run never became Running"
+        time.sleep(0.05)
     result = cli("runs", "cancel", run.id)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Canceled run {run.id} (it was Running); its processes are gone.\n"

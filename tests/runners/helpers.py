@@ -81,10 +81,12 @@ def script_pids(run_id: str) -> list[int]:
 
 
 def supervisor_pid(run_id: str) -> int | None:
-    """The pid of ``python -m runyard.runners.supervisor RUN_ID`` (None when it is gone)."""
+    """The pid of ``python .../runyard/runners/launch.py RUN_ID FOLDER``, the run's supervisor
+    (None when it is gone)."""
     for pid in _pids():
         args = _read(pid, "cmdline")
-        if "runyard.runners.supervisor" in args and run_id in args and is_alive(pid):
+        launcher = any(arg.endswith("runyard/runners/launch.py") for arg in args)
+        if launcher and run_id in args and is_alive(pid):
             return pid
     return None
 

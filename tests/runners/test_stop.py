@@ -117,14 +117,21 @@ def test_script_run_cancel_sigkills_a_script_that_ignores_sigterm(
 
 
 def test_script_run_cancel_while_starting_is_not_lost(
-    experiment: Experiment, tmp_path: Path
+    experiment: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Many files make the working copy slow to lay out, so the run is seen Starting.
+    # One slot, taken by a blocker: the second run queues, and when the blocker is canceled its
+    # supervisor takes the slot and lays out a slow working copy (many files): it is Starting.
+    monkeypatch.setenv("RUNYARD_LOCAL_MAX_RUNS", "1")
+    monkeypatch.setenv("RUNYARD_NOT_RESPONDING_SECONDS", "10")
     (tmp_path / "data").mkdir()
     for index in range(300):
         (tmp_path / "data" / f"{index}.txt").write_text("x" * 2000)
     write_script(tmp_path, "script.py", "import time\ntime.sleep(600)\n")
-    run = experiment.submit(ScriptRunConfig(source_directory=str(tmp_path), script="script.py"))
+    config = ScriptRunConfig(source_directory=str(tmp_path), script="script.py")
+    blocker = experiment.submit(config)
+    run = experiment.submit(config)
+    assert run.get_status() == "Queued"
+    blocker.cancel(timeout_seconds=15)
     wait_until(lambda: run.get_status() != "Queued", interval=0.002, what="leaving Queued")
     assert run.status == "Starting"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -14,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.entities import NewRun, RunInfo, RunStatus
 from runyard.errors import SnapshotError, StoreError
-from runyard.runners.supervisor import run_folder
+from runyard.runners import launch
+from runyard.runners.supervisor import launch_spec, prepare_workdir, run_folder
 
 if TYPE_CHECKING:
     from runyard.sdk.script_run_config import ScriptRunConfig
@@ -95,7 +98,7 @@ class LocalRunner:
         info = workspace.store.create_runs([new])[0]
         workspace.store.heartbeat(info.run_id)  # the run holds its queue place from now on
         try:
-            self._launch(workspace, info.run_id)
+            self._launch(workspace, info)
         except OSError as exc:
             from runyard.sdk.details import build_error
 
@@ -106,26 +109,63 @@ class LocalRunner:
             raise StoreError(message) from exc
         return workspace.store.get_run(info.run_id)
 
-    def _launch(self, workspace: Workspace, run_id: str) -> None:
-        folder = run_folder(run_id)
+    def _launch(self, workspace: Workspace, info: RunInfo) -> None:
+        from runyard.settings import RunnerSettings
+
+        folder = run_folder(info.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.pop("RUNYARD_RUN_ID", None)
         env["RUNYARD_TRACKING_URI"] = workspace.tracking_uri
         if workspace.artifact_root:
             env["RUNYARD_ARTIFACT_ROOT"] = workspace.artifact_root
-        with (folder / "supervisor.log").open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "runyard.runners.supervisor", run_id],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # the run outlives the shell or notebook that submitted it
-                close_fds=True,
-            )
-        # Reap the supervisor when it ends, so that a long-lived submitter keeps no zombies.
-        threading.Thread(target=process.wait, name="runyard-reaper", daemon=True).start()
+        # If a slot is free now, take it here and lay the run out, so that the launcher starts
+        # the script before its own imports; otherwise the supervisor queues the run.
+        settings = RunnerSettings.from_env()
+        claimed = workspace.store.claim_queued_run(
+            info.run_id,
+            self.target,
+            settings.max_concurrent_runs,
+            time.time() - settings.not_responding_seconds,
+        )
+        started = claimed.status is RunStatus.STARTING
+        if started:
+            prepare_workdir(workspace.store, claimed, folder / "work")
+            spec = launch_spec(workspace.tracking_uri, workspace.artifact_root, claimed, env)
+            # Only this user may read it: the environment can hold tokens.
+            handle = os.open(folder / launch.LAUNCH_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(handle, "w") as out:
+                json.dump(spec, out)
+        read_end, write_end = os.pipe()
+        try:
+            with (folder / "supervisor.log").open("ab") as log:
+                process = subprocess.Popen(
+                    [sys.executable, launch.__file__, info.run_id, str(folder), str(write_end)],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # the run outlives the notebook that submitted it
+                    close_fds=True,
+                    pass_fds=(write_end,),
+                )
+            os.close(write_end)
+            write_end = -1
+            # Reap the supervisor when it ends, so that a long-lived submitter keeps no zombies.
+            threading.Thread(target=process.wait, name="runyard-reaper", daemon=True).start()
+            if started and _script_started(read_end):
+                # The script runs: say so now rather than after the supervisor's imports.
+                workspace.store.set_run_status(info.run_id, RunStatus.RUNNING)
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
+
+
+def _script_started(read_end: int, timeout: float = 5.0) -> bool:
+    """Wait (briefly) for the launcher's word that the script's process exists."""
+    ready, _, _ = select.select([read_end], [], [], timeout)
+    return bool(ready) and os.read(read_end, 64).startswith(b"started")
 
 
 RUNNERS: dict[str, type[LocalRunner]] = {"local": LocalRunner}

@@ -18,7 +18,6 @@ Everything the supervisor knows it learns from the store, so any process can can
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard.entities import RunInfo, RunStatus
-from runyard.runners import bootstrap
+from runyard.runners import bootstrap, launch
 from runyard.runners.bootstrap import ERROR_FILE_ENV
 from runyard.settings import RunnerSettings
 from runyard.store import Store, open_store
@@ -47,13 +46,6 @@ RUNS_DIR = "runyard_runs"
 def run_folder(run_id: str) -> Path:
     """Where a local run's working copy and supervisor files live."""
     return Path(tempfile.gettempdir()) / RUNS_DIR / run_id
-
-
-def _die_with_parent() -> None:
-    """In the script's process (Linux): get SIGKILL if the supervisor dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class _LogPump:
@@ -90,6 +82,7 @@ class Supervisor:
         self.store = store
         self.run_id = run_id
         self.settings = settings
+        self.artifact_root: str | None = os.environ.get("RUNYARD_ARTIFACT_ROOT")
         self.folder = run_folder(run_id)
         self.workdir = self.folder / "work"
         self._last_beat = 0.0
@@ -128,44 +121,7 @@ class Supervisor:
             time.sleep(self.settings.poll_seconds)
 
     def prepare(self, info: RunInfo) -> None:
-        from runyard.sdk.snapshot import extract_snapshot
-
-        snapshot_id = info.properties.get("ContentSnapshotId")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if snapshot_id:
-            extract_snapshot(self.store, snapshot_id, self.workdir)
-        (self.workdir / "outputs").mkdir(exist_ok=True)
-        (self.workdir / "logs").mkdir(exist_ok=True)
-
-    def command(self, definition: dict[str, Any]) -> list[str]:
-        python = definition.get("python") or sys.executable
-        if definition.get("command"):
-            return [str(part) for part in definition["command"]]
-        script = str(definition["script"])
-        arguments = [str(a) for a in definition.get("arguments") or []]
-        # The bootstrap runs as a file, not `-m runyard...`: importing the runyard package
-        # would cost the script's start a few hundred milliseconds it does not need.
-        return [python, "-u", bootstrap.__file__, script, *arguments]
-
-    def environment(self, info: RunInfo, definition: dict[str, Any]) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()}
-        )
-        env.update(
-            {
-                "RUNYARD_RUN_ID": self.run_id,
-                "RUNYARD_EXPERIMENT_NAME": info.experiment_name,
-                "RUNYARD_TRACKING_URI": self.store.uri,
-                "RUNYARD_OUTPUT_DIRECTORY": str(self.workdir / "outputs"),
-                ERROR_FILE_ENV: str(self.folder / "error.json"),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        root = getattr(getattr(self.store, "artifacts", None), "root", None)
-        if root:
-            env["RUNYARD_ARTIFACT_ROOT"] = str(root)
-        return env
+        prepare_workdir(self.store, info, self.workdir)
 
     def stop(self, process: subprocess.Popen[bytes], pump: _LogPump, reason: str) -> None:
         """SIGTERM to the process group, the grace period, then SIGKILL."""
@@ -176,7 +132,8 @@ class Supervisor:
         deadline = time.monotonic() + grace
         # Heartbeat through the grace period: a reader must not take a stopping run for dead.
         while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(min(self.settings.poll_seconds, max(0.0, deadline - time.monotonic())))
+            # Wake as soon as the script exits, not at the next poll.
+            _wait(process, min(self.settings.poll_seconds, deadline - time.monotonic()))
             self.beat()
             self._flush_log(pump)
         if process.poll() is None:
@@ -185,19 +142,14 @@ class Supervisor:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    def execute(self, info: RunInfo) -> tuple[int, str | None]:
-        """Run the script; return its exit code and why it was stopped (None if it ended)."""
+    def execute(
+        self, info: RunInfo, process: subprocess.Popen[bytes] | None = None
+    ) -> tuple[int, str | None]:
+        """Run the script (or take over the one ``launch.py`` started); return its exit code
+        and why it was stopped (None if it ended by itself)."""
         definition = dict(info.run_definition or {})
-        process = subprocess.Popen(
-            self.command(definition),
-            cwd=self.workdir,
-            env=self.environment(info, definition),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        if process is None:
+            process = launch.start(launch_spec(self.store.uri, self.artifact_root, info))
         self.note(f"started process {process.pid}: {' '.join(process.args)}")  # type: ignore[arg-type]
         assert process.stdout is not None
         pump = _LogPump(process.stdout)
@@ -207,7 +159,7 @@ class Supervisor:
         last_flush = started
         stopped: str | None = None
         while process.poll() is None:
-            time.sleep(self.settings.poll_seconds)
+            _wait(process, self.settings.poll_seconds)
             self.beat()
             now = time.monotonic()
             if pump.pending >= LOG_FLUSH_BYTES or now - last_flush >= self.settings.poll_seconds:
@@ -282,17 +234,18 @@ class Supervisor:
 
     # -- the whole life ------------------------------------------------------------------------
 
-    def run(self) -> int:
+    def run(self, process: subprocess.Popen[bytes] | None = None) -> int:
         info = self.store.get_run(self.run_id)
         self.beat(force=True)
         stop_beating = self._beat_in_background()
         try:
-            info = self.wait_for_turn(info)
-            if info.status is not RunStatus.STARTING:
-                self._end_without_start(info)
-                return 0
-            self.prepare(info)
-            code, stopped = self.execute(info)
+            if process is None:  # the run queues: wait for its turn, then lay it out
+                info = self.wait_for_turn(info)
+                if info.status is not RunStatus.STARTING:
+                    self._end_without_start(info)
+                    return 0
+                self.prepare(info)
+            code, stopped = self.execute(info, process)
             self.finish(code, stopped)
             return 0
         finally:
@@ -324,7 +277,60 @@ class Supervisor:
 _FINAL = (RunStatus.CANCELED, RunStatus.FAILED, RunStatus.COMPLETED)
 
 
-def main(argv: list[str]) -> int:
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Sleep up to ``seconds``, returning early when the process ends."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=max(0.0, seconds))
+
+
+def prepare_workdir(store: Store, info: RunInfo, workdir: Path) -> None:
+    """Lay the run's snapshot out as its working copy, with ``outputs/`` and ``logs/``."""
+    from runyard.sdk.snapshot import extract_snapshot
+
+    snapshot_id = info.properties.get("ContentSnapshotId")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if snapshot_id:
+        extract_snapshot(store, snapshot_id, workdir)
+    (workdir / "outputs").mkdir(exist_ok=True)
+    (workdir / "logs").mkdir(exist_ok=True)
+
+
+def launch_spec(
+    tracking_uri: str,
+    artifact_root: str | None,
+    info: RunInfo,
+    base_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The command, folder and environment the script of ``info`` runs with."""
+    definition = dict(info.run_definition or {})
+    folder = run_folder(info.run_id)
+    workdir = folder / "work"
+    python = definition.get("python") or sys.executable
+    if definition.get("command"):
+        command = [str(part) for part in definition["command"]]
+    else:
+        arguments = [str(a) for a in definition.get("arguments") or []]
+        # The bootstrap runs as a file, not `-m runyard...`: importing the runyard package
+        # would cost the script's start a few hundred milliseconds it does not need.
+        command = [python, "-u", bootstrap.__file__, str(definition["script"]), *arguments]
+    env = dict(os.environ if base_env is None else base_env)
+    env.update({str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()})
+    env.update(
+        {
+            "RUNYARD_RUN_ID": info.run_id,
+            "RUNYARD_EXPERIMENT_NAME": info.experiment_name,
+            "RUNYARD_TRACKING_URI": tracking_uri,
+            "RUNYARD_OUTPUT_DIRECTORY": str(workdir / "outputs"),
+            ERROR_FILE_ENV: str(folder / "error.json"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if artifact_root:
+        env["RUNYARD_ARTIFACT_ROOT"] = artifact_root
+    return {"command": command, "cwd": str(workdir), "env": env}
+
+
+def main(argv: list[str], process: subprocess.Popen[bytes] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m runyard.runners.supervisor RUN_ID", file=sys.stderr)
         return 2
@@ -333,7 +339,7 @@ def main(argv: list[str]) -> int:
     store = open_store(uri, os.environ.get("RUNYARD_ARTIFACT_ROOT"))
     code = 1
     try:
-        code = Supervisor(store, run_id, RunnerSettings.from_env()).run()
+        code = Supervisor(store, run_id, RunnerSettings.from_env()).run(process)
         return code
     except BaseException as exc:
         from runyard.sdk.details import build_error

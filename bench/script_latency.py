@@ -23,14 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from log_throughput import machine  # the same machine description in both benchmarks
 
 SCRIPT = """\
 import os, sys, time
@@ -145,21 +145,6 @@ def bench_mlflow(folder: Path, repeat: int) -> dict[str, list[float]]:
             results["left running"].append(1.0)
             os.kill(pid, 9)  # clean up the orphan MLflow left behind
     return results
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-    }
 
 
 def summary(values: list[float]) -> str:

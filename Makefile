@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Both create .venv from nothing.
+# Two commands: `make demo` and `make test`. Both create .venv from nothing; `make test` also
+# installs and starts PostgreSQL (scripts/postgres.sh, as root) for the tests, and stops it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -30,28 +31,32 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# Starts the services the tests use (PostgreSQL, an S3 server), runs pytest, stops them.
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	PYTEST=$(BIN)/pytest scripts/run-tests.sh
 
 test: lint typecheck pytest
 
 # Benchmarks get their own venv (MLflow and its dependencies stay out of .venv).
-# `make bench BENCH_ARGS='--points 200000'` passes options on; results also go to bench/.work/.
+# `make bench BENCH_ARGS='--points 200000'` passes options on to log_throughput.py, and
+# `INGEST_ARGS='--no-mlflow'` to server_ingest.py; results also go to bench/.work/.
 BENCH_VENV := .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_ARGS ?=
+INGEST_ARGS ?=
 
 $(BENCH_BIN)/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_BIN)/pip install --quiet --upgrade pip
 
 $(BENCH_VENV)/.installed-bench: pyproject.toml | $(BENCH_BIN)/python
-	$(BENCH_BIN)/pip install --quiet -e '.[bench]'
+	$(BENCH_BIN)/pip install --quiet -e '.[bench,server]'
 	touch $@
 
 bench: $(BENCH_VENV)/.installed-bench
 	mkdir -p bench/.work
 	$(BENCH_BIN)/python bench/log_throughput.py --json bench/.work/log_throughput.json $(BENCH_ARGS)
+	$(BENCH_BIN)/python bench/server_ingest.py --json bench/.work/server_ingest.json $(INGEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,8 @@ COMMANDS = list(_commands(main))
 def test_docs_command_tree_is_complete() -> None:
     assert [path for path, _ in COMMANDS] == [
         "runyard",
+        "runyard db",
+        "runyard db upgrade",
         "runyard experiments",
         "runyard experiments list",
         "runyard runs",
@@ -38,7 +40,16 @@ def test_docs_command_tree_is_complete() -> None:
         "runyard runs show",
         "runyard runs tag",
         "runyard runs untag",
+        "runyard server",
+        "runyard server tokens",
+        "runyard server tokens create",
+        "runyard server tokens list",
+        "runyard server tokens revoke",
+        "runyard server workspaces",
+        "runyard server workspaces create",
+        "runyard server workspaces list",
         "runyard submit",
+        "runyard sync",
     ]
 
 

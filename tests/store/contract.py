@@ -186,6 +186,13 @@ class StoreContract:
         assert names(ViewType.ALL, "bravo") == ["bravo"]
         assert names(ViewType.ACTIVE_ONLY, "charlie") == []
 
+    def test_list_experiments_sorted_by_code_point(self, store: Store) -> None:
+        # As Python sorts: not by a language's collation (which puts 'a_b' after 'aB').
+        names = ["b", "B", "a_b", "a-b", "a9", "aB", "ab", "A"]
+        for name in names:
+            store.get_or_create_experiment(name)
+        assert [e.name for e in store.list_experiments()] == sorted(names)
+
     def test_set_experiment_archived_archives_and_reactivates(self, store: Store) -> None:
         store.get_or_create_experiment("exp")
         before = time.time()
@@ -333,6 +340,9 @@ class StoreContract:
             ({"properties": {"k": "v" * (MAX_VALUE_LENGTH + 1)}}, LimitExceededError),
             ({"display_name": "d" * (MAX_DISPLAY_NAME_LENGTH + 1)}, LimitExceededError),
             ({"description": "d" * (MAX_DESCRIPTION_LENGTH + 1)}, LimitExceededError),
+            ({"run_type": "t" * 65}, LimitExceededError),
+            ({"target": "t" * 65}, LimitExceededError),
+            ({"submitted_by": "s" * 257}, LimitExceededError),
             ({"tags": {"": "v"}}, InvalidNameError),
         ],
     )
@@ -359,6 +369,16 @@ class StoreContract:
         assert store.get_run("full").tags == tags
 
     # -- get_run / update_run ------------------------------------------------------------------
+
+    def test_get_run_tags_and_properties_in_key_order(self, store: Store) -> None:
+        keys = ["b", "B", "a_b", "a-b", "é", "a", "10", "9"]
+        store.create_runs(
+            [new_run("r", tags={k: k for k in keys}, properties={k: k for k in reversed(keys)})]
+        )
+        store.set_tags("r", {"0": None})
+        run = store.get_run("r")
+        assert list(run.tags) == sorted([*keys, "0"])
+        assert list(run.properties) == sorted(keys)
 
     def test_get_run_missing_raises(self, store: Store) -> None:
         with pytest.raises(RunNotFoundError):
@@ -798,6 +818,12 @@ class StoreContract:
         assert sorted(d.name for d in store.read_metrics(["r"], ["c", "a", "absent"])) == ["a", "c"]
         assert store.read_metrics(["r"], []) == []
 
+    def test_log_metrics_name_over_limit_writes_nothing(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        with pytest.raises(LimitExceededError):
+            store.log_metrics([chunk("r", "loss", [1.0]), chunk("r", "n" * 256, [2.0])])
+        assert store.list_metric_series(["r"]) == []
+
     def test_log_metrics_unknown_run_writes_nothing(self, store: Store) -> None:
         store.create_runs([new_run("r")])
         with pytest.raises(RunNotFoundError):
@@ -1193,6 +1219,19 @@ class StoreContract:
         store.append_log("r", "system_logs/supervisor.txt", b"x")
         assert store.list_logs("r") == {"system_logs/supervisor.txt": 1, name: 23}
 
+    def test_list_logs_sorted_by_code_point(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        names = ["user_logs/b.txt", "User.txt", "user_logs/a_b.txt", "user_logs/a.txt", "a-b.txt"]
+        for name in names:
+            store.append_log("r", name, b"x")
+        assert list(store.list_logs("r")) == sorted(names)
+
+    def test_logs_name_over_limit_raises(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        with pytest.raises(LimitExceededError):
+            store.append_log("r", "logs/" + "n" * 251, b"x")
+        assert store.list_logs("r") == {}
+
     def test_logs_refuse_paths_leaving_the_run(self, store: Store) -> None:
         store.create_runs([new_run("r")])
         with pytest.raises(InvalidNameError):
@@ -1206,3 +1245,76 @@ class StoreContract:
         assert store.set_run_status("r", RunStatus.RUNNING).status is RunStatus.CANCEL_REQUESTED
         assert store.set_run_status("r", RunStatus.FINALIZING).status is RunStatus.CANCEL_REQUESTED
         assert store.set_run_status("r", RunStatus.CANCELED).status is RunStatus.CANCELED
+
+    # -- exactly once: request ids ---------------------------------------------------------------
+
+    def test_create_runs_same_request_id_creates_once(self, store: Store) -> None:
+        batch = [new_run("a"), new_run("b", "other")]
+        first = store.create_runs(batch, request_id="client-1")
+        again = store.create_runs(batch, request_id="client-1")
+        assert [(r.run_id, r.number, r.experiment_id) for r in again] == [
+            (r.run_id, r.number, r.experiment_id) for r in first
+        ]
+        assert sorted(run_ids(all_runs(store))) == ["a", "b"]
+        with pytest.raises(UserError):  # a new request: the ids are taken
+            store.create_runs([new_run("a")], request_id="client-2")
+
+    def test_create_runs_known_request_id_returns_the_runs_as_they_are(self, store: Store) -> None:
+        store.create_runs([new_run("a")], request_id="client-1")
+        store.set_tags("a", {"stage": "2"})
+        (again,) = store.create_runs([new_run("a")], request_id="client-1")
+        assert (again.run_id, again.number, again.tags) == ("a", 1, {"stage": "2"})
+
+    def test_create_runs_request_id_of_other_runs_creates_nothing(self, store: Store) -> None:
+        store.create_runs([new_run("a")], request_id="client-1")
+        with pytest.raises(UserError, match="applied already"):
+            store.create_runs([new_run("z")], request_id="client-1")
+        assert run_ids(all_runs(store)) == ["a"]
+
+    def test_log_metrics_same_request_id_appends_once(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        batch = [chunk("r", "loss", [3, 2]), chunk("r", "acc", [0.5])]
+        store.log_metrics(batch, request_id="client-1")
+        store.log_metrics(batch, request_id="client-1")
+        store.log_metrics([chunk("r", "loss", [1], first_time=3.0)], request_id="client-2")
+        data = {d.name: list(d.values) for d in store.read_metrics(["r"])}
+        assert data == {"loss": [3, 2, 1], "acc": [0.5]}
+        assert {s.name: s.count for s in store.list_metric_series(["r"])} == {"loss": 3, "acc": 1}
+
+    def test_append_log_same_request_id_appends_once(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.append_log("r", "log.txt", b"one\n", request_id="client-1")
+        store.append_log("r", "log.txt", b"one\n", request_id="client-1")
+        store.append_log("r", "log.txt", b"two\n", request_id="client-2")
+        assert store.read_log("r", "log.txt") == b"one\ntwo\n"
+        assert store.list_logs("r") == {"log.txt": 8}
+
+    def test_request_id_of_a_failed_write_is_not_applied(self, store: Store) -> None:
+        with pytest.raises(RunNotFoundError):
+            store.log_metrics([chunk("later", "loss", [1])], request_id="client-1")
+        with pytest.raises(RunNotFoundError):
+            store.append_log("later", "log.txt", b"x", request_id="client-2")
+        store.create_runs([new_run("later")])
+        store.log_metrics([chunk("later", "loss", [1])], request_id="client-1")
+        store.append_log("later", "log.txt", b"x", request_id="client-2")
+        assert list(store.read_metrics(["later"])[0].values) == [1]
+        assert store.read_log("later", "log.txt") == b"x"
+
+    def test_request_ids_without_one_every_call_applies(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.log_metrics([chunk("r", "loss", [1])])
+        store.log_metrics([chunk("r", "loss", [1])])
+        assert list(store.read_metrics(["r"])[0].values) == [1, 1]
+
+    @pytest.mark.parametrize("request_id", ["", "x" * 129, "caf\u00e9-1"])
+    def test_request_id_invalid_writes_nothing(self, store: Store, request_id: str) -> None:
+        store.create_runs([new_run("r")])
+        with pytest.raises(UserError, match="Invalid request id"):
+            store.log_metrics([chunk("r", "loss", [1])], request_id=request_id)
+        with pytest.raises(UserError, match="Invalid request id"):
+            store.append_log("r", "log.txt", b"x", request_id=request_id)
+        with pytest.raises(UserError, match="Invalid request id"):
+            store.create_runs([new_run("s")], request_id=request_id)
+        assert store.list_metric_series(["r"]) == []
+        assert store.list_logs("r") == {}
+        assert run_ids(all_runs(store)) == ["r"]

@@ -6,6 +6,7 @@ that stopped it, so the test shows what went wrong inside the process.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import random
@@ -16,10 +17,43 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, ValueType
-from runyard.store import Store, open_store
+from runyard.store.sql import SqlStore
 
 SHARED_RUN = "shared-run"
 """One run that every writer logs to, so that they contend for the same series rows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SqlTarget:
+    """Where a SQL store lives: what a process needs to open it (picklable)."""
+
+    url: str
+    artifact_root: str
+    schema: str | None = None
+
+    def open(self) -> SqlStore:
+        return SqlStore(self.url, self.artifact_root, schema=self.schema)
+
+    def migrate_to(self, revision: str) -> None:
+        """Create the store at an older ``revision`` (as an older runyard left it)."""
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import text
+
+        from runyard.store.sql import engine as sql_engine
+
+        engine = sql_engine.create_sql_engine(self.url, self.schema)
+        try:
+            with engine.connect() as conn:
+                if self.schema is not None:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                config = Config()
+                config.set_main_option("script_location", str(sql_engine._MIGRATIONS))
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                conn.commit()
+        finally:
+            engine.dispose()
 
 
 def _report(worker: int, results: Queue[tuple[int, Any]], body: Callable[[], Any]) -> None:
@@ -30,8 +64,7 @@ def _report(worker: int, results: Queue[tuple[int, Any]], body: Callable[[], Any
 
 
 def write_runs(
-    url: str,
-    artifact_root: str,
+    target: SqlTarget,
     worker: int,
     count: int,
     barrier: Barrier,
@@ -40,7 +73,7 @@ def write_runs(
     """Create ``count`` runs in experiment ``shared`` and write tags, properties and metrics."""
 
     def body() -> list[int]:
-        store: Store = open_store(url, artifact_root)
+        store = target.open()
         numbers = []
         try:
             barrier.wait(timeout=60)
@@ -79,8 +112,7 @@ def write_runs(
 
 
 def get_or_create_experiment(
-    url: str,
-    artifact_root: str,
+    target: SqlTarget,
     worker: int,
     name: str,
     barrier: Barrier,
@@ -90,7 +122,7 @@ def get_or_create_experiment(
 
     def body() -> str:
         barrier.wait(timeout=60)
-        store = open_store(url, artifact_root)
+        store = target.open()
         try:
             experiment_id = store.get_or_create_experiment(name).experiment_id
             (run,) = store.create_runs([NewRun(f"run-{worker}", name)])
@@ -107,8 +139,7 @@ def blob_content() -> bytes:
 
 
 def put_same_blob(
-    url: str,
-    artifact_root: str,
+    target: SqlTarget,
     worker: int,
     barrier: Barrier,
     results: Queue[tuple[int, Any]],
@@ -117,7 +148,7 @@ def put_same_blob(
 
     def body() -> None:
         data = blob_content()
-        store = open_store(url, artifact_root)
+        store = target.open()
         try:
             barrier.wait(timeout=60)
             store.put_blob(hashlib.sha256(data).hexdigest(), io.BytesIO(data))

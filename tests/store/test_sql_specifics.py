@@ -1,8 +1,14 @@
 """What the contract cannot see of the SQL store: its schema and migrations, SQLite's settings, and
-many processes writing one database file at once."""
+many processes writing one database at once.
+
+Tests that take a ``target`` run on SQLite and on PostgreSQL, in a fresh database's ``public``
+schema and in a schema of its own (as a server's workspace is); those named ``test_sqlite_...``
+are about SQLite alone.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import queue
@@ -16,34 +22,84 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from runyard.entities import MetricKind, NewRun, RunQuery, RunStatus, ValueType
-from runyard.store import open_store
+from runyard.errors import StoreError
 from runyard.store.sql import SqlStore
-from runyard.store.sql.engine import HEAD_REVISION, current_revision
+from runyard.store.sql.engine import HEAD_REVISION, create_sql_engine, current_revision
 from runyard.store.sql.schema import metadata
 from tests.store import sql_workers
+from tests.store.sql_workers import SqlTarget
 
 WORKERS = 4
 RUNS_PER_WORKER = 50
+SQLITE, POSTGRESQL, POSTGRESQL_SCHEMA = "sqlite", "postgresql", "postgresql-schema"
+
+
+def _target(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
+    artifact_root = str(tmp_path / "artifacts")
+    if request.param == SQLITE:
+        return SqlTarget(f"sqlite:///{tmp_path}/runyard.db", artifact_root)
+    if request.param == POSTGRESQL:
+        return SqlTarget(request.getfixturevalue("postgres_url"), artifact_root)
+    assert request.param == POSTGRESQL_SCHEMA
+    url = request.getfixturevalue("postgres_server_url")
+    return SqlTarget(url, artifact_root, request.getfixturevalue("postgres_schema"))
+
+
+@pytest.fixture(params=[SQLITE, POSTGRESQL, POSTGRESQL_SCHEMA])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
+    """A store not created yet: an SQLite file, a fresh PostgreSQL database, or a new schema."""
+    return _target(request, tmp_path)
+
+
+@pytest.fixture(params=[SQLITE, POSTGRESQL_SCHEMA])
+def busy_target(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
+    """``target`` for the slower tests: SQLite, and PostgreSQL as the server uses it."""
+    return _target(request, tmp_path)
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/runyard.db"
+def sqlite_target(tmp_path: Path) -> SqlTarget:
+    return SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
+
+
+@contextlib.contextmanager
+def opened(target: SqlTarget) -> Iterator[SqlStore]:
+    store = target.open()
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture
-def artifact_root(tmp_path: Path) -> str:
-    return str(tmp_path / "artifacts")
+def store(target: SqlTarget) -> Iterator[SqlStore]:
+    with opened(target) as store:
+        yield store
 
 
 @pytest.fixture
-def store(url: str, artifact_root: str) -> Iterator[SqlStore]:
-    store = SqlStore(url, artifact_root)
-    yield store
-    store.close()
+def busy_store(busy_target: SqlTarget) -> Iterator[SqlStore]:
+    with opened(busy_target) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def engine_of(target: SqlTarget, schema: str | None = None) -> Iterator[Engine]:
+    """A bare engine on the target (no migration), in ``schema`` (created) if given."""
+    engine = create_sql_engine(target.url, schema or target.schema)
+    try:
+        if schema is not None:
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield engine
+        if schema is not None:
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
 
 
 def describe_schema(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -81,14 +137,17 @@ def test_migration_matches_schema_metadata(store: SqlStore) -> None:
         assert compare_metadata(context, metadata) == []
 
 
-def test_migration_creates_schema_constraints_by_name(store: SqlStore, tmp_path: Path) -> None:
+def test_migration_creates_schema_constraints_by_name(
+    store: SqlStore, target: SqlTarget, tmp_path: Path
+) -> None:
     # compare_metadata skips CHECK constraints and most names: compare with create_all's result.
-    plain = create_engine(f"sqlite:///{tmp_path}/plain.db")
-    try:
+    if target.url.startswith("sqlite"):
+        plain_target, schema = SqlTarget(f"sqlite:///{tmp_path}/plain.db", ""), None
+    else:
+        plain_target, schema = target, f"{target.schema or 'public'}_plain"
+    with engine_of(plain_target, schema) as plain:
         metadata.create_all(plain)
         assert describe_schema(store.engine) == describe_schema(plain)
-    finally:
-        plain.dispose()
 
 
 def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
@@ -111,23 +170,16 @@ def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
         assert set(re.findall(r"'([^']*)'", checks[name])) == values
 
 
-def test_open_store_migrates_fresh_database_to_head(url: str, artifact_root: str) -> None:
-    empty = create_engine(url)
-    try:
+def test_open_store_migrates_fresh_database_to_head(target: SqlTarget) -> None:
+    with engine_of(target) as empty:
         assert current_revision(empty) is None
-    finally:
-        empty.dispose()
-    store = SqlStore(url, artifact_root)
-    try:
+    with opened(target) as store:
         assert current_revision(store.engine) == HEAD_REVISION
-    finally:
-        store.close()
 
 
-def test_open_store_existing_does_not_migrate_again(url: str, artifact_root: str) -> None:
-    first = SqlStore(url, artifact_root)
-    first.create_runs([NewRun("r", "exp")])
-    first.close()
+def test_open_store_existing_does_not_migrate_again(target: SqlTarget) -> None:
+    with opened(target) as first:
+        first.create_runs([NewRun("r", "exp")])
     statements: list[str] = []
 
     def record(*args: Any) -> None:
@@ -135,12 +187,13 @@ def test_open_store_existing_does_not_migrate_again(url: str, artifact_root: str
 
     event.listen(Engine, "before_cursor_execute", record)
     try:
-        second = SqlStore(url, artifact_root)
+        second = target.open()
     finally:
         event.remove(Engine, "before_cursor_execute", record)
     try:
-        # Up to date: no write lock taken (a migration takes one), nothing created or written.
-        assert not [s for s in statements if s.upper().startswith("BEGIN IMMEDIATE")]
+        # Up to date: no lock taken (a migration takes one), nothing created or written.
+        locks = r"\s*(BEGIN IMMEDIATE|SELECT pg_advisory)"
+        assert not [s for s in statements if re.match(locks, s, re.IGNORECASE)]
         writes = r"\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)"
         assert not [s for s in statements if re.match(writes, s, re.IGNORECASE)]
         assert statements != []
@@ -153,8 +206,8 @@ def test_open_store_existing_does_not_migrate_again(url: str, artifact_root: str
 # -- SQLite settings ---------------------------------------------------------------------------
 
 
-def test_sqlite_store_uses_wal_and_foreign_keys(store: SqlStore, tmp_path: Path) -> None:
-    with store.engine.connect() as conn:
+def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_target: SqlTarget, tmp_path: Path) -> None:
+    with opened(sqlite_target) as store, store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
@@ -202,11 +255,12 @@ def run_processes(target: Callable[..., None], args: list[tuple[Any, ...]]) -> l
 
 
 @pytest.mark.slow
-def test_sqlite_many_processes_write_every_row_once(store: SqlStore, artifact_root: str) -> None:
+def test_many_processes_write_every_row_once(busy_store: SqlStore, busy_target: SqlTarget) -> None:
+    store = busy_store
     store.create_runs([NewRun(sql_workers.SHARED_RUN, "setup")])
     numbers = run_processes(
         sql_workers.write_runs,
-        [(store.uri, artifact_root, worker, RUNS_PER_WORKER) for worker in range(WORKERS)],
+        [(busy_target, worker, RUNS_PER_WORKER) for worker in range(WORKERS)],
     )
     total = WORKERS * RUNS_PER_WORKER
     assert sorted(n for worker in numbers for n in worker) == list(range(1, total + 1))
@@ -236,41 +290,37 @@ def test_sqlite_many_processes_write_every_row_once(store: SqlStore, artifact_ro
 
 
 @pytest.mark.slow
-def test_sqlite_concurrent_get_or_create_experiment_yields_one(
-    url: str, artifact_root: str
-) -> None:
-    # The processes also open (and so migrate) the fresh database file at the same moment.
+def test_concurrent_get_or_create_experiment_yields_one(target: SqlTarget) -> None:
+    # The processes also open (and so migrate, creating the schema) the fresh database at the
+    # same moment.
     ids = run_processes(
         sql_workers.get_or_create_experiment,
-        [(url, artifact_root, worker, "raced") for worker in range(WORKERS)],
+        [(target, worker, "raced") for worker in range(WORKERS)],
     )
     assert len(set(ids)) == 1
-    store = open_store(url, artifact_root)
-    try:
+    with opened(target) as store:
         (experiment,) = store.list_experiments()
         assert (experiment.name, experiment.experiment_id) == ("raced", ids[0])
         runs = store.search_runs(RunQuery(experiment_name="raced")).runs
         assert sorted(run.number for run in runs) == list(range(1, WORKERS + 1))
-    finally:
-        store.close()
 
 
 @pytest.mark.slow
-def test_sqlite_concurrent_put_blob_stores_it_intact(store: SqlStore, artifact_root: str) -> None:
-    run_processes(
-        sql_workers.put_same_blob,
-        [(store.uri, artifact_root, worker) for worker in range(WORKERS)],
-    )
+def test_sqlite_concurrent_put_blob_stores_it_intact(sqlite_target: SqlTarget) -> None:
+    # The bytes' race is the artifact folder's, whatever the database: SQLite stands for both.
+    run_processes(sql_workers.put_same_blob, [(sqlite_target, worker) for worker in range(WORKERS)])
     data = sql_workers.blob_content()
     digest = hashlib.sha256(data).hexdigest()
-    assert store.missing_blobs([digest]) == set()
-    with store.open_blob(digest) as stream:
-        assert stream.read() == data
-    leftovers = [p.name for p in Path(artifact_root).rglob("*") if p.is_file()]
+    with opened(sqlite_target) as store:
+        assert store.missing_blobs([digest]) == set()
+        with store.open_blob(digest) as stream:
+            assert stream.read() == data
+    leftovers = [p.name for p in Path(sqlite_target.artifact_root).rglob("*") if p.is_file()]
     assert leftovers == [digest]
 
 
-def test_sqlite_threads_share_one_store(store: SqlStore) -> None:
+def test_threads_share_one_store(busy_store: SqlStore) -> None:
+    store = busy_store
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
@@ -292,35 +342,33 @@ def test_sqlite_threads_share_one_store(store: SqlStore) -> None:
     assert sorted(run.number for run in runs) == list(range(1, WORKERS * 25 + 1))
 
 
-def test_upgrade_from_0001_keeps_existing_runs(url: str, artifact_root: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from runyard.store.sql import engine as sql_engine
-
-    old = sql_engine.create_sql_engine(url)
-    with old.connect() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(sql_engine._MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-        conn.exec_driver_sql(
-            "INSERT INTO experiments (experiment_id, name, created_time, run_counter, tags_json) "
-            "VALUES ('e1', 'old', 1.0, 1, '{}')"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO runs (run_id, experiment_pk, number, status, target, created_time) "
-            "VALUES ('kept', 1, 1, 'Completed', 'local', 1.0)"
-        )
-        conn.commit()
-    assert current_revision(old) == "0001"
-    old.dispose()
-    store = SqlStore(url, artifact_root)
-    try:
+def test_upgrade_from_0001_keeps_existing_runs(target: SqlTarget) -> None:
+    target.migrate_to("0001")
+    with engine_of(target) as old:
+        assert current_revision(old) == "0001"
+        with old.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO experiments (experiment_id, name, created_time, run_counter, "
+                "tags_json) VALUES ('e1', 'old', 1.0, 1, '{}')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO runs (run_id, experiment_pk, number, status, target, created_time) "
+                "VALUES ('kept', 1, 1, 'Completed', 'local', 1.0)"
+            )
+    with opened(target) as store:
         assert current_revision(store.engine) == HEAD_REVISION
         kept = store.get_run("kept")
         assert (kept.status, kept.stop_status) == (RunStatus.COMPLETED, None)
         store.append_log("kept", "user_logs/std_log.txt", b"after the upgrade\n")
         assert store.read_log("kept", "user_logs/std_log.txt") == b"after the upgrade\n"
-    finally:
-        store.close()
+        (new,) = store.create_runs([NewRun("new", "old")])
+        assert new.number == 2
+
+
+def test_open_store_newer_than_runyard_is_refused(target: SqlTarget) -> None:
+    with opened(target):
+        pass
+    with engine_of(target) as engine, engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(StoreError, match="revision 0099, which this runyard does not know"):
+        target.open()

@@ -13,9 +13,12 @@ import click
 
 from runyard._version import __version__
 from runyard.cli._context import CliError, CliState
+from runyard.cli.db import db
 from runyard.cli.experiments import experiments
 from runyard.cli.runs import runs
+from runyard.cli.server import server
 from runyard.cli.submit import submit
+from runyard.cli.sync import sync
 from runyard.errors import RunyardError
 
 
@@ -52,9 +55,12 @@ def main(ctx: click.Context, workspace_path: Path | None) -> None:
     ctx.obj = CliState(workspace_path)
 
 
+main.add_command(db)
 main.add_command(experiments)
 main.add_command(runs)
+main.add_command(server)
 main.add_command(submit)
+main.add_command(sync)
 
 
 if __name__ == "__main__":  # python -m runyard.cli.main

@@ -69,8 +69,11 @@ class Workspace:
             )
         uri = _resolve_sqlite(uri, Path.cwd())
         self.tracking_uri = uri
+        # A tracking server (http/https) keeps artifacts where it is configured to: none here.
         self.artifact_root = (
-            artifact_root or os.environ.get(ARTIFACT_ROOT_ENV) or default_artifact_root(uri)
+            None
+            if _is_server(uri)
+            else artifact_root or os.environ.get(ARTIFACT_ROOT_ENV) or default_artifact_root(uri)
         )
         self.name = name or _default_name(uri)
         self._store = open_store(uri, self.artifact_root)
@@ -202,6 +205,10 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
+
+
+def _is_server(uri: str) -> bool:
+    return uri.split(":", 1)[0].lower() in ("http", "https")
 
 
 def _default_name(uri: str) -> str:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
 from runyard.errors import MissingExtraError, WorkspaceConfigError
 from runyard.store.base import Store
+
+if TYPE_CHECKING:
+    from runyard.store.sql import SqlStore
 
 __all__ = ["Store", "default_artifact_root", "open_store"]
 
@@ -20,13 +27,21 @@ def default_artifact_root(uri: str) -> str | None:
     return None
 
 
-def open_store(uri: str, artifact_root: str | None = None) -> Store:
+def open_store(
+    uri: str, artifact_root: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> Store:
     """Open the store a tracking URI names.
 
     Args:
-        uri: ``sqlite:///path/to/runyard.db`` or ``postgresql+psycopg://user:pw@host/db``.
+        uri: ``sqlite:///path/to/runyard.db``, ``postgresql+psycopg://user:pw@host/db``, or
+            ``http(s)://host:port/<workspace>`` (a tracking server; the token comes from
+            ``$RUNYARD_TOKEN``).
         artifact_root: where artifact bytes go (a folder or an fsspec URL such as
-            ``s3://bucket/prefix``); next to the SQLite file by default.
+            ``s3://bucket/prefix``); next to the SQLite file by default. Ignored for a
+            tracking server, which keeps artifacts where it is configured to.
+        storage_options: options of the artifact root's fsspec file system (for ``s3://``,
+            s3fs's: ``endpoint_url``, ``key``, ``secret``...); without them, S3 takes the usual
+            AWS settings (see ``runyard.store.artifacts.ArtifactRepository``).
 
     Raises:
         WorkspaceConfigError: the URI's scheme is not one runyard serves.
@@ -38,14 +53,12 @@ def open_store(uri: str, artifact_root: str | None = None) -> Store:
 
         root = artifact_root or default_artifact_root(uri)
         assert root is not None
-        return SqlStore(uri, root)
+        return _with_storage_options(SqlStore(uri, root), root, storage_options)
     if scheme.startswith("postgresql"):
-        try:
-            import psycopg  # type: ignore[import-not-found]  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("psycopg") is None:
             raise MissingExtraError(
                 "PostgreSQL tracking URIs need the psycopg driver: pip install 'runyard[postgres]'."
-            ) from None
+            )
         if artifact_root is None:
             raise WorkspaceConfigError(
                 "A PostgreSQL store needs an artifact root: set RUNYARD_ARTIFACT_ROOT (a folder "
@@ -53,8 +66,32 @@ def open_store(uri: str, artifact_root: str | None = None) -> Store:
             )
         from runyard.store.sql import SqlStore
 
-        return SqlStore(uri, artifact_root)
+        return _with_storage_options(SqlStore(uri, artifact_root), artifact_root, storage_options)
+    if scheme in ("http", "https"):
+        # A workspace of a tracking server: the server decides where artifacts go.
+        try:
+            from runyard.store.http import TOKEN_ENV, HttpStore
+        except ModuleNotFoundError as exc:
+            if exc.name != "httpx":
+                raise
+            raise MissingExtraError(
+                "http(s) tracking URIs need httpx: pip install 'runyard[server]'."
+            ) from None
+        return HttpStore(uri, token=os.environ.get(TOKEN_ENV) or None)
     raise WorkspaceConfigError(
-        f"Unsupported tracking URI {uri!r}: runyard stores are sqlite:///path/to/runyard.db or "
-        "postgresql+psycopg://user:password@host/database."
+        f"Unsupported tracking URI {uri!r}: runyard stores are sqlite:///path/to/runyard.db, "
+        "postgresql+psycopg://user:password@host/database, or a tracking server's workspace, "
+        "http(s)://host:port/<workspace>."
     )
+
+
+def _with_storage_options(
+    store: SqlStore, root: str, storage_options: Mapping[str, Any] | None
+) -> SqlStore:
+    """``store``, its artifacts opened with ``storage_options`` when there are any."""
+    if storage_options:
+        from runyard.store.artifacts import ArtifactRepository
+
+        # SqlStore opens its repository without options (no connection is made until used).
+        store.artifacts = ArtifactRepository(root, storage_options)
+    return store

@@ -2,7 +2,12 @@
 
 Each verb's docstring is its contract; ``tests/store/contract.py`` checks every backend against
 it. A verb either does all it says or raises and writes nothing. Backends: ``store.sql`` (SQLite
-and PostgreSQL); the SDK only ever holds a ``Store``.
+and PostgreSQL) and ``store.http`` (a tracking server); the SDK only ever holds a ``Store``.
+
+Exactly once: the writes whose repetition is not harmless (``create_runs``, ``log_metrics``,
+``append_log``) take a ``request_id``. A request id the store has applied already is ignored, so a
+retried request is applied exactly once. The id is recorded in the transaction of the write, so a
+write that failed left no id behind and can be retried with the same one.
 """
 
 from __future__ import annotations
@@ -25,9 +30,27 @@ from runyard.entities import (
     SnapshotFile,
     ViewType,
 )
+from runyard.errors import UserError
 
 UNSET: Any = object()
 """Marks an argument of ``update_run`` that was not given."""
+
+MAX_REQUEST_ID_LENGTH = 128
+
+
+def check_request_id(request_id: str | None) -> None:
+    """Raise UserError unless ``request_id`` is None or 1 to 128 printable ASCII characters."""
+    if request_id is None:
+        return
+    if (
+        not isinstance(request_id, str)
+        or not 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH
+        or not (request_id.isascii() and request_id.isprintable())
+    ):
+        raise UserError(
+            f"Invalid request id {request_id!r}: use 1 to {MAX_REQUEST_ID_LENGTH} printable "
+            "ASCII characters, new for every request (a client id and a sequence number, say)."
+        )
 
 
 class Store(abc.ABC):
@@ -73,21 +96,29 @@ class Store(abc.ABC):
     # -- runs ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_runs(self, runs: Sequence[NewRun]) -> list[RunInfo]:
+    def create_runs(
+        self, runs: Sequence[NewRun], *, request_id: str | None = None
+    ) -> list[RunInfo]:
         """Create every run in one transaction and return them in the same order.
 
         Each run gets the next ``number`` of its experiment (the experiment is created when
         missing). A run whose status is not NotStarted/Queued gets a start time now. A child's
         root is its parent's root (or the parent itself).
 
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once: the runs that request created are returned (as
+                they are now) instead of a duplicate-id error.
+
         Raises:
-            UserError: a run id exists already, a parent is missing, or a tag or property breaks a
-                limit. Nothing is created then.
+            UserError: a run id exists already, a parent is missing, a tag or property breaks a
+                limit, or the request id is not 1 to 128 printable ASCII characters (or was
+                applied to other runs). Nothing is created then.
         """
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> RunInfo:
-        """The run with its tags and properties.
+        """The run with its tags and properties (each in key order, by code point).
 
         Raises:
             RunNotFoundError: there is none.
@@ -207,14 +238,19 @@ class Store(abc.ABC):
     # -- metrics -------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def log_metrics(self, chunks: Sequence[MetricChunk]) -> None:
+    def log_metrics(self, chunks: Sequence[MetricChunk], *, request_id: str | None = None) -> None:
         """Append every chunk to its series in one transaction (in the order given).
 
         A series is created by its first chunk, with that chunk's kind, value type and
         description.
 
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once (its points are not appended twice).
+
         Raises:
             RunNotFoundError: a chunk names a run that does not exist. Nothing is written.
+            UserError: the request id is not 1 to 128 printable ASCII characters.
         """
 
     @abc.abstractmethod
@@ -230,8 +266,18 @@ class Store(abc.ABC):
     # -- logs ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def append_log(self, run_id: str, name: str, data: bytes) -> None:
-        """Append bytes to the run's log ``name`` (e.g. ``user_logs/std_log.txt``)."""
+    def append_log(
+        self, run_id: str, name: str, data: bytes, *, request_id: str | None = None
+    ) -> None:
+        """Append bytes to the run's log ``name`` (e.g. ``user_logs/std_log.txt``).
+
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once (its bytes are not appended twice).
+
+        Raises:
+            UserError: the request id is not 1 to 128 printable ASCII characters.
+        """
 
     @abc.abstractmethod
     def read_log(self, run_id: str, name: str, offset: int = 0) -> bytes:

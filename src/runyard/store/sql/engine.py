@@ -1,14 +1,22 @@
-"""Engines for the SQL store: SQLite tuned for many writers, and schema migrations.
+"""Engines for the SQL store: SQLite tuned for many writers, PostgreSQL schemas, migrations.
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
 ``BEGIN IMMEDIATE`` so that two processes never deadlock upgrading a read lock to a write lock
 (the cause of most "database is locked" errors). Read transactions stay deferred.
+
+On PostgreSQL a store can live in a schema of its own (one per workspace of the server). Its
+connections then have ``search_path`` set to that schema alone, so every statement, the
+migrations and Alembic's version table all work on unqualified names inside it, and nothing of
+another schema (``public`` included) is ever seen.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import re
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,21 +24,72 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-from runyard.errors import StoreError
+from runyard.errors import MissingExtraError, StoreError, WorkspaceConfigError
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration; a store at another revision is migrated when opened."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_MIGRATION_LOCK = 7411
+"""First key of the PostgreSQL advisory lock migrations take (the second is the schema's)."""
 
 
-def create_sql_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+def advisory_key(name: str) -> int:
+    """A signed 32-bit key for ``name``, for the two-key forms of PostgreSQL's advisory locks."""
+    key = zlib.crc32(name.encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+def check_schema_name(schema: str) -> str:
+    """``schema`` if it is a name runyard uses as it is (lowercase: PostgreSQL folds case).
+
+    Raises:
+        WorkspaceConfigError: it is not.
+    """
+    if not isinstance(schema, str) or not _SCHEMA_RE.fullmatch(schema):
+        raise WorkspaceConfigError(
+            f"Invalid schema name {schema!r}: use 1 to 63 lowercase letters, digits and '_', "
+            "starting with a letter or '_' (such as 'ws_team_a')."
+        )
+    if schema.startswith("pg_"):
+        raise WorkspaceConfigError(
+            f"Invalid schema name {schema!r}: names starting with 'pg_' belong to PostgreSQL."
+        )
+    return schema
+
+
+def create_sql_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    Args:
+        schema: PostgreSQL only: the schema the store lives in (``public`` when None).
+
+    Raises:
+        WorkspaceConfigError: a schema was given for another database, or is not a valid name.
+        MissingExtraError: the URL needs psycopg, which is not installed.
+    """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if schema is not None and backend != "postgresql":
+        raise WorkspaceConfigError(
+            f"A schema ({schema!r}) can only be given for a PostgreSQL store, not for {backend}: "
+            "an SQLite workspace is a file of its own. Leave the schema unset."
+        )
+    if backend == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, future=True)
+    if parsed.get_driver_name() == "psycopg" and importlib.util.find_spec("psycopg") is None:
+        raise MissingExtraError(
+            "PostgreSQL stores need the psycopg driver: pip install 'runyard[postgres]'."
+        )
+    connect_args: dict[str, Any] = {}
+    if schema is not None:
+        # At connection start-up, before anything runs: no transaction, no extra round trip.
+        given = parsed.query.get("options", "")
+        options = given if isinstance(given, str) else " ".join(given)
+        connect_args["options"] = f"{options} -c search_path={check_schema_name(schema)}".strip()
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -75,6 +134,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The store's migration revision: None for a database (or schema) without a store."""
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
@@ -82,17 +142,35 @@ def current_revision(engine: Engine) -> str | None:
         return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it is there already)."""
-    if current_revision(engine) == HEAD_REVISION:
+def upgrade(engine: Engine, schema: str | None = None) -> None:
+    """Bring the store to the newest revision (no-op when it is there already).
+
+    Args:
+        schema: PostgreSQL only: the schema ``engine`` works in (its search path); it is created
+            when missing.
+    """
+    current = current_revision(engine)
+    if current == HEAD_REVISION:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    if current is not None and current not in {
+        script.revision for script in ScriptDirectory(str(_MIGRATIONS)).walk_revisions()
+    }:
+        raise StoreError(
+            f"The store is at revision {current}, which this runyard does not know (its newest is "
+            f"{HEAD_REVISION}): a newer runyard migrated it. Upgrade runyard to use this store: "
+            "pip install --upgrade runyard."
+        )
 
     with (
-        _migration_lock(engine),
+        _migration_lock(engine, schema),
         engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
     ):
+        if schema is not None:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(schema)}"'))
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = conn
@@ -101,8 +179,9 @@ def upgrade(engine: Engine) -> None:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """One migrator at a time: a file lock beside an SQLite file, an advisory lock elsewhere."""
+def _migration_lock(engine: Engine, schema: str | None) -> Iterator[None]:
+    """One migrator at a time: a file lock beside an SQLite file, an advisory lock (one per
+    schema) on PostgreSQL."""
     if engine.dialect.name == "sqlite":
         from filelock import FileLock
 
@@ -111,10 +190,12 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         with FileLock(database + ".migrate.lock"):
             yield
         return
+    keys = {"lock": _MIGRATION_LOCK, "schema": advisory_key(schema or "public")}
     with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(7411)"))
+        conn.execute(text("SELECT pg_advisory_lock(:lock, :schema)"), keys)
+        conn.commit()
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(7411)"))
+            conn.execute(text("SELECT pg_advisory_unlock(:lock, :schema)"), keys)
             conn.commit()

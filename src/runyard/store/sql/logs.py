@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from runyard.store.sql.dialect import by_code_point
 from runyard.store.sql.schema import run_logs
 
 
 def append_log(conn: Connection, pk: int, name: str, data: bytes) -> None:
+    """Append ``data`` at the end of the log (the caller holds the run's lock: the end read here
+    stays the end until the commit)."""
     end = conn.execute(
         select(func.coalesce(func.max(run_logs.c.start + run_logs.c.size), 0)).where(
             run_logs.c.run_pk == pk, run_logs.c.name == name
@@ -41,6 +44,6 @@ def list_logs(conn: Connection, pk: int) -> dict[str, int]:
         select(col.name, func.sum(col.size))
         .where(col.run_pk == pk)
         .group_by(col.name)
-        .order_by(col.name)
+        .order_by(by_code_point(conn, col.name))
     )
     return {name: int(size) for name, size in conn.execute(stmt)}

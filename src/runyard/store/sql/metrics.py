@@ -13,23 +13,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Float, bindparam, case, cast, func, select, update
 
 from runyard.entities import MetricChunk, MetricData, MetricKind, MetricSeries, ValueType
 from runyard.errors import LimitExceededError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
 from runyard.store import codec
+from runyard.store.sql.dialect import insert_ignoring_conflicts, is_postgresql, lock_runs
 from runyard.store.sql.schema import metric_chunks, metric_series, runs
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _numeric_range(values: Sequence[Any], encoding: str) -> tuple[float | None, float | None]:
@@ -51,19 +44,29 @@ def _series_pks(
     conn: Connection, keys: set[tuple[int, str]], first: dict[tuple[int, str], MetricChunk]
 ) -> dict[tuple[int, str], int]:
     """The pk of each (run_pk, name) series, creating the missing ones from their first chunk."""
-    found: dict[tuple[int, str], int] = {}
     run_pks = {run_pk for run_pk, _ in keys}
     names = {name for _, name in keys}
     stmt = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
         metric_series.c.run_pk.in_(run_pks), metric_series.c.name.in_(names)
     )
-    for pk, run_pk, name in conn.execute(stmt):
-        if (run_pk, name) in keys:
-            found[(run_pk, name)] = pk
+
+    def lookup() -> dict[tuple[int, str], int]:
+        rows = conn.execute(stmt)
+        return {(run_pk, name): pk for pk, run_pk, name in rows if (run_pk, name) in keys}
+
+    found = lookup()
     missing = keys - found.keys()
     if not missing:
         return found
-    for run_pk in {run_pk for run_pk, _ in missing}:
+    if is_postgresql(conn):
+        # Creating series: lock their runs, so that two writers cannot both count under the
+        # limit and together go over it; then look again, as one may just have created some.
+        lock_runs(conn, {run_pk for run_pk, _ in missing})
+        found = lookup()
+        missing = keys - found.keys()
+        if not missing:
+            return found
+    for run_pk in sorted({run_pk for run_pk, _ in missing}):
         adding = sum(1 for r, _ in missing if r == run_pk)
         have = conn.execute(
             select(func.count()).where(metric_series.c.run_pk == run_pk)
@@ -90,10 +93,7 @@ def _series_pks(
             for run_pk, name in sorted(missing)
         ],
     )
-    for pk, run_pk, name in conn.execute(stmt):
-        if (run_pk, name) in keys:
-            found[(run_pk, name)] = pk
-    return found
+    return lookup()
 
 
 def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[MetricChunk]) -> None:
@@ -141,8 +141,9 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
         return
     conn.execute(metric_chunks.insert(), chunk_rows)
     col = metric_series.c
-    low_param: Any = bindparam("b_low")
-    high_param: Any = bindparam("b_high")
+    # Cast: PostgreSQL cannot infer the type of a parameter first seen in an IS NULL test.
+    low_param: Any = cast(bindparam("b_low"), Float)
+    high_param: Any = cast(bindparam("b_high"), Float)
     stmt = (
         update(metric_series)
         .where(col.pk == bindparam("b_pk"))
@@ -168,7 +169,8 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
             ),
         )
     )
-    conn.execute(stmt, list(summaries.values()))
+    # In pk order: two writers updating the same series lock their rows in the same order.
+    conn.execute(stmt, [summaries[pk] for pk in sorted(summaries)])
 
 
 def list_metric_series(conn: Connection, run_pks: dict[int, str]) -> list[MetricSeries]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from runyard.entities import ExperimentInfo, RunInfo, RunStatus
+from runyard.store.sql.dialect import by_code_point
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
 
 RUN_COLUMNS = (
@@ -66,18 +67,19 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]:
             select(runs.c.pk, runs.c.run_id).where(runs.c.pk.in_(missing))
         ):
             ids[pk] = run_id
+    # Keys in code-point order, the same on every database (and as SQLite's index gives them).
     tags: dict[int, dict[str, str | None]] = {pk: {} for pk in pks}
     for run_pk, key, value in conn.execute(
-        select(run_tags.c.run_pk, run_tags.c.key, run_tags.c.value).where(
-            run_tags.c.run_pk.in_(pks)
-        )
+        select(run_tags.c.run_pk, run_tags.c.key, run_tags.c.value)
+        .where(run_tags.c.run_pk.in_(pks))
+        .order_by(run_tags.c.run_pk, by_code_point(conn, run_tags.c.key))
     ):
         tags[run_pk][key] = value
     props: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     for run_pk, key, value in conn.execute(
-        select(run_properties.c.run_pk, run_properties.c.key, run_properties.c.value).where(
-            run_properties.c.run_pk.in_(pks)
-        )
+        select(run_properties.c.run_pk, run_properties.c.key, run_properties.c.value)
+        .where(run_properties.c.run_pk.in_(pks))
+        .order_by(run_properties.c.run_pk, by_code_point(conn, run_properties.c.key))
     ):
         props[run_pk][key] = value
     return [

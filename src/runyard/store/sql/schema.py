@@ -173,3 +173,13 @@ run_logs = Table(
     Column("data", LargeBinary, nullable=False),
     Index(None, "run_pk", "name", "start"),
 )
+
+applied_requests = Table(
+    "applied_requests",
+    metadata,
+    Column("request_id", String(128), primary_key=True),
+    Column("applied_time", Float, nullable=False),
+)
+"""Request ids of the writes applied (``Store.log_metrics(..., request_id=...)`` and kin), each
+recorded in the transaction of its write: a retried request finds its id and is not applied
+again."""

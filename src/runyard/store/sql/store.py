@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, delete, func, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from runyard.entities import (
     ArtifactInfo,
@@ -29,7 +30,6 @@ from runyard.entities import (
 from runyard.errors import (
     ArtifactExistsError,
     ArtifactNotFoundError,
-    ExperimentNotFoundError,
     PropertyConflictError,
     RunNotFoundError,
     SnapshotNotFoundError,
@@ -53,12 +53,16 @@ from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
-from runyard.store.sql import supervision
+from runyard.store.sql import requests, supervision
+from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
+from runyard.store.sql.dialect import by_code_point, insert_ignoring_conflicts, lock_runs
 from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
 from runyard.store.sql.schema import (
     artifacts,
     blobs,
     experiments,
+    metric_series,
+    run_logs,
     run_properties,
     run_tags,
     runs,
@@ -69,6 +73,22 @@ from runyard.store.sql.search import search_runs as _search_runs
 
 _STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_IN_LIST_SIZE = 5000
+"""Most values bound in one IN (...): PostgreSQL takes at most 65,535 parameters a statement."""
+_LIMITED_COLUMNS: dict[str, Any] = {
+    "run type": runs.c.run_type,
+    "target": runs.c.target,
+    "submitted_by": runs.c.submitted_by,
+    "metric name": metric_series.c.name,
+    "log name": run_logs.c.name,
+}
+"""Text the limits module does not bound: as long as its column (PostgreSQL refuses longer)."""
+
+
+def _check_column_text(what: str, value: str | None) -> None:
+    limit = _LIMITED_COLUMNS[what].type.length
+    assert isinstance(limit, int)
+    check_text(what, value, limit)
 
 
 def _starts_with(column: Any, prefix: str) -> Any:
@@ -78,30 +98,70 @@ def _starts_with(column: Any, prefix: str) -> Any:
 
 
 class SqlStore(base.Store):
-    """A Store on an SQLAlchemy database URL, with artifacts under ``artifact_root``."""
+    """A Store on an SQLAlchemy database URL, with artifacts under ``artifact_root``.
 
-    def __init__(self, url: str, artifact_root: str) -> None:
+    Args:
+        url: ``sqlite:///path/to/runyard.db`` or ``postgresql+psycopg://user:pw@host/db``.
+        artifact_root: where artifact bytes go (a folder or an fsspec URL).
+        schema: PostgreSQL only: keep the store in this schema of the database (created when
+            missing), isolated from the stores of other schemas. None: the ``public`` schema.
+
+    Raises:
+        WorkspaceConfigError: a schema was given for SQLite, or is not a valid schema name.
+        StoreError: the database cannot be reached or migrated.
+    """
+
+    def __init__(self, url: str, artifact_root: str, schema: str | None = None) -> None:
         self.uri = url
-        self.engine = sql_engine.create_sql_engine(url)
+        self.schema = schema
+        # For messages: never the password.
+        self._where = make_url(url).render_as_string(hide_password=True) + (
+            f" (schema {schema})" if schema else ""
+        )
+        self.engine = sql_engine.create_sql_engine(url, schema)
         try:
-            sql_engine.upgrade(self.engine)
+            sql_engine.upgrade(self.engine, schema)
         except DBAPIError as exc:
             self.engine.dispose()
             raise StoreError(
-                f"Cannot open the store {url}: {exc.orig}. Check that the tracking URI names a "
-                "runyard database that this process can read and write."
+                f"Cannot open the store {self._where}: {str(exc.orig).strip()}. Check that the "
+                "tracking URI names a runyard database that this process can read and write."
             ) from None
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.artifacts = ArtifactRepository(artifact_root)
         self._run_pks: dict[str, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def _write(self) -> Any:
-        return sql_engine.write_transaction(self.engine)
+    @contextlib.contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """Database errors as runyard errors: a refused value is the caller's (UserError), any
+        other failure the store's (StoreError). Either way the transaction wrote nothing."""
+        try:
+            yield
+        except DataError as exc:
+            raise UserError(
+                f"The database refused a value of this call: {str(exc.orig).strip()}. Nothing "
+                "was written; change the value."
+            ) from exc
+        except DBAPIError as exc:
+            raise StoreError(
+                f"The store {self._where} failed: {str(exc.orig).strip()}. Nothing was written; "
+                "check that the database is reachable, then retry."
+            ) from exc
 
-    def _read(self) -> Any:
-        return sql_engine.read_transaction(self.engine)
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._database_errors(), sql_engine.write_transaction(self.engine) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._database_errors(), sql_engine.read_transaction(self.engine) as conn:
+            yield conn
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -111,43 +171,29 @@ class SqlStore(base.Store):
             pk = conn.execute(select(runs.c.pk).where(runs.c.run_id == run_id)).scalar()
             if pk is None:
                 raise RunNotFoundError(
-                    f"Run {run_id!r} was not found in {self.uri}. Check the run id and the "
+                    f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
                     "workspace (RUNYARD_TRACKING_URI)."
                 )
             self._run_pks[run_id] = pk
         return pk
 
-    def _experiment_row(self, conn: Connection, name: str) -> Any:
-        row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
-        if row is None:
-            raise ExperimentNotFoundError(
-                f"Experiment {name!r} was not found. Experiment(workspace, name) creates it."
-            )
-        return row
+    def _locked_run_pk(self, conn: Connection, run_id: str) -> int:
+        """The run's pk, its row locked until the transaction ends (see ``dialect.lock_runs``):
+        for verbs that decide from what they read of the run."""
+        pk = self._run_pk(conn, run_id)
+        lock_runs(conn, [pk])
+        return pk
 
     def _load_run(self, conn: Connection, run_id: str) -> RunInfo:
         rows = conn.execute(run_select().where(runs.c.run_id == run_id)).all()
         if not rows:
             raise RunNotFoundError(
-                f"Run {run_id!r} was not found in {self.uri}. Check the run id and the "
+                f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
                 "workspace (RUNYARD_TRACKING_URI)."
             )
         return load_runs(conn, rows)[0]
 
     # -- experiments ---------------------------------------------------------------------------
-
-    def _ensure_experiment(self, conn: Connection, name: str) -> None:
-        """Create the experiment ``name`` in ``conn``'s transaction unless it exists."""
-        conn.execute(
-            sql_metrics.insert_ignoring_conflicts(conn, experiments),
-            {
-                "experiment_id": str(uuid.uuid4()),
-                "name": name,
-                "created_time": time.time(),
-                "run_counter": 0,
-                "tags_json": "{}",
-            },
-        )
 
     def get_or_create_experiment(self, name: str) -> ExperimentInfo:
         check_experiment_name(name)
@@ -156,17 +202,17 @@ class SqlStore(base.Store):
             if row is not None:
                 return experiment_from_row(row)
         with self._write() as conn:
-            self._ensure_experiment(conn, name)
-            return experiment_from_row(self._experiment_row(conn, name))
+            ensure_experiment(conn, name)
+            return experiment_from_row(experiment_row(conn, name))
 
     def get_experiment(self, name: str) -> ExperimentInfo:
         with self._read() as conn:
-            return experiment_from_row(self._experiment_row(conn, name))
+            return experiment_from_row(experiment_row(conn, name))
 
     def list_experiments(
         self, view_type: ViewType = ViewType.ACTIVE_ONLY, name: str | None = None
     ) -> list[ExperimentInfo]:
-        stmt = select(experiments).order_by(experiments.c.name)
+        stmt = select(experiments)
         if view_type is ViewType.ACTIVE_ONLY:
             stmt = stmt.where(experiments.c.archived_time.is_(None))
         elif view_type is ViewType.ARCHIVED_ONLY:
@@ -174,24 +220,25 @@ class SqlStore(base.Store):
         if name is not None:
             stmt = stmt.where(experiments.c.name == name)
         with self._read() as conn:
+            stmt = stmt.order_by(by_code_point(conn, experiments.c.name))
             return [experiment_from_row(row) for row in conn.execute(stmt)]
 
     def set_experiment_archived(self, name: str, archived: bool) -> ExperimentInfo:
         with self._write() as conn:
-            self._experiment_row(conn, name)
+            experiment_row(conn, name)
             conn.execute(
                 update(experiments)
                 .where(experiments.c.name == name)
                 .values(archived_time=time.time() if archived else None)
             )
-            return experiment_from_row(self._experiment_row(conn, name))
+            return experiment_from_row(experiment_row(conn, name))
 
     def set_experiment_tags(
         self, name: str, tags: Mapping[str, str | None], remove: Iterable[str] = ()
     ) -> ExperimentInfo:
         check_key_values("experiment tag", tags)
         with self._write() as conn:
-            current = dict(json.loads(self._experiment_row(conn, name).tags_json))
+            current = dict(json.loads(experiment_row(conn, name, lock=True).tags_json))
             current.update(tags)
             for key in remove:
                 current.pop(key, None)
@@ -201,11 +248,14 @@ class SqlStore(base.Store):
                 .where(experiments.c.name == name)
                 .values(tags_json=json.dumps(current))
             )
-            return experiment_from_row(self._experiment_row(conn, name))
+            return experiment_from_row(experiment_row(conn, name))
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def create_runs(self, new_runs: Sequence[NewRun]) -> list[RunInfo]:
+    def create_runs(
+        self, new_runs: Sequence[NewRun], *, request_id: str | None = None
+    ) -> list[RunInfo]:
+        base.check_request_id(request_id)
         for new in new_runs:
             check_run_id(new.run_id)
             check_experiment_name(new.experiment_name)
@@ -213,96 +263,40 @@ class SqlStore(base.Store):
             check_key_values("property", new.properties, max_count=MAX_PROPERTIES_PER_RUN)
             check_text("display name", new.display_name, MAX_DISPLAY_NAME_LENGTH)
             check_text("description", new.description, MAX_DESCRIPTION_LENGTH)
+            _check_column_text("run type", new.run_type)
+            _check_column_text("target", new.target)
+            _check_column_text("submitted_by", new.submitted_by)
         if not new_runs:
             return []
         now = time.time()
-        try:
-            with self._write() as conn:
-                created = self._insert_runs(conn, new_runs, now)
-                rows = conn.execute(
-                    run_select().where(runs.c.pk.in_(created)).order_by(runs.c.pk)
-                ).all()
-                return load_runs(conn, rows)
-        except IntegrityError as exc:
-            raise UserError(
-                "Could not create the runs: a run id is already taken. Leave run_id unset to get "
-                f"a fresh one. ({exc.orig})"
-            ) from None
+        with self._write() as conn:
+            if not requests.claim(conn, request_id):
+                return self._created_by(conn, request_id, new_runs)
+            try:
+                created = insert_runs(conn, new_runs, now)
+            except IntegrityError as exc:
+                raise UserError(
+                    "Could not create the runs: a run id is already taken. Leave run_id unset to "
+                    f"get a fresh one. ({str(exc.orig).strip()})"
+                ) from None
+            rows = conn.execute(
+                run_select().where(runs.c.pk.in_(created)).order_by(runs.c.pk)
+            ).all()
+            return load_runs(conn, rows)
 
-    def _insert_runs(self, conn: Connection, new_runs: Sequence[NewRun], now: float) -> list[int]:
-        counters: dict[str, int] = {}
-        by_experiment: dict[str, int] = {}
-        for new in new_runs:
-            by_experiment[new.experiment_name] = by_experiment.get(new.experiment_name, 0) + 1
-        for name, count in by_experiment.items():
-            # Created here, not before the transaction: a batch that fails creates nothing.
-            self._ensure_experiment(conn, name)
-            conn.execute(
-                update(experiments)
-                .where(experiments.c.name == name)
-                .values(run_counter=experiments.c.run_counter + count)
+    def _created_by(
+        self, conn: Connection, request_id: str | None, new_runs: Sequence[NewRun]
+    ) -> list[RunInfo]:
+        """The runs a request applied before created (as they are now), in the batch's order."""
+        wanted = [new.run_id for new in new_runs]
+        rows = conn.execute(run_select().where(runs.c.run_id.in_(wanted))).all()
+        found = {run.run_id: run for run in load_runs(conn, rows)}
+        if set(found) != set(wanted):
+            raise UserError(
+                f"Request id {request_id!r} was applied already, to other runs: a request id "
+                "names one request. Send a new one with each request."
             )
-            row = self._experiment_row(conn, name)
-            counters[name] = int(row.run_counter) - count
-            by_experiment[name] = row.pk
-        created: list[int] = []
-        local_pks: dict[str, tuple[int, int | None]] = {}
-        for new in new_runs:
-            parent_pk = root_pk = None
-            if new.parent_run_id is not None:
-                if new.parent_run_id in local_pks:
-                    parent_pk, parent_root = local_pks[new.parent_run_id]
-                else:
-                    parent = conn.execute(
-                        select(runs.c.pk, runs.c.root_pk).where(runs.c.run_id == new.parent_run_id)
-                    ).first()
-                    if parent is None:
-                        # A UserError as the contract says: the batch itself is wrong.
-                        raise UserError(
-                            f"Parent run {new.parent_run_id!r} of run {new.run_id!r} was not "
-                            "found; children need an existing parent. Create the parent first "
-                            "(or earlier in the same batch)."
-                        )
-                    parent_pk, parent_root = parent.pk, parent.root_pk
-                root_pk = parent_root if parent_root is not None else parent_pk
-            counters[new.experiment_name] += 1
-            started = new.status not in _STARTED
-            inserted = conn.execute(
-                runs.insert().values(
-                    run_id=new.run_id,
-                    experiment_pk=by_experiment[new.experiment_name],
-                    parent_pk=parent_pk,
-                    root_pk=root_pk,
-                    number=counters[new.experiment_name],
-                    status=new.status.value,
-                    run_type=new.run_type,
-                    display_name=new.display_name,
-                    description=new.description,
-                    target=new.target,
-                    created_time=now,
-                    start_time=now if started else None,
-                    end_time=now if new.status.is_terminal else None,
-                    run_definition_json=json.dumps(new.run_definition)
-                    if new.run_definition is not None
-                    else None,
-                    submitted_by=new.submitted_by,
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            pk = int(inserted[0])
-            local_pks[new.run_id] = (pk, root_pk)
-            created.append(pk)
-            if new.tags:
-                conn.execute(
-                    run_tags.insert(),
-                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.tags.items()],
-                )
-            if new.properties:
-                conn.execute(
-                    run_properties.insert(),
-                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.properties.items()],
-                )
-        return created
+        return [found[run_id] for run_id in wanted]
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._read() as conn:
@@ -339,7 +333,7 @@ class SqlStore(base.Store):
         status = RunStatus(status)
         now = time.time()
         with self._write() as conn:
-            pk = self._run_pk(conn, run_id)
+            pk = self._locked_run_pk(conn, run_id)
             row = conn.execute(
                 select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
             ).one()
@@ -375,7 +369,8 @@ class SqlStore(base.Store):
         self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
     ) -> RunInfo:
         with self._write() as conn:
-            supervision.request_stop(conn, self._run_pk(conn, run_id), RunStatus(status), error)
+            pk = self._locked_run_pk(conn, run_id)
+            supervision.request_stop(conn, pk, RunStatus(status), error)
             return self._load_run(conn, run_id)
 
     def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:
@@ -394,12 +389,18 @@ class SqlStore(base.Store):
 
     # -- logs ----------------------------------------------------------------------------------
 
-    def append_log(self, run_id: str, name: str, data: bytes) -> None:
+    def append_log(
+        self, run_id: str, name: str, data: bytes, *, request_id: str | None = None
+    ) -> None:
         name = normalize_artifact_path(name)
+        _check_column_text("log name", name)
+        base.check_request_id(request_id)
         if not data:
             return
         with self._write() as conn:
-            sql_logs.append_log(conn, self._run_pk(conn, run_id), name, bytes(data))
+            if not requests.claim(conn, request_id):
+                return
+            sql_logs.append_log(conn, self._locked_run_pk(conn, run_id), name, bytes(data))
 
     def read_log(self, run_id: str, name: str, offset: int = 0) -> bytes:
         with self._read() as conn:
@@ -414,7 +415,7 @@ class SqlStore(base.Store):
         if not tags:
             return
         with self._write() as conn:
-            pk = self._run_pk(conn, run_id)
+            pk = self._locked_run_pk(conn, run_id)
             existing = set(
                 conn.execute(select(run_tags.c.key).where(run_tags.c.run_pk == pk)).scalars()
             )
@@ -441,7 +442,7 @@ class SqlStore(base.Store):
         if not properties:
             return
         with self._write() as conn:
-            pk = self._run_pk(conn, run_id)
+            pk = self._locked_run_pk(conn, run_id)
             stored = dict(
                 conn.execute(
                     select(run_properties.c.key, run_properties.c.value).where(
@@ -474,10 +475,15 @@ class SqlStore(base.Store):
 
     # -- metrics -------------------------------------------------------------------------------
 
-    def log_metrics(self, chunks: Sequence[MetricChunk]) -> None:
+    def log_metrics(self, chunks: Sequence[MetricChunk], *, request_id: str | None = None) -> None:
+        base.check_request_id(request_id)
         if not chunks:
             return
+        for name in {c.name for c in chunks}:
+            _check_column_text("metric name", name)
         with self._write() as conn:
+            if not requests.claim(conn, request_id):
+                return
             run_pks = {run_id: self._run_pk(conn, run_id) for run_id in {c.run_id for c in chunks}}
             sql_metrics.log_metrics(conn, run_pks, chunks)
 
@@ -500,10 +506,10 @@ class SqlStore(base.Store):
         path = normalize_artifact_path(path)
         now = time.time()
         with self._write() as conn:
-            pk = self._run_pk(conn, run_id)
+            pk = self._locked_run_pk(conn, run_id)
             self._check_no_clash(conn, pk, run_id, path)
             claimed = conn.execute(
-                sql_metrics.insert_ignoring_conflicts(conn, artifacts),
+                insert_ignoring_conflicts(conn, artifacts),
                 {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
             ).rowcount
         if not claimed:
@@ -554,9 +560,10 @@ class SqlStore(base.Store):
             )
             if prefix:
                 stmt = stmt.where(_starts_with(artifacts.c.path, prefix))
+            stmt = stmt.order_by(by_code_point(conn, artifacts.c.path))
             return [
                 ArtifactInfo(run_id=run_id, path=p, size=s, created_time=t)
-                for p, s, t in conn.execute(stmt.order_by(artifacts.c.path))
+                for p, s, t in conn.execute(stmt)
             ]
 
     def open_artifact(self, run_id: str, path: str) -> BinaryIO:
@@ -577,14 +584,14 @@ class SqlStore(base.Store):
     # -- snapshots -----------------------------------------------------------------------------
 
     def missing_blobs(self, digests: Iterable[str]) -> set[str]:
-        wanted = set(digests)
-        if not wanted:
-            return set()
+        wanted = sorted(set(digests))
+        have: set[str] = set()
         with self._read() as conn:
-            have = set(
-                conn.execute(select(blobs.c.digest).where(blobs.c.digest.in_(wanted))).scalars()
-            )
-        return wanted - have
+            for start in range(0, len(wanted), _IN_LIST_SIZE):
+                part = wanted[start : start + _IN_LIST_SIZE]
+                stmt = select(blobs.c.digest).where(blobs.c.digest.in_(part))
+                have.update(conn.execute(stmt).scalars())
+        return set(wanted) - have
 
     def put_blob(self, digest: str, source: BinaryIO) -> None:
         if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
@@ -597,7 +604,7 @@ class SqlStore(base.Store):
         size = self.artifacts.write_blob(digest, source)
         with self._write() as conn:
             conn.execute(
-                sql_metrics.insert_ignoring_conflicts(conn, blobs),
+                insert_ignoring_conflicts(conn, blobs),
                 {"digest": digest, "size": size, "created_time": time.time()},
             )
 
@@ -616,7 +623,7 @@ class SqlStore(base.Store):
         manifest = [[f.path, f.digest, f.size] for f in sorted(files, key=lambda f: f.path)]
         with self._write() as conn:
             conn.execute(
-                sql_metrics.insert_ignoring_conflicts(conn, snapshots),
+                insert_ignoring_conflicts(conn, snapshots),
                 {
                     "snapshot_id": snapshot_id,
                     "created_time": time.time(),

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from runyard.entities import ACTIVE_STATUSES, RunStatus
 from runyard.errors import UserError
+from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
+from runyard.store.sql.engine import advisory_key
 from runyard.store.sql.schema import runs
 
 _STOP_STATUSES = (RunStatus.CANCELED, RunStatus.FAILED)
 _BEFORE_START = (RunStatus.NOT_STARTED, RunStatus.QUEUED)
+_QUEUE_LOCK = 7412
+"""First key of the PostgreSQL advisory locks of the queues (the second is the target's)."""
 
 
 def lock_queue(conn: Connection, target: str) -> None:
-    """Serialise queue decisions for ``target`` (SQLite's write lock already does)."""
-    if conn.dialect.name == "postgresql":
+    """Serialise queue decisions for ``target`` until the transaction ends (SQLite's write lock
+    already does). A claim commits before its lock is released, so the next one counts it."""
+    if is_postgresql(conn):
         conn.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(target.encode())}
+            text("SELECT pg_advisory_xact_lock(:queue, :target)"),
+            {"queue": _QUEUE_LOCK, "target": advisory_key(target)},
         )
 
 
@@ -31,6 +36,7 @@ def claim_queued_run(
 ) -> None:
     """Queued -> Starting, if this run is next in line and a slot of ``target`` is free."""
     lock_queue(conn, target)
+    lock_runs(conn, [pk])  # a stop request meanwhile must not be overwritten
     status = conn.execute(select(runs.c.status).where(runs.c.pk == pk)).scalar_one()
     if status != RunStatus.QUEUED.value:
         return
@@ -108,14 +114,38 @@ def expire_heartbeats(
     error: Mapping[str, Any],
 ) -> list[int]:
     """Stale Running runs become NotResponding, long-dead supervised runs Failed; return pks."""
-    supervised = [s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED)]
-    dead = list(
-        conn.execute(
-            select(runs.c.pk).where(
-                runs.c.status.in_(supervised), runs.c.heartbeat_time < fail_before
+    supervised = {s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED)}
+    col = runs.c
+    # One locking read, in pk order (PostgreSQL): a run that ends or heartbeats meanwhile is
+    # judged as it is then, and two expiries at once cannot deadlock.
+    candidates = conn.execute(
+        for_update(
+            conn,
+            select(col.pk, col.status, col.heartbeat_time)
+            .where(
+                or_(
+                    and_(col.status.in_(sorted(supervised)), col.heartbeat_time < fail_before),
+                    and_(
+                        col.status == RunStatus.RUNNING.value,
+                        col.heartbeat_time < not_responding_before,
+                    ),
+                )
             )
-        ).scalars()
-    )
+            .order_by(col.pk),
+        )
+    ).all()
+    dead = [
+        row.pk
+        for row in candidates
+        if row.status in supervised and row.heartbeat_time < fail_before
+    ]
+    silent = [
+        row.pk
+        for row in candidates
+        if row.pk not in dead
+        and row.status == RunStatus.RUNNING.value
+        and row.heartbeat_time < not_responding_before
+    ]
     if dead:
         conn.execute(
             update(runs)
@@ -127,14 +157,6 @@ def expire_heartbeats(
             .where(runs.c.pk.in_(dead), runs.c.error_json.is_(None))
             .values(error_json=json.dumps(error))
         )
-    silent = list(
-        conn.execute(
-            select(runs.c.pk).where(
-                runs.c.status == RunStatus.RUNNING.value,
-                runs.c.heartbeat_time < not_responding_before,
-            )
-        ).scalars()
-    )
     if silent:
         conn.execute(
             update(runs).where(runs.c.pk.in_(silent)).values(status=RunStatus.NOT_RESPONDING.value)

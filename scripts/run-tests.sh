@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run pytest with the services the tests need, started before and stopped after, however pytest
+# ends (`make pytest` runs this). Arguments go to pytest: scripts/run-tests.sh tests/store -x
+#
+# Each service is a script of this folder (start prints its URL, status tells whether it runs,
+# stop stops it) and the variable that hands its URL to the tests:
+#
+#   postgres.sh   RUNYARD_TEST_POSTGRES_URL    PostgreSQL (port $RUNYARD_PG_PORT, 54329)
+#   s3.sh         RUNYARD_TEST_S3_ENDPOINT     moto's S3 server (port $RUNYARD_S3_PORT, 54330)
+#
+# A service whose variable is set already is used as it is (your own PostgreSQL, say, when you
+# are not root). pytest runs with RUNYARD_REQUIRE_SERVICES=1: a test that finds no service fails,
+# never skips.
+# Test sessions running at once share the services: a service this script started is stopped by
+# the last session to end (all of them hold /tmp/runyard-tests.lock shared while they run), and
+# a service found running when no session had started it (`scripts/postgres.sh start` by hand)
+# is left running.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTEST=${PYTEST:-$ROOT/.venv/bin/pytest}
+SERVICES=(postgres:RUNYARD_TEST_POSTGRES_URL s3:RUNYARD_TEST_S3_ENDPOINT)
+LOCK=/tmp/runyard-tests.lock
+STARTED=/tmp/runyard-tests.started
+# Each service this script started has a file here until it is stopped.
+
+say() { echo "run-tests.sh: $*" >&2; }
+
+stop_services() {
+    local status=$?
+    # Upgrade to exclusive without waiting: it fails while another session still runs.
+    if flock -xn 9; then
+        for service in "${SERVICES[@]}"; do
+            local name=${service%%:*}
+            if [[ -e $STARTED/$name ]]; then
+                "$ROOT/scripts/$name.sh" stop || status=1
+                rm -f "$STARTED/$name"
+            fi
+        done
+    else
+        say "other test sessions are running: their services stay up for them."
+    fi
+    exit "$status"
+}
+
+exec 9>>"$LOCK"
+flock -x 9 # one session at a time starts services
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+mkdir -p "$STARTED"
+for service in "${SERVICES[@]}"; do
+    name=${service%%:*}
+    variable=${service#*:}
+    if [[ -n ${!variable:-} ]]; then
+        say "$variable=${!variable} (given: not started here)"
+        continue
+    fi
+    if ! "$ROOT/scripts/$name.sh" status >/dev/null 2>&1; then
+        touch "$STARTED/$name"
+    fi
+    url=$("$ROOT/scripts/$name.sh" start)
+    export "$variable=$url"
+    say "$variable=$url"
+done
+flock -s 9 # from here on, only a share: other sessions may start and run too
+
+cd "$ROOT"
+RUNYARD_REQUIRE_SERVICES=1 "$PYTEST" "$@"

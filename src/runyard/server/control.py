@@ -1,0 +1,316 @@
+"""The server's own tables: which workspaces exist, and the tokens that may use them.
+
+SQLAlchemy Core, in ``server.db`` (SQLite) or the ``runyard_server`` schema (PostgreSQL), with
+its own Alembic migrations (``server/migrations``). Tokens are stored only as SHA-256 hashes: the
+secret is shown once, when created. A token has one workspace (or ``*``, every workspace) and a
+role there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from runyard.errors import NotFoundError, StoreError, UserError
+from runyard.server.config import check_workspace_name
+from runyard.store.sql import engine as sql_engine
+
+HEAD_REVISION = "0001"
+ALL_WORKSPACES = "*"
+"""The workspace of a token valid in every workspace (a server administrator's, when admin)."""
+TOKEN_PREFIX = "ryd_"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Role(StrEnum):
+    """What a token may do in its workspace; each role includes the ones before it."""
+
+    READER = "reader"  # read verbs
+    WRITER = "writer"  # and write runs, metrics, logs, artifacts, snapshots
+    ADMIN = "admin"  # and manage the workspace's tokens (on "*": create workspaces)
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+_ROLES = ", ".join(f"'{r.value}'" for r in Role)
+metadata = MetaData(
+    naming_convention={"pk": "pk_%(table_name)s", "ck": "ck_%(table_name)s_%(constraint_name)s"}
+)
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_time", Float, nullable=False),
+)
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=True),
+    Column("workspace", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_time", Float, nullable=False),
+    Column("revoked_time", Float, nullable=True),
+    CheckConstraint(f"role IN ({_ROLES})", name="role"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceInfo:
+    name: str
+    created_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as the server keeps it: never the secret."""
+
+    token_id: str
+    name: str | None
+    workspace: str
+    role: Role
+    created_time: float
+    revoked_time: float | None = None
+
+    def role_in(self, workspace: str) -> Role | None:
+        """The token's role in ``workspace`` (None: no access there)."""
+        if self.revoked_time is None and self.workspace in (workspace, ALL_WORKSPACES):
+            return self.role
+        return None
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(
+        row.token_id, row.name, row.workspace, Role(row.role), row.created_time, row.revoked_time
+    )
+
+
+class ControlStore:
+    """Workspaces and tokens, in the database at ``url`` (in ``schema`` when given)."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        engine = sql_engine.create_sql_engine(url)
+        if schema is not None:
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine: Engine = engine
+        try:
+            self._upgrade()
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreError(
+                f"Cannot open the server's tables in {_safe(url)}: {exc.orig}. Check the --data "
+                "folder or the --store URL, and that this process may write there."
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached (``/readyz``)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- workspaces ------------------------------------------------------------------------------
+
+    def create_workspace(self, name: str) -> WorkspaceInfo:
+        """Record a new workspace (its store is created when first opened).
+
+        Raises:
+            InvalidNameError: the name breaks the workspace naming rule.
+            UserError: a workspace of that name exists already.
+        """
+        check_workspace_name(name)
+        info = WorkspaceInfo(name, time.time())
+        try:
+            with sql_engine.write_transaction(self.engine) as conn:
+                conn.execute(workspaces.insert().values(name=name, created_time=info.created_time))
+        except IntegrityError:
+            raise UserError(f"Workspace {name!r} exists already.") from None
+        return info
+
+    def ensure_workspace(self, name: str) -> WorkspaceInfo:
+        """The workspace ``name``, recorded now if it was not (the served local workspace)."""
+        found = self.get_workspace(name)
+        if found is not None:
+            return found
+        with contextlib.suppress(UserError):  # another worker recorded it meanwhile
+            return self.create_workspace(name)
+        found = self.get_workspace(name)
+        assert found is not None
+        return found
+
+    def get_workspace(self, name: str) -> WorkspaceInfo | None:
+        with sql_engine.read_transaction(self.engine) as conn:
+            row = conn.execute(select(workspaces).where(workspaces.c.name == name)).first()
+        return None if row is None else WorkspaceInfo(row.name, row.created_time)
+
+    def list_workspaces(self) -> list[WorkspaceInfo]:
+        with sql_engine.read_transaction(self.engine) as conn:
+            rows = conn.execute(select(workspaces).order_by(workspaces.c.name)).all()
+        return [WorkspaceInfo(row.name, row.created_time) for row in rows]
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    def create_token(
+        self, workspace: str, role: Role, name: str | None = None
+    ) -> tuple[TokenInfo, str]:
+        """Create a token with ``role`` in ``workspace`` (``*``: every workspace).
+
+        Returns:
+            The token's record and its secret, which is shown once and never stored.
+
+        Raises:
+            NotFoundError: the workspace does not exist (create it first).
+        """
+        role = Role(role)
+        if workspace != ALL_WORKSPACES and self.get_workspace(workspace) is None:
+            raise NotFoundError(
+                f"Workspace {workspace!r} does not exist; create it first (runyard server "
+                "workspaces create NAME), then give it tokens."
+            )
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        info = TokenInfo(secrets.token_hex(6), name, workspace, role, time.time())
+        with sql_engine.write_transaction(self.engine) as conn:
+            conn.execute(
+                tokens.insert().values(
+                    token_id=info.token_id,
+                    token_hash=hash_token(secret),
+                    name=name,
+                    workspace=workspace,
+                    role=role.value,
+                    created_time=info.created_time,
+                )
+            )
+        return info, secret
+
+    def authenticate(self, secret: str) -> TokenInfo | None:
+        """The live (not revoked) token whose secret is ``secret``; None if there is none."""
+        with sql_engine.read_transaction(self.engine) as conn:
+            row = conn.execute(
+                select(tokens).where(
+                    tokens.c.token_hash == hash_token(secret), tokens.c.revoked_time.is_(None)
+                )
+            ).first()
+        return None if row is None else _token(row)
+
+    def list_tokens(self, workspace: str | None = None) -> list[TokenInfo]:
+        """Every token (of ``workspace`` only, when given), oldest first, revoked ones too."""
+        stmt = select(tokens).order_by(tokens.c.created_time, tokens.c.token_id)
+        if workspace is not None:
+            stmt = stmt.where(tokens.c.workspace == workspace)
+        with sql_engine.read_transaction(self.engine) as conn:
+            return [_token(row) for row in conn.execute(stmt)]
+
+    def revoke_token(self, token_id: str, workspace: str | None = None) -> TokenInfo:
+        """Revoke a token for good (a no-op if it is revoked already); return it.
+
+        Raises:
+            NotFoundError: there is no such token (in ``workspace``, when given).
+        """
+        with sql_engine.write_transaction(self.engine) as conn:
+            stmt = select(tokens).where(tokens.c.token_id == token_id)
+            if workspace is not None:
+                stmt = stmt.where(tokens.c.workspace == workspace)
+            row = conn.execute(stmt).first()
+            if row is None:
+                where = f" of workspace {workspace!r}" if workspace is not None else ""
+                raise NotFoundError(
+                    f"There is no token {token_id!r}{where}; `runyard server tokens list` "
+                    "shows them."
+                )
+            if row.revoked_time is None:
+                conn.execute(
+                    update(tokens)
+                    .where(tokens.c.token_id == token_id)
+                    .values(revoked_time=time.time())
+                )
+            row = conn.execute(select(tokens).where(tokens.c.token_id == token_id)).one()
+        return _token(row)
+
+    # -- migrations ------------------------------------------------------------------------------
+
+    def _revision(self, conn: Connection) -> str | None:
+        if not inspect(conn).has_table("alembic_version", schema=self.schema):
+            return None
+        table = "alembic_version" if self.schema is None else f'"{self.schema}".alembic_version'
+        row = conn.execute(text(f"SELECT version_num FROM {table}")).first()
+        return None if row is None else str(row[0])
+
+    def _upgrade(self) -> None:
+        with self.engine.connect() as conn:
+            if self._revision(conn) == HEAD_REVISION:
+                return
+        from alembic import command
+        from alembic.config import Config
+
+        with (
+            _migration_lock(self.engine),
+            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+        ):
+            if self.schema is not None:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            config.attributes["connection"] = conn
+            config.attributes["schema"] = self.schema
+            command.upgrade(config, "head")
+            conn.commit()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time: a file lock beside ``server.db``, an advisory lock elsewhere."""
+    if engine.dialect.name == "sqlite":
+        from filelock import FileLock
+
+        database = engine.url.database
+        assert database is not None
+        with FileLock(database + ".migrate.lock"):
+            yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(7412)"))
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(7412)"))
+            conn.commit()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

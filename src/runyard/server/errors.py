@@ -1,0 +1,111 @@
+"""Every failure as one JSON shape: ``{"error": {"code", "message"}}`` with the right status.
+
+The table is the error tree itself: each ``RunyardError`` class carries its ``http_status`` and
+``code`` (``runyard.errors``), and the client maps the code back to the same class. Failures of
+the HTTP layer get the same shape: 401 and 403 (``AuthError``), a malformed request (400,
+``InvalidArgument``), an unknown route (404, ``NotFound``), and anything unexpected (500,
+``InternalError``; the traceback goes to the server's log, not to the client).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from runyard.errors import InvalidArgumentError, RunyardError
+from runyard.server import wire
+
+
+class AuthError(Exception):
+    """401 (no valid token) or 403 (the token may not do this); nothing was done."""
+
+    def __init__(self, http_status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+def unauthenticated(message: str) -> AuthError:
+    return AuthError(401, "Unauthenticated", message)
+
+
+def forbidden(message: str) -> AuthError:
+    return AuthError(403, "Forbidden", message)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in [
+        (400, "The call was wrong (UserError and its subclasses); nothing was written."),
+        (401, "No token, or an invalid or revoked one."),
+        (403, "The token has no access to this workspace, or its role is too low."),
+        (404, "The workspace, experiment, run, artifact or snapshot does not exist."),
+        (409, "A property, artifact path or run status conflicts with what is stored."),
+        (503, "The store could not be reached or written; retry."),
+    ]
+}
+"""Documents the error shape of every route in the OpenAPI document."""
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"error": {"code": code, "message": message}}
+    return Response(wire.dumps(body), status, headers, media_type=wire.JSON_TYPE)
+
+
+async def _runyard_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RunyardError)
+    return error_response(exc.http_status, exc.code, exc.message)
+
+
+async def _auth_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return error_response(exc.http_status, exc.code, exc.message, headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return error_response(400, InvalidArgumentError.code, f"Invalid request: {problems}.")
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "NotFound", 405: "MethodNotAllowed"}
+    code = codes.get(exc.status_code, "HttpError")
+    message = exc.detail if exc.status_code != 404 else "No such route. The API is under /api/v1."
+    return error_response(exc.status_code, code, str(message), dict(exc.headers or {}))
+
+
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    # Starlette re-raises the exception after this response, so uvicorn logs the traceback.
+    return error_response(
+        500, "InternalError", f"The server failed unexpectedly ({type(exc).__name__}); see its log."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RunyardError, _runyard_error)
+    app.add_exception_handler(AuthError, _auth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,65 @@
+"""Experiments: get-or-create, get, list, archive, tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import Response
+
+from runyard.entities import ExperimentInfo, ViewType
+from runyard.errors import ExperimentNotFoundError
+from runyard.limits import check_experiment_name
+from runyard.server import schemas, wire
+from runyard.server.auth import Reader, Writer
+from runyard.server.control import Role
+from runyard.server.errors import forbidden
+from runyard.server.routes import json, workspace_router
+
+router = workspace_router("experiments")
+
+
+@router.post("/experiments", response_model=ExperimentInfo)
+def get_or_create_experiment(body: schemas.NameBody, access: Reader) -> Response:
+    """`Store.get_or_create_experiment`. A reader gets an existing experiment; creating one
+    needs a writer."""
+    if access.role.rank >= Role.WRITER.rank:
+        return json(wire.to_json(access.store.get_or_create_experiment(body.name)))
+    check_experiment_name(body.name)
+    try:
+        return json(wire.to_json(access.store.get_experiment(body.name)))
+    except ExperimentNotFoundError:
+        raise forbidden(
+            f"Experiment {body.name!r} does not exist, and creating it needs a writer of "
+            f"workspace {access.workspace!r}; the {access.caller.label} is a reader."
+        ) from None
+
+
+@router.get("/experiments/{name}", response_model=ExperimentInfo)
+def get_experiment(name: str, access: Reader) -> Response:
+    """`Store.get_experiment`."""
+    return json(wire.to_json(access.store.get_experiment(name)))
+
+
+@router.get("/experiments", response_model=schemas.ExperimentList)
+def list_experiments(
+    access: Reader,
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+    name: Annotated[str | None, Query()] = None,
+) -> Response:
+    """`Store.list_experiments`."""
+    found = access.store.list_experiments(view_type, name)
+    return json({"experiments": [wire.to_json(e) for e in found]})
+
+
+@router.put("/experiments/{name}/archived", response_model=ExperimentInfo)
+def set_experiment_archived(name: str, body: schemas.ArchivedBody, access: Writer) -> Response:
+    """`Store.set_experiment_archived`."""
+    return json(wire.to_json(access.store.set_experiment_archived(name, body.archived)))
+
+
+@router.patch("/experiments/{name}/tags", response_model=ExperimentInfo)
+def set_experiment_tags(name: str, body: schemas.ExperimentTagsBody, access: Writer) -> Response:
+    """`Store.set_experiment_tags`: merge ``tags``, then drop the keys in ``remove``."""
+    info = access.store.set_experiment_tags(name, body.tags, body.remove)
+    return json(wire.to_json(info))

@@ -1,0 +1,204 @@
+"""The JSON shapes of the HTTP API, shared by the server and ``runyard.store.http``.
+
+Pure Python (no FastAPI, no httpx), so the client imports it without the server's dependencies.
+Entities travel as JSON objects with their dataclass field names; statuses and kinds as their
+string values. Metric points travel packed: values, steps and times in the encodings of
+``runyard.store.codec``, base64 inside the JSON. JSON here allows ``NaN`` and ``Infinity``
+(Python's ``json`` writes and reads them), since metric summaries can hold them.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runyard.entities import (
+    ArtifactInfo,
+    ExperimentInfo,
+    MetricChunk,
+    MetricData,
+    MetricKind,
+    MetricSeries,
+    NewRun,
+    RunInfo,
+    RunPage,
+    RunQuery,
+    RunStatus,
+    SnapshotFile,
+    ValueType,
+)
+from runyard.store import codec
+
+API_PREFIX = "/api/v1"
+REQUEST_ID_HEADER = "X-Runyard-Request-Id"
+"""Names a write so that the store applies it once however often it is sent (a client id and a
+sequence number); routes pass it to the Store verbs that take a ``request_id``."""
+JSON_TYPE = "application/json"
+BINARY_TYPE = "application/octet-stream"
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot write as it is: other mappings become objects, other sequences arrays."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Sequence):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} cannot be sent as JSON")
+
+
+_encoder = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=_plain
+)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; NaN and infinities are written as ``NaN`` and ``Infinity``."""
+    return _encoder.encode(value).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    return json.loads(data)
+
+
+def to_json(entity: Any) -> dict[str, Any]:
+    """A frozen entity as a JSON object (nested dataclasses and mappings become objects)."""
+    return dataclasses.asdict(entity)
+
+
+def _fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``data`` that are fields of ``cls``: a newer server may send more."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+# -- experiments and runs -------------------------------------------------------------------------
+
+
+def experiment_from_json(data: Mapping[str, Any]) -> ExperimentInfo:
+    return ExperimentInfo(**_fields(ExperimentInfo, data))
+
+
+def run_from_json(data: Mapping[str, Any]) -> RunInfo:
+    fields = _fields(RunInfo, data)
+    fields["status"] = RunStatus(fields["status"])
+    if fields.get("stop_status") is not None:
+        fields["stop_status"] = RunStatus(fields["stop_status"])
+    return RunInfo(**fields)
+
+
+def page_to_json(page: RunPage) -> dict[str, Any]:
+    return {"runs": [to_json(r) for r in page.runs], "next_page_token": page.next_page_token}
+
+
+def page_from_json(data: Mapping[str, Any]) -> RunPage:
+    return RunPage([run_from_json(r) for r in data["runs"]], data.get("next_page_token"))
+
+
+def new_run_to_json(run: NewRun) -> dict[str, Any]:
+    return to_json(run)
+
+
+def query_to_json(query: RunQuery) -> dict[str, Any]:
+    return to_json(query)
+
+
+def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
+    return ArtifactInfo(**_fields(ArtifactInfo, data))
+
+
+def snapshot_file_from_json(data: Mapping[str, Any]) -> SnapshotFile:
+    return SnapshotFile(**_fields(SnapshotFile, data))
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def pack_values(values: Sequence[Any]) -> dict[str, str]:
+    """``{"encoding", "data"}``: the values packed by ``codec.encode``, base64."""
+    encoding, data = codec.encode(values)
+    return {"encoding": encoding, "data": _b64(data)}
+
+
+def unpack_values(packed: Mapping[str, str]) -> list[Any]:
+    return codec.decode(packed["encoding"], _unb64(packed["data"]))
+
+
+def pack_times(times: Sequence[float]) -> str:
+    return _b64(codec.encode_times(times))
+
+
+def unpack_times(packed: str) -> list[float]:
+    return codec.decode_times(_unb64(packed))
+
+
+def chunk_to_json(chunk: MetricChunk) -> dict[str, Any]:
+    return {
+        "run_id": chunk.run_id,
+        "name": chunk.name,
+        "kind": chunk.kind.value,
+        "value_type": chunk.value_type.value,
+        "description": chunk.description,
+        "values": pack_values(chunk.values),
+        "times": pack_times(chunk.times),
+        "steps": None if chunk.steps is None else pack_values(chunk.steps),
+    }
+
+
+def chunk_from_json(data: Mapping[str, Any]) -> MetricChunk:
+    steps = data.get("steps")
+    return MetricChunk(
+        run_id=data["run_id"],
+        name=data["name"],
+        kind=MetricKind(data["kind"]),
+        value_type=ValueType(data["value_type"]),
+        values=unpack_values(data["values"]),
+        times=unpack_times(data["times"]),
+        steps=None if steps is None else unpack_values(steps),
+        description=data.get("description") or "",
+    )
+
+
+def metric_data_to_json(data: MetricData) -> dict[str, Any]:
+    return {
+        "run_id": data.run_id,
+        "name": data.name,
+        "kind": data.kind.value,
+        "value_type": data.value_type.value,
+        "description": data.description,
+        "values": pack_values(data.values),
+        "times": pack_times(data.times),
+        "steps": pack_values(data.steps),
+    }
+
+
+def metric_data_from_json(data: Mapping[str, Any]) -> MetricData:
+    return MetricData(
+        run_id=data["run_id"],
+        name=data["name"],
+        kind=MetricKind(data["kind"]),
+        value_type=ValueType(data["value_type"]),
+        values=unpack_values(data["values"]),
+        steps=unpack_values(data["steps"]),
+        times=unpack_times(data["times"]),
+        description=data.get("description") or "",
+    )
+
+
+def series_from_json(data: Mapping[str, Any]) -> MetricSeries:
+    fields = _fields(MetricSeries, data)
+    fields["kind"] = MetricKind(fields["kind"])
+    fields["value_type"] = ValueType(fields["value_type"])
+    return MetricSeries(**fields)

@@ -1,0 +1,600 @@
+"""The HTTP store's journal: changes to runs kept on disk while the tracking server is away.
+
+One folder per client (one ``HttpStore``), ``<root>/<host_port>/<workspace>/<client id>/``, where
+``<root>`` is ``$RUNYARD_JOURNAL_DIR`` (default ``~/.cache/runyard/journal``)::
+
+    meta.json        the tracking URI, the client id, the writing process (pid, host), the time
+    lock             flock'ed by the process that owns the journal, for as long as it is open
+    00000001.seg     segments: append-only files of records, read in order
+    acked            how far the server has acknowledged: {"segment": n, "offset": k}
+    rejected.jsonl   records the server refused for good (a missing run...), with its answer
+
+A segment starts with ``SEGMENT_MAGIC``; each record is ``RECORD_MAGIC``, the payload's length
+and CRC32 (both unsigned 32-bit little-endian), then the payload: a JSON object holding the HTTP
+request of the change (method, path, query, body) and its request id. Each record is written in
+one ``write`` and fsync'ed before the change counts as kept.
+
+A record that does not check out (short, bad magic or CRC) is a *torn last record* when no valid
+record follows it anywhere in the file: the writer was killed in the middle of an append, and it
+is ignored. Followed by a valid record, it is corruption in the middle: replay stops there with
+``JournalCorruptError``, naming the file and the offset.
+
+Records are sent in order. A record is removed only after the server acknowledged it: the
+``acked`` position is advanced durably (written to a temporary file, fsync'ed, renamed), and a
+segment is deleted once every record in it is acknowledged. A crash between "applied" and
+"acknowledged here" sends the record again; its request id makes the server ignore it.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from runyard.errors import (
+    NotFoundError,
+    RunyardError,
+    StoreError,
+    UserError,
+    WorkspaceConfigError,
+)
+
+JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
+SEGMENT_MAGIC = b"RUNYARD-JOURNAL-1\n"
+RECORD_MAGIC = b"RYRC"
+_FRAME = struct.Struct("<II")
+HEADER_SIZE = len(RECORD_MAGIC) + _FRAME.size
+SEGMENT_BYTES = 4 * 1024 * 1024
+"""A new segment starts once the current one is this large (sent segments are deleted whole)."""
+MAX_RECORD_BYTES = 1 << 30
+BATCH_RECORDS = 64
+"""Records sent between two durable advances of the ``acked`` position."""
+
+Position = tuple[int, int]
+"""(segment number, byte offset in it)."""
+
+
+class JournalCorruptError(RunyardError):
+    """A journal file holds a record that does not check out, followed by valid ones."""
+
+    code = "JournalCorrupt"
+
+
+class JournalBusyError(RunyardError):
+    """Another process owns the journal (it is open in a running client)."""
+
+    code = "JournalBusy"
+
+
+def default_root() -> Path:
+    """``$RUNYARD_JOURNAL_DIR``, else ``~/.cache/runyard/journal``."""
+    given = os.environ.get(JOURNAL_DIR_ENV)
+    return Path(given).expanduser() if given else Path.home() / ".cache" / "runyard" / "journal"
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One change: the HTTP request that applies it, and what it is about (for reports)."""
+
+    request_id: str
+    verb: str
+    method: str
+    path: str
+    run_ids: tuple[str, ...] = ()
+    count: int = 0
+    """Metric points, log bytes, or tag and property keys: what reports add up."""
+    params: Mapping[str, Any] | None = None
+    body: Any = None
+    """The JSON body, if any."""
+    content: bytes | None = None
+    """The binary body, if any."""
+    time: float = 0.0
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "request_id": self.request_id,
+            "verb": self.verb,
+            "method": self.method,
+            "path": self.path,
+            "run_ids": list(self.run_ids),
+            "count": self.count,
+            "params": None if self.params is None else dict(self.params),
+            "body": self.body,
+            "content": None if self.content is None else base64.b64encode(self.content).decode(),
+            "time": self.time,
+        }
+        return json.dumps(data, separators=(",", ":"), allow_nan=True).encode()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> Record:
+        data = json.loads(payload)
+        content = data.get("content")
+        return cls(
+            request_id=str(data["request_id"]),
+            verb=str(data["verb"]),
+            method=str(data["method"]),
+            path=str(data["path"]),
+            run_ids=tuple(data.get("run_ids") or ()),
+            count=int(data.get("count") or 0),
+            params=data.get("params"),
+            body=data.get("body"),
+            content=None if content is None else base64.b64decode(content, validate=True),
+            time=float(data.get("time") or 0.0),
+        )
+
+
+def frame(record: Record) -> bytes:
+    """The record as it is written in a segment."""
+    payload = record.to_bytes()
+    return RECORD_MAGIC + _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _check_at(data: bytes, pos: int) -> tuple[int, str | None]:
+    """The end of the record at ``pos``, or (pos, what is wrong with it)."""
+    if len(data) - pos < HEADER_SIZE:
+        return pos, "a record header cut short"
+    if data[pos : pos + len(RECORD_MAGIC)] != RECORD_MAGIC:
+        return pos, "no record starts there"
+    length, crc = _FRAME.unpack_from(data, pos + len(RECORD_MAGIC))
+    end = pos + HEADER_SIZE + length
+    if length > MAX_RECORD_BYTES or end > len(data):
+        return pos, "a record cut short"
+    if zlib.crc32(data[pos + HEADER_SIZE : end]) != crc:
+        return pos, "a record whose checksum does not match"
+    return end, None
+
+
+def _valid_record_after(data: bytes, pos: int) -> bool:
+    found = data.find(RECORD_MAGIC, pos + 1)
+    while found != -1:
+        if _check_at(data, found)[1] is None:
+            return True
+        found = data.find(RECORD_MAGIC, found + 1)
+    return False
+
+
+def scan(data: bytes, start: int, path: Path, last: bool) -> tuple[list[Position], str | None]:
+    """The (start, end) of every record of a segment's bytes from ``start``, and a note on a torn
+    last record that was ignored (None when there is none).
+
+    Raises:
+        JournalCorruptError: a record that does not check out is followed by a valid one, or a
+            segment other than the last one ends in a torn record.
+    """
+    if not data.startswith(SEGMENT_MAGIC):
+        if last and SEGMENT_MAGIC.startswith(data):
+            return [], None  # created, killed before its header was written: empty
+        raise JournalCorruptError(
+            f"The journal file {path} is not a runyard journal segment (bad header). Move it "
+            "out of the journal folder to send the rest."
+        )
+    records: list[Position] = []
+    pos = max(start, len(SEGMENT_MAGIC))
+    while pos < len(data):
+        end, problem = _check_at(data, pos)
+        if problem is None:
+            records.append((pos, end))
+            pos = end
+            continue
+        if not last or _valid_record_after(data, pos):
+            raise JournalCorruptError(
+                f"The journal file {path} is corrupt at byte {pos}: {problem}, with records "
+                "after it. Nothing from this record on was sent. Keep the file for inspection, "
+                "or move it out of the journal folder to send the rest (its changes are lost)."
+            )
+        return records, (
+            f"Ignored a torn last record ({len(data) - pos} bytes, {problem}) at the end of "
+            f"{path}: the writing process was stopped in the middle of writing it."
+        )
+    return records, None
+
+
+def is_refusal(error: RunyardError) -> bool:
+    """Whether the server refused a record for good (a missing run, a limit...): sending it
+    again would be refused again. Not so for an unreachable server, a missing workspace or a
+    token without access: those stop the replay and keep the record."""
+    if isinstance(error, WorkspaceConfigError):
+        return False
+    if isinstance(error, NotFoundError):
+        return type(error) is not NotFoundError  # a missing run, not a missing workspace
+    return isinstance(error, UserError)
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayReport:
+    """What one replay sent, what the server refused, and what stopped it."""
+
+    sent: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Records sent, by verb."""
+    counts: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Points, bytes or keys sent, by verb."""
+    run_ids: set[str] = field(default_factory=set)
+    refused: list[tuple[Record, RunyardError]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: RunyardError | None = None
+    """What stopped the replay before the end (the server went away...); None if it ended."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.sent.values())
+
+    def add(self, record: Record) -> None:
+        self.sent[record.verb] += 1
+        self.counts[record.verb] += record.count
+        self.run_ids.update(record.run_ids)
+
+    def describe(self) -> str:
+        """``8 log_metrics (800 points), 1 set_run_status; runs r1, r2``."""
+        units = {"log_metrics": "points", "append_log": "bytes"}
+        parts = []
+        for verb, records in sorted(self.sent.items()):
+            unit = units.get(verb)
+            parts.append(f"{records} {verb}" + (f" ({self.counts[verb]} {unit})" if unit else ""))
+        runs = f"; runs {', '.join(sorted(self.run_ids))}" if self.run_ids else ""
+        return ", ".join(parts) + runs
+
+
+# -- the journal -----------------------------------------------------------------------------------
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system can sync a directory
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _segment_name(number: int) -> str:
+    return f"{number:08d}.seg"
+
+
+def _lock(folder: Path) -> int:
+    """An exclusive flock on ``folder/lock``, held until the descriptor is closed (or the
+    process dies: a killed client's journal is free for ``runyard sync``)."""
+    import fcntl
+
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalBusyError(
+            f"The journal {folder} is in use by a running process, which sends it itself."
+        ) from None
+    return fd
+
+
+class Journal:
+    """A client's journal folder, owned (locked) by this process while open.
+
+    ``create`` starts a new one for a client; ``open`` takes over an existing one (``runyard
+    sync``). Thread-safe: appends, replays and reads of ``pending`` may come from any thread.
+    """
+
+    def __init__(self, folder: Path, meta: Mapping[str, Any], lock_fd: int) -> None:
+        self.folder = folder
+        self.meta = dict(meta)
+        self._lock_fd: int | None = lock_fd
+        self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
+        self._segments: list[int] = []
+        self._ends: dict[int, int] = {}
+        """The end of each segment's valid records."""
+        self._cursor: Position = (1, len(SEGMENT_MAGIC))
+        self._active: IO[bytes] | None = None
+        self._active_number = 0
+        self._pending = 0
+        self.notes: list[str] = []
+        """Torn last records found when the journal was opened."""
+
+    @classmethod
+    def create(cls, folder: Path, meta: Mapping[str, Any]) -> Journal:
+        """A new, empty journal in ``folder`` (created), owned by this process."""
+        folder.mkdir(parents=True, exist_ok=True)
+        journal = cls(folder, meta, _lock(folder))
+        _write_atomically(folder / "meta.json", json.dumps(journal.meta, indent=2).encode())
+        return journal
+
+    @classmethod
+    def open(cls, folder: Path) -> Journal:
+        """Take over the journal in ``folder``, checking every record.
+
+        Raises:
+            JournalBusyError: a running process owns it.
+            JournalCorruptError: a record in the middle does not check out.
+        """
+        fd = _lock(folder)
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            journal = cls(folder, meta, fd)
+            journal._load()
+        except BaseException:
+            os.close(fd)
+            raise
+        return journal
+
+    def _load(self) -> None:
+        numbers = sorted(int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isdigit())
+        with contextlib.suppress(FileNotFoundError):
+            acked = json.loads((self.folder / "acked").read_text())
+            self._cursor = (int(acked["segment"]), int(acked["offset"]))
+        for number in numbers:
+            path = self.folder / _segment_name(number)
+            if number < self._cursor[0]:
+                path.unlink()  # acknowledged; the process stopped before deleting it
+                continue
+            start = self._cursor[1] if number == self._cursor[0] else 0
+            records, note = scan(path.read_bytes(), start, path, last=number == numbers[-1])
+            self._segments.append(number)
+            self._ends[number] = records[-1][1] if records else max(start, len(SEGMENT_MAGIC))
+            self._pending += len(records)
+            if note:
+                self.notes.append(note)
+        if self._segments and self._cursor[0] < self._segments[0]:
+            self._cursor = (self._segments[0], len(SEGMENT_MAGIC))
+
+    @property
+    def pending(self) -> int:
+        """Records not acknowledged by the server yet."""
+        return self._pending
+
+    def end(self) -> Position:
+        """Where the next record will go: ``replay(upto=end())`` sends what is kept now."""
+        with self._lock:
+            if not self._segments:
+                return (self._cursor[0], 0)
+            last = self._segments[-1]
+            return (last, self._ends[last])
+
+    def append(self, record: Record) -> None:
+        """Write the record at the end, durably, before returning."""
+        data = frame(record)
+        with self._lock:
+            if self._lock_fd is None:
+                raise StoreError(f"The journal {self.folder} is closed.")
+            if self._active is None or self._ends[self._active_number] >= SEGMENT_BYTES:
+                self._roll()
+            assert self._active is not None
+            self._active.write(data)
+            self._active.flush()
+            os.fsync(self._active.fileno())
+            self._ends[self._active_number] += len(data)
+            self._pending += 1
+
+    def _roll(self) -> None:
+        """Start a new segment (the lock is held)."""
+        if self._active is not None:
+            self._active.close()
+        number = max([self._cursor[0] - 1, *self._segments]) + 1
+        path = self.folder / _segment_name(number)
+        self._active = open(path, "xb")  # noqa: SIM115 - kept open for appends
+        self._active.write(SEGMENT_MAGIC)
+        self._active.flush()
+        os.fsync(self._active.fileno())
+        _fsync_dir(self.folder)
+        self._active_number = number
+        self._segments.append(number)
+        self._ends[number] = len(SEGMENT_MAGIC)
+        if self._pending == 0:
+            self._cursor = (number, len(SEGMENT_MAGIC))
+
+    def replay(self, send: Callable[[Record], None], upto: Position | None = None) -> ReplayReport:
+        """Send the records in order, each with ``send``, removing each one the server
+        acknowledged; stop at the first failure, or at ``upto`` (``end()``) when given.
+
+        A record the server refuses for good (``is_refusal``) is moved to ``rejected.jsonl``
+        and reported; any other ``RunyardError`` stops the replay and is in ``report.error``.
+        """
+        report = ReplayReport()
+        with self._replay_lock:
+            try:
+                while report.error is None:
+                    batch = self._next_batch(upto)
+                    if not batch:
+                        break
+                    self._send_batch(batch, send, report)
+                    self._save_cursor()
+            except RunyardError as exc:  # a record that does not decode: corrupt
+                report.error = exc
+            finally:
+                self._save_cursor()
+        return report
+
+    def _send_batch(
+        self,
+        batch: list[tuple[int, int, int, bytes]],
+        send: Callable[[Record], None],
+        report: ReplayReport,
+    ) -> None:
+        for number, start, end, payload in batch:
+            path = self.folder / _segment_name(number)
+            try:
+                record = Record.from_bytes(payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise JournalCorruptError(
+                    f"The journal file {path} holds a record at byte {start} that cannot be "
+                    f"read ({exc}). Nothing from this record on was sent."
+                ) from None
+            try:
+                send(record)
+            except RunyardError as exc:
+                if not is_refusal(exc):
+                    report.error = exc
+                    return
+                self._reject(record, exc)
+                report.refused.append((record, exc))
+            else:
+                report.add(record)
+            with self._lock:
+                self._cursor = (number, end)
+                self._pending -= 1
+
+    def _next_batch(self, upto: Position | None) -> list[tuple[int, int, int, bytes]]:
+        """The next records to send, as (segment, start, end, payload); [] when there are none
+        (before ``upto``). Moves the cursor past segments that are done."""
+        while True:
+            with self._lock:
+                following = [n for n in self._segments if n >= self._cursor[0]]
+                if not following:
+                    return []
+                number = following[0]
+                offset = self._cursor[1] if number == self._cursor[0] else len(SEGMENT_MAGIC)
+                self._cursor = (number, offset)
+                end = self._ends[number]
+                active = self._active is not None and number == self._active_number
+            if upto is not None and (number, offset) >= upto:
+                return []
+            if offset < end:
+                break
+            if active:
+                return []  # caught up with the writer
+            with self._lock:  # every record of this segment is acknowledged: on to the next
+                self._cursor = (number + 1, len(SEGMENT_MAGIC))
+        path = self.folder / _segment_name(number)
+        with open(path, "rb") as source:
+            source.seek(offset)
+            data = source.read(end - offset)
+        batch: list[tuple[int, int, int, bytes]] = []
+        pos = 0
+        while pos < len(data) and len(batch) < BATCH_RECORDS:
+            if upto is not None and (number, offset + pos) >= upto:
+                break
+            stop, problem = _check_at(data, pos)
+            if problem is not None:
+                raise JournalCorruptError(
+                    f"The journal file {path} changed under this process: at byte "
+                    f"{offset + pos}, {problem}. Nothing from this record on was sent."
+                )
+            batch.append((number, offset + pos, offset + stop, data[pos + HEADER_SIZE : stop]))
+            pos = stop
+        return batch
+
+    def _reject(self, record: Record, error: RunyardError) -> None:
+        line = json.dumps(
+            {
+                "request_id": record.request_id,
+                "verb": record.verb,
+                "run_ids": list(record.run_ids),
+                "error": {"code": error.code, "message": error.message},
+                "record": json.loads(record.to_bytes()),
+            }
+        )
+        with open(self.folder / "rejected.jsonl", "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def _save_cursor(self) -> None:
+        """Make the acknowledged position durable, then delete the segments behind it."""
+        with self._lock:
+            cursor = self._cursor
+            done = [n for n in self._segments if n < cursor[0]]
+            self._segments = [n for n in self._segments if n >= cursor[0]]
+            for number in done:
+                self._ends.pop(number, None)
+        _write_atomically(
+            self.folder / "acked", json.dumps({"segment": cursor[0], "offset": cursor[1]}).encode()
+        )
+        for number in done:
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / _segment_name(number)).unlink()
+
+    def close(self) -> None:
+        """Release the journal; an empty one is deleted (its folder too, unless it keeps
+        refused records)."""
+        with self._lock:
+            if self._lock_fd is None:
+                return
+            if self._active is not None:
+                self._active.close()
+                self._active = None
+            empty = self._pending == 0
+            fd, self._lock_fd = self._lock_fd, None
+        try:
+            if empty:
+                self._remove()
+        finally:
+            os.close(fd)
+
+    def _remove(self) -> None:
+        for path in self.folder.glob("*.seg"):
+            path.unlink()
+        if (self.folder / "rejected.jsonl").exists():
+            return  # kept for the user, with the meta that says where it belongs
+        for name in ("acked", "meta.json", "lock"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / name).unlink()
+        folder = self.folder
+        for _ in range(3):  # the client's folder, then its workspace's and server's if empty
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+    _fsync_dir(path.parent)
+
+
+def find_journals(root: Path) -> list[Path]:
+    """The journal folders under ``root`` (or ``root`` itself), oldest first."""
+    if (root / "meta.json").is_file():
+        return [root]
+
+    def created(folder: Path) -> float:
+        try:
+            return float(json.loads((folder / "meta.json").read_text()).get("created_time", 0))
+        except (OSError, ValueError, AttributeError):
+            return 0.0
+
+    return sorted((p.parent for p in root.rglob("meta.json")), key=lambda f: (created(f), str(f)))
+
+
+def new_meta(tracking_uri: str, workspace: str, client_id: str) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "tracking_uri": tracking_uri,
+        "workspace": workspace,
+        "client_id": client_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "created_time": time.time(),
+    }
+
+
+def iter_records(folder: Path) -> Iterator[Record]:
+    """Every record kept in a journal folder, in order, without taking it over (for tests and
+    inspection); torn last records are skipped."""
+    numbers = sorted(int(p.stem) for p in folder.glob("*.seg") if p.stem.isdigit())
+    for number in numbers:
+        path = folder / _segment_name(number)
+        data = path.read_bytes()
+        positions, _note = scan(data, 0, path, last=number == numbers[-1])
+        for start, end in positions:
+            yield Record.from_bytes(data[start + HEADER_SIZE : end])

@@ -1,0 +1,225 @@
+"""No lost data while the server is away: the HTTP store's journal, and ``runyard sync``.
+
+Real servers on 127.0.0.1, stopped by their process id (SIGKILL, as a crash) and started again
+on the same port with the same data folder; real client processes, killed the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from runyard import Experiment, Workspace
+from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
+from runyard.errors import StoreError
+from runyard.server.control import Role
+from runyard.store import Store, open_store
+from runyard.store.http import HttpStore
+from runyard.store.journal import SEGMENT_MAGIC, iter_records
+from tests.cli.conftest import Invoke
+from tests.server.process import ServerProcess, start
+from tests.server.process import Workspace as ServerWorkspace
+
+CLIENTS = Path(__file__).with_name("clients.py")
+
+
+class Restartable:
+    """A server that the test kills and starts again, on the same port with the same data."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.server: ServerProcess | None = start(folder)
+        self.port = int(self.server.url.rsplit(":", 1)[1])
+
+    @property
+    def up(self) -> ServerProcess:
+        assert self.server is not None
+        return self.server
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no graceful shutdown."""
+        server, self.server = self.up, None
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        server.stop()
+
+    def restart(self) -> ServerProcess:
+        assert self.server is None
+        self.server = start(self.folder, port=self.port)
+        return self.server
+
+    def local_store(self, workspace: ServerWorkspace) -> Store:
+        """The workspace's SQLite store itself, to count what arrived without the server."""
+        data = self.folder / "data"
+        return open_store(f"sqlite:///{data / workspace.name}.db", str(data / "artifacts"))
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[Restartable]:
+    server = Restartable(tmp_path / "server")
+    yield server
+    server.stop()
+
+
+def _points(run_id: str, start: int, stop: int) -> MetricChunk:
+    values = list(range(start, stop))
+    return MetricChunk(
+        run_id, "step", MetricKind.VECTOR, ValueType.NUMBER, values, [float(v) for v in values]
+    )
+
+
+def _steps(store: Store, run_id: str) -> list[int]:
+    (data,) = store.read_metrics([run_id], ["step"])
+    return list(data.values)
+
+
+def test_journal_run_keeps_logging_while_the_server_is_away(
+    restartable: Restartable, journal_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = restartable.up.new_workspace([Role.WRITER])
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    sdk = Workspace(workspace.uri)
+    store = cast(HttpStore, sdk.store)
+    run = Experiment(sdk, "away").start_logging(snapshot_directory=None, outputs=False)
+    for step in range(100):
+        run.log("step", step)
+    run.tag("phase", "before")
+    sdk.flush()
+
+    restartable.kill()
+    for step in range(100, 200):
+        run.log("step", step)
+    sdk.flush()  # written to the journal, after the transport's retries: no error
+    assert store.journal_pending >= 1
+    # Run.tag re-reads the run afterwards (a read, which raises while the server is away): the
+    # tags go through the store.
+    store.set_tags(run.id, {"phase": "away", "offline": None})
+    store.remove_tags(run.id, ["nothing-to-remove"])
+    for step in range(200, 250):
+        run.log("step", step)
+    run.complete()  # flushes, then the status change: kept, answered from local knowledge
+    assert run.status == "Completed"
+    kept = store.journal_pending
+    assert kept >= 5
+    assert sorted(p.name for p in store.journal_path.glob("*.seg")) == ["00000001.seg"]
+    with pytest.raises(StoreError, match=f"{kept} change\\(s\\) are kept in the journal at"):
+        store.get_run(run.id)
+
+    restartable.restart()
+    # A read sends what is kept first (in order), so it sees every change made before it.
+    assert run.get_metrics()["step"] == list(range(250))
+    info = store.get_run(run.id)
+    assert (info.status, info.tags) == (RunStatus.COMPLETED, {"phase": "away", "offline": None})
+    assert store.journal_pending == 0
+    sdk.close()
+    assert not store.journal_path.exists()  # an empty journal is removed with its store
+
+    local = restartable.local_store(workspace)
+    assert _steps(local, run.id) == list(range(250))  # no gap, no duplicate
+    (series,) = local.list_metric_series([run.id])
+    assert series.count == 250
+    local.close()
+    assert list(journal_dir.rglob("*.seg")) == []
+
+
+def test_journal_of_a_killed_client_is_sent_once_by_sync(
+    restartable: Restartable, journal_dir: Path, cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = restartable.up.new_workspace([Role.WRITER])
+    with subprocess.Popen(
+        [sys.executable, str(CLIENTS), "offline", workspace.uri, workspace.writer, "k"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as client:
+        try:
+            assert client.stdout is not None and client.stdin is not None
+            assert client.stdout.readline() == "ready\n"
+            restartable.kill()
+            client.stdin.write("go\n")
+            client.stdin.flush()
+            _, pending, folder = client.stdout.readline().split()
+        finally:
+            client.kill()  # SIGKILL: no exit hook runs, the journal stays as it is
+            client.wait(timeout=10)
+    assert int(pending) == 13  # 10 metric batches, a tag, a log line, the status
+    assert Path(folder).parents[2] == journal_dir  # <root>/<host_port>/<workspace>/<client id>
+    assert [r.verb for r in iter_records(Path(folder))][-3:] == [
+        "set_tags",
+        "append_log",
+        "set_run_status",
+    ]
+
+    restartable.restart()
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    first = cli("sync", "--journal-dir", str(journal_dir))
+    assert first.exit_code == 0, first.output
+    assert f"Sent 13 change(s) from {folder} to {workspace.uri}" in first.stdout
+    assert "10 log_metrics (100 points)" in first.stdout
+    assert not Path(folder).exists()
+    second = cli("sync", "--journal-dir", str(journal_dir))
+    assert second.exit_code == 0, second.output
+    assert second.stdout.startswith("No journal to send")
+
+    local = restartable.local_store(workspace)
+    assert _steps(local, "k") == list(range(150))
+    info = local.get_run("k")
+    assert (info.status, info.tags) == (RunStatus.COMPLETED, {"phase": "offline"})
+    assert local.read_log("k", "user_logs/std_log.txt") == b"kept while away\n"
+    local.close()
+
+
+def test_sync_ignores_a_torn_last_record_and_stops_at_a_corrupt_one(
+    restartable: Restartable, tmp_path: Path, cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = restartable.up.new_workspace([Role.WRITER])
+    torn_root, corrupt_root = tmp_path / "torn", tmp_path / "corrupt"
+    store = HttpStore(workspace.uri, workspace.writer, retries=0, journal_dir=torn_root)
+    store.create_runs([NewRun("t", "torn")])
+    restartable.kill()
+    for batch in range(5):
+        store.log_metrics([_points("t", 10 * batch, 10 * batch + 10)])
+    folder = store.journal_path
+    store.close()  # the server is away: the journal stays, for `runyard sync`
+    (segment,) = folder.glob("*.seg")
+    data = segment.read_bytes()
+    assert data.startswith(SEGMENT_MAGIC) and len(list(iter_records(folder))) == 5
+
+    # A copy whose third record has a byte flipped in the middle of its payload.
+    copy = corrupt_root / folder.relative_to(torn_root)
+    copy.mkdir(parents=True)
+    for path in folder.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    third = data.index(b"RYRC", data.index(b"RYRC", data.index(b"RYRC") + 1) + 1)
+    flipped = bytearray(data)
+    flipped[third + 40] ^= 0xFF
+    (copy / segment.name).write_bytes(bytes(flipped))
+    # The original loses the end of its last record, as when a writer is killed mid-append.
+    segment.write_bytes(data[:-7])
+
+    restartable.restart()
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    corrupt = cli("sync", "--journal-dir", str(corrupt_root))
+    assert corrupt.exit_code == 1
+    assert f"The journal file {copy / segment.name} is corrupt at byte {third}" in corrupt.output
+    assert (copy / segment.name).exists()
+    local = restartable.local_store(workspace)
+    assert local.list_metric_series(["t"]) == []  # nothing from a corrupt journal was sent
+
+    torn = cli("sync", "--journal-dir", str(torn_root))
+    assert torn.exit_code == 0, torn.output
+    assert "Ignored a torn last record (" in torn.output
+    assert "Sent 4 change(s)" in torn.stdout
+    assert _steps(local, "t") == list(range(40))
+    local.close()

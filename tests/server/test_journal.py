@@ -217,7 +217,7 @@ def test_sync_ignores_a_torn_last_record_and_stops_at_a_corrupt_one(
     local = restartable.local_store(workspace)
     assert local.list_metric_series(["t"]) == []  # nothing from a corrupt journal was sent
 
-    torn = cli("sync", "--journal-dir", str(torn_root))
+    torn = cli("sync", "--journal-dir", str(torn_root), "--tracking-uri", workspace.uri)
     assert torn.exit_code == 0, torn.output
     assert "Ignored a torn last record (" in torn.output
     assert "Sent 4 change(s)" in torn.stdout

@@ -411,12 +411,15 @@ class Run:
         """Merge tags into the run's tags (non-string values are stored as str(value))."""
         values = tag_values(tags)
         self._store.set_tags(self.id, values)
-        self._info = self._refresh()
+        # Update the cache without a read: it works while a server is away (the change waits
+        # in the journal), and get_tags() re-reads when the current tags are wanted.
+        self._info = dataclasses.replace(self._info, tags={**self._info.tags, **values})
 
     def remove_tags(self, tags: Iterable[str] | str) -> None:
         keys = [tags] if isinstance(tags, str) else list(tags)
         self._store.remove_tags(self.id, keys)
-        self._refresh()
+        kept = {k: v for k, v in self._info.tags.items() if k not in keys}
+        self._info = dataclasses.replace(self._info, tags=kept)
 
     def get_tags(self) -> dict[str, str | None]:
         return dict(self._refresh().tags)

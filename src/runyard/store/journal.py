@@ -16,8 +16,9 @@ one ``write`` and fsync'ed before the change counts as kept.
 
 A record that does not check out (short, bad magic or CRC) is a *torn last record* when no valid
 record follows it anywhere in the file: the writer was killed in the middle of an append, and it
-is ignored. Followed by a valid record, it is corruption in the middle: replay stops there with
-``JournalCorruptError``, naming the file and the offset.
+is ignored. Followed by a valid record, it is corruption in the middle: ``Journal.open`` (and so
+``runyard sync``) refuses the journal with ``JournalCorruptError``, naming the file and the
+offset, and sends none of it.
 
 Records are sent in order. A record is removed only after the server acknowledged it: the
 ``acked`` position is advanced durably (written to a temporary file, fsync'ed, renamed), and a
@@ -193,8 +194,9 @@ def scan(data: bytes, start: int, path: Path, last: bool) -> tuple[list[Position
         if not last or _valid_record_after(data, pos):
             raise JournalCorruptError(
                 f"The journal file {path} is corrupt at byte {pos}: {problem}, with records "
-                "after it. Nothing from this record on was sent. Keep the file for inspection, "
-                "or move it out of the journal folder to send the rest (its changes are lost)."
+                "after it. Nothing of this journal was sent. Keep the file for inspection; moving "
+                "it out of the journal folder lets `runyard sync` send the rest, and loses every "
+                "change in it."
             )
         return records, (
             f"Ignored a torn last record ({len(data) - pos} bytes, {problem}) at the end of "
@@ -300,6 +302,8 @@ class Journal:
         self._ends: dict[int, int] = {}
         """The end of each segment's valid records."""
         self._cursor: Position = (1, len(SEGMENT_MAGIC))
+        self._saved: Position | None = None
+        """The cursor as last written to ``acked``."""
         self._active: IO[bytes] | None = None
         self._active_number = 0
         self._pending = 0
@@ -309,7 +313,7 @@ class Journal:
     @classmethod
     def create(cls, folder: Path, meta: Mapping[str, Any]) -> Journal:
         """A new, empty journal in ``folder`` (created), owned by this process."""
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # run data: the user's alone
         journal = cls(folder, meta, _lock(folder))
         _write_atomically(folder / "meta.json", json.dumps(journal.meta, indent=2).encode())
         return journal
@@ -336,7 +340,7 @@ class Journal:
         numbers = sorted(int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isdigit())
         with contextlib.suppress(FileNotFoundError):
             acked = json.loads((self.folder / "acked").read_text())
-            self._cursor = (int(acked["segment"]), int(acked["offset"]))
+            self._cursor = self._saved = (int(acked["segment"]), int(acked["offset"]))
         for number in numbers:
             path = self.folder / _segment_name(number)
             if number < self._cursor[0]:
@@ -507,6 +511,8 @@ class Journal:
         """Make the acknowledged position durable, then delete the segments behind it."""
         with self._lock:
             cursor = self._cursor
+            if cursor == self._saved:
+                return
             done = [n for n in self._segments if n < cursor[0]]
             self._segments = [n for n in self._segments if n >= cursor[0]]
             for number in done:
@@ -514,6 +520,7 @@ class Journal:
         _write_atomically(
             self.folder / "acked", json.dumps({"segment": cursor[0], "offset": cursor[1]}).encode()
         )
+        self._saved = cursor
         for number in done:
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / _segment_name(number)).unlink()

@@ -189,7 +189,8 @@ class Offline:
                 error,
                 f"A change kept in the journal while the server was away ({record.verb}, run "
                 f"{runs}) was refused when it was sent: {error.message} It is kept in "
-                f"{self.folder / 'rejected.jsonl'}.",
+                f"{self.folder / 'rejected.jsonl'}. The call that reports this did nothing: "
+                "make it again.",
             )
         if not self.pending and self._sent_since_away:
             _notice(

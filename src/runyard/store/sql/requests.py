@@ -11,11 +11,15 @@ first transaction and then finds its row (or inserts, if the first rolled back).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from runyard.entities import NewRun, RunInfo
+from runyard.errors import UserError
 from runyard.store.sql.dialect import insert_ignoring_conflicts
-from runyard.store.sql.schema import applied_requests
+from runyard.store.sql.rows import load_runs, run_select
+from runyard.store.sql.schema import applied_requests, runs
 
 
 def claim(conn: Connection, request_id: str | None) -> bool:
@@ -32,3 +36,22 @@ def claim(conn: Connection, request_id: str | None) -> bool:
         {"request_id": request_id, "applied_time": time.time()},
     ).rowcount
     return bool(inserted)
+
+
+def created_by(
+    conn: Connection, request_id: str | None, new_runs: Sequence[NewRun]
+) -> list[RunInfo]:
+    """The runs that an applied ``create_runs`` request created, as they are now, in order.
+
+    Raises:
+        UserError: the request id was applied to other runs.
+    """
+    wanted = [new.run_id for new in new_runs]
+    rows = conn.execute(run_select().where(runs.c.run_id.in_(wanted))).all()
+    found = {run.run_id: run for run in load_runs(conn, rows)}
+    if set(found) != set(wanted):
+        raise UserError(
+            f"Request id {request_id!r} was applied already, to other runs: a request id names "
+            "one request. Send a new one with each request."
+        )
+    return [found[run_id] for run_id in wanted]

@@ -271,7 +271,7 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             if not requests.claim(conn, request_id):
-                return self._created_by(conn, request_id, new_runs)
+                return requests.created_by(conn, request_id, new_runs)
             try:
                 created = insert_runs(conn, new_runs, now)
             except IntegrityError as exc:
@@ -283,20 +283,6 @@ class SqlStore(base.Store):
                 run_select().where(runs.c.pk.in_(created)).order_by(runs.c.pk)
             ).all()
             return load_runs(conn, rows)
-
-    def _created_by(
-        self, conn: Connection, request_id: str | None, new_runs: Sequence[NewRun]
-    ) -> list[RunInfo]:
-        """The runs a request applied before created (as they are now), in the batch's order."""
-        wanted = [new.run_id for new in new_runs]
-        rows = conn.execute(run_select().where(runs.c.run_id.in_(wanted))).all()
-        found = {run.run_id: run for run in load_runs(conn, rows)}
-        if set(found) != set(wanted):
-            raise UserError(
-                f"Request id {request_id!r} was applied already, to other runs: a request id "
-                "names one request. Send a new one with each request."
-            )
-        return [found[run_id] for run_id in wanted]
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._read() as conn:

@@ -27,8 +27,11 @@ def bucket(s3_endpoint: str) -> Iterator[tuple[Any, str]]:
     s3.rm(name, recursive=True)
 
 
-@pytest.fixture
-def s3_server(tmp_path: Path, s3_endpoint: str, bucket: tuple[Any, str]) -> Iterator[ServerProcess]:
+@pytest.fixture(params=["aws-settings", "server-option"])
+def s3_server(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str, bucket: tuple[Any, str]
+) -> Iterator[ServerProcess]:
+    """A server finding its S3 endpoint in the usual AWS settings, or in its own option."""
     _, name = bucket
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -36,7 +39,11 @@ def s3_server(tmp_path: Path, s3_endpoint: str, bucket: tuple[Any, str]) -> Iter
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_S3": s3_endpoint,
     }
-    server = start(tmp_path, ["--artifacts", f"s3://{name}/team"], env=env)
+    args = ["--artifacts", f"s3://{name}/team"]
+    if request.param == "server-option":
+        env["AWS_ENDPOINT_URL_S3"] = ""  # only the option names the endpoint
+        args += ["--artifacts-endpoint", s3_endpoint]
+    server = start(tmp_path, args, env=env)
     yield server
     server.stop()
 

@@ -9,6 +9,7 @@ FastAPI and uvicorn are imported only when one of these commands runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -117,6 +118,12 @@ def _open(
     help="Server processes; they share nothing but the stores.",
 )
 @click.option(
+    "--artifacts-endpoint",
+    metavar="URL",
+    help="The endpoint of an S3-compatible store for --artifacts s3://... (MinIO, Ceph...); "
+    "by default the AWS settings of the environment decide (AWS_ENDPOINT_URL_S3).",
+)
+@click.option(
     "--auth",
     type=click.Choice(["token", "none"]),
     help="token: every request needs a token (default with --data/--store); none: no tokens "
@@ -131,6 +138,7 @@ def server(
     host: str,
     port: int,
     workers: int,
+    artifacts_endpoint: str | None,
     auth: str | None,
 ) -> None:
     """Run the tracking server: workspaces over HTTP for the SDK and the command line.
@@ -144,6 +152,8 @@ def server(
     if ctx.invoked_subcommand is not None:
         return
     config = _config(ctx, auth)
+    if artifacts_endpoint:
+        config = dataclasses.replace(config, artifacts_endpoint=artifacts_endpoint)
     _serve(config, host, port, workers)
 
 

@@ -74,6 +74,8 @@ class ServerConfig:
     store: str | None = None
     artifacts: str | None = None
     local: LocalWorkspace | None = None
+    artifacts_endpoint: str | None = None
+    """The S3-compatible endpoint of an s3:// artifact root (else the AWS settings decide)."""
 
     def __post_init__(self) -> None:
         chosen = [x for x in (self.data or self.store, self.local) if x]
@@ -94,6 +96,11 @@ class ServerConfig:
                 "A PostgreSQL server needs an artifact root: pass --artifacts URL (a folder or "
                 "an s3:// URL) or --data DIR (artifacts then go to DIR/artifacts)."
             )
+
+    @property
+    def storage_options(self) -> dict[str, Any] | None:
+        """fsspec options of the artifact root."""
+        return {"endpoint_url": self.artifacts_endpoint} if self.artifacts_endpoint else None
 
     @property
     def artifact_root(self) -> str | None:

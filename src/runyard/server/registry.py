@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from runyard.errors import NotFoundError, StoreError, UserError
+from runyard.errors import NotFoundError, UserError
 from runyard.server.config import WORKSPACE_SCHEMA_PREFIX, ServerConfig, check_workspace_name
 from runyard.server.control import ControlStore, WorkspaceInfo
 from runyard.store import Store, open_store
@@ -101,9 +101,11 @@ class WorkspaceRegistry:
         artifacts = f"{root}/{name}"
         if config.data is not None and config.store is None:
             database = Path(config.data).resolve() / f"{name}.db"
-            return open_store(f"sqlite:///{database}", artifacts)
+            return open_store(f"sqlite:///{database}", artifacts, config.storage_options)
         assert config.store is not None
-        return _schema_store(config.store, artifacts, WORKSPACE_SCHEMA_PREFIX + name)
+        return _schema_store(
+            config.store, artifacts, WORKSPACE_SCHEMA_PREFIX + name, config.storage_options
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -112,16 +114,14 @@ class WorkspaceRegistry:
             store.close()
 
 
-def _schema_store(url: str, artifact_root: str, schema: str) -> Store:
+def _schema_store(
+    url: str, artifact_root: str, schema: str, storage_options: dict[str, Any] | None
+) -> Store:
     """A PostgreSQL workspace: the store's tables in their own schema."""
-    import inspect
-
+    from runyard.store.artifacts import ArtifactRepository
     from runyard.store.sql import SqlStore
 
-    if "schema" not in inspect.signature(SqlStore).parameters:
-        raise StoreError(
-            "This runyard's SqlStore cannot keep a workspace in its own PostgreSQL schema yet; "
-            "serve SQLite workspaces from a folder (runyard server --data DIR) meanwhile."
-        )
-    options: dict[str, Any] = {"schema": schema}
-    return SqlStore(url, artifact_root, **options)
+    store = SqlStore(url, artifact_root, schema=schema)
+    if storage_options:
+        store.artifacts = ArtifactRepository(artifact_root, storage_options)
+    return store

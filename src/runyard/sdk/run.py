@@ -438,7 +438,9 @@ class Run:
             )
         values = {k: as_str("property", k, v) or "" for k, v in properties.items()}
         self._store.add_properties(self.id, values)
-        self._refresh()
+        # The store accepted them (or keeps them while a server is away): cache without a read.
+        merged = {**values, **self._info.properties}
+        self._info = dataclasses.replace(self._info, properties=merged)
 
     def get_properties(self) -> dict[str, str]:
         return dict(self._refresh().properties)

@@ -13,7 +13,11 @@ import pytest
 
 from runyard import Experiment, Workspace
 from tests.server.process import ServerProcess, start
-from tests.store.test_s3_contract import s3_options
+
+
+def s3_options(endpoint: str) -> dict[str, Any]:
+    """Storage options for the test S3 server (which takes any credentials)."""
+    return {"endpoint_url": endpoint, "key": "testing", "secret": "testing"}
 
 
 @pytest.fixture

@@ -118,10 +118,6 @@ def _schema_store(
     url: str, artifact_root: str, schema: str, storage_options: dict[str, Any] | None
 ) -> Store:
     """A PostgreSQL workspace: the store's tables in their own schema."""
-    from runyard.store.artifacts import ArtifactRepository
     from runyard.store.sql import SqlStore
 
-    store = SqlStore(url, artifact_root, schema=schema)
-    if storage_options:
-        store.artifacts = ArtifactRepository(artifact_root, storage_options)
-    return store
+    return SqlStore(url, artifact_root, schema=schema, storage_options=storage_options)

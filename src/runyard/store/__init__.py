@@ -6,15 +6,12 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from runyard.errors import MissingExtraError, WorkspaceConfigError
 from runyard.store.base import Store
-
-if TYPE_CHECKING:
-    from runyard.store.sql import SqlStore
 
 __all__ = ["Store", "default_artifact_root", "open_store"]
 
@@ -53,7 +50,7 @@ def open_store(
 
         root = artifact_root or default_artifact_root(uri)
         assert root is not None
-        return _with_storage_options(SqlStore(uri, root), root, storage_options)
+        return SqlStore(uri, root, storage_options=storage_options)
     if scheme.startswith("postgresql"):
         if importlib.util.find_spec("psycopg") is None:
             raise MissingExtraError(
@@ -66,7 +63,7 @@ def open_store(
             )
         from runyard.store.sql import SqlStore
 
-        return _with_storage_options(SqlStore(uri, artifact_root), artifact_root, storage_options)
+        return SqlStore(uri, artifact_root, storage_options=storage_options)
     if scheme in ("http", "https"):
         # A workspace of a tracking server: the server decides where artifacts go.
         try:
@@ -83,15 +80,3 @@ def open_store(
         "postgresql+psycopg://user:password@host/database, or a tracking server's workspace, "
         "http(s)://host:port/<workspace>."
     )
-
-
-def _with_storage_options(
-    store: SqlStore, root: str, storage_options: Mapping[str, Any] | None
-) -> SqlStore:
-    """``store``, its artifacts opened with ``storage_options`` when there are any."""
-    if storage_options:
-        from runyard.store.artifacts import ArtifactRepository
-
-        # SqlStore opens its repository without options (no connection is made until used).
-        store.artifacts = ArtifactRepository(root, storage_options)
-    return store

@@ -111,7 +111,13 @@ class SqlStore(base.Store):
         StoreError: the database cannot be reached or migrated.
     """
 
-    def __init__(self, url: str, artifact_root: str, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        artifact_root: str,
+        schema: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.uri = url
         self.schema = schema
         # For messages: never the password.
@@ -130,7 +136,7 @@ class SqlStore(base.Store):
         except BaseException:
             self.engine.dispose()
             raise
-        self.artifacts = ArtifactRepository(artifact_root)
+        self.artifacts = ArtifactRepository(artifact_root, storage_options)
         self._run_pks: dict[str, int] = {}
 
     def close(self) -> None:

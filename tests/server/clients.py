@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 
 
 def points(run_id: str, start: int, stop: int) -> MetricChunk:

@@ -12,7 +12,7 @@ import httpx
 from runyard.entities import NewRun
 from runyard.errors import error_class_for_code
 from runyard.server.control import Role
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, Workspace
 
 

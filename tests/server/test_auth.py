@@ -23,10 +23,9 @@ from runyard.entities import (
     ViewType,
 )
 from runyard.errors import SnapshotNotFoundError
-from runyard.server import wire
 from runyard.server.control import ControlStore, Role
-from runyard.store import Store, open_store
-from runyard.store.http import HttpStore
+from runyard.store import Store, open_store, wire
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, Workspace
 
 SEEDED_BLOB = b"seeded blob"

@@ -11,7 +11,7 @@ import pytest
 from runyard import Experiment, Workspace
 from runyard.cli.server import open_access_warning
 from runyard.entities import NewRun
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.cli.conftest import Invoke
 from tests.server.process import start
 

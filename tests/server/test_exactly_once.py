@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, RunQuery, ValueType
-from runyard.server import wire
 from runyard.server.config import CONTROL_SCHEMA
 from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
-from runyard.store.http import HttpStore
+from runyard.store import wire
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, Workspace, start
 
 CLIENTS = Path(__file__).with_name("clients.py")

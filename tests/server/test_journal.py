@@ -21,8 +21,8 @@ from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueTy
 from runyard.errors import StoreError
 from runyard.server.control import Role
 from runyard.store import Store, open_store
-from runyard.store.http import HttpStore
-from runyard.store.journal import SEGMENT_MAGIC, iter_records
+from runyard.store.http.journal import SEGMENT_MAGIC, iter_records
+from runyard.store.http.store import HttpStore
 from tests.cli.conftest import Invoke
 from tests.server.process import ServerProcess, start
 from tests.server.process import Workspace as ServerWorkspace

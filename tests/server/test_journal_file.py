@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runyard.errors import RunNotFoundError, StoreError
-from runyard.store import journal
-from runyard.store.journal import (
+from runyard.store.http import journal
+from runyard.store.http.journal import (
     Journal,
     JournalBusyError,
     JournalCorruptError,

@@ -18,7 +18,7 @@ from runyard.errors import (
 )
 from runyard.server.control import Role
 from runyard.store import open_store
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, free_port, start
 from tests.server.process import Workspace as ServerWorkspace
 

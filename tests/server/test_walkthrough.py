@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from runyard.entities import RunQuery, RunStatus
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.runners.helpers import is_alive, pids_with_env
 from tests.server.process import ServerProcess, Workspace
 

@@ -11,7 +11,7 @@ import pytest
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
 from runyard.server.control import Role
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
 
 

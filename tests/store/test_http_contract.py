@@ -8,7 +8,7 @@ import pytest
 
 from runyard.server.control import Role
 from runyard.store import Store
-from runyard.store.http import HttpStore
+from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
 from tests.store.contract import StoreContract
 

@@ -22,7 +22,7 @@ from runyard.cli._output import print_error, print_line, print_note, print_warni
 from runyard.errors import MissingExtraError, RunyardError
 
 if TYPE_CHECKING:
-    from runyard.store.http import HttpStore
+    from runyard.store.http.store import HttpStore
 
 Stores = dict[str, "HttpStore | RunyardError"]
 
@@ -50,7 +50,7 @@ def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
     sync again sends nothing twice. Exits with 1 if something could not be sent, saying why (the
     journal then keeps what was not sent).
     """
-    from runyard.store import journal as journals
+    from runyard.store.http import journal as journals
 
     root = journal_dir if journal_dir is not None else journals.default_root()
     found = journals.find_journals(root) if root.is_dir() else []
@@ -77,7 +77,7 @@ def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
 
 def _send_one(folder: Path, tracking_uri: str | None, stores: Stores) -> str | None:
     """Send the journal in ``folder``; the reason it could not be sent completely, or None."""
-    from runyard.store.journal import JournalBusyError
+    from runyard.store.http.journal import JournalBusyError
 
     meta = _meta(folder)
     if meta is None:
@@ -143,7 +143,7 @@ def _store(uri: str, stores: Stores) -> HttpStore | RunyardError:
     """The HttpStore of ``uri`` (opened once), or the error that kept it from opening."""
     if uri not in stores:
         try:
-            from runyard.store.http import TOKEN_ENV, HttpStore
+            from runyard.store.http.store import TOKEN_ENV, HttpStore
         except ModuleNotFoundError as exc:
             if exc.name != "httpx":
                 raise

@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from runyard._version import __version__
-from runyard.server import wire
 from runyard.server.config import ServerConfig
 from runyard.server.errors import error_response, install_error_handlers
 from runyard.server.routes import (
@@ -28,6 +27,7 @@ from runyard.server.routes import (
     supervision,
 )
 from runyard.server.state import ServerState, server_state
+from runyard.store import wire
 
 DESCRIPTION = """\
 runyard's tracking server: named workspaces, each a complete runyard store, behind one route per

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from runyard.errors import InvalidArgumentError, RunyardError
-from runyard.server import wire
+from runyard.store import wire
 
 
 class AuthError(Exception):

@@ -67,7 +67,7 @@ def open_store(
     if scheme in ("http", "https"):
         # A workspace of a tracking server: the server decides where artifacts go.
         try:
-            from runyard.store.http import TOKEN_ENV, HttpStore
+            from runyard.store.http.store import TOKEN_ENV, HttpStore
         except ModuleNotFoundError as exc:
             if exc.name != "httpx":
                 raise

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from starlette.responses import Response
 
-from runyard.server import wire
 from runyard.server.errors import ERROR_RESPONSES
+from runyard.store import wire
 
 WORKSPACE_PREFIX = wire.API_PREFIX + "/workspaces/{workspace}"
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Admin, AnyCaller, Reader
 from runyard.server.control import TokenInfo, WorkspaceInfo
 from runyard.server.errors import ERROR_RESPONSES, forbidden
 from runyard.server.routes import WORKSPACE_PREFIX, json
 from runyard.server.state import server_state
+from runyard.store import wire
 
 router = APIRouter(prefix=wire.API_PREFIX, tags=["workspaces"], responses=ERROR_RESPONSES)
 

@@ -8,10 +8,11 @@ from fastapi import Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from runyard.entities import ArtifactInfo
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import json, workspace_router
 from runyard.server.streams import ClientDisconnect, iter_file, store_upload
+from runyard.store import wire
 
 router = workspace_router("artifacts")
 

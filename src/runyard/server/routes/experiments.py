@@ -10,11 +10,12 @@ from starlette.responses import Response
 from runyard.entities import ExperimentInfo, ViewType
 from runyard.errors import ExperimentNotFoundError
 from runyard.limits import check_experiment_name
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.control import Role
 from runyard.server.errors import forbidden
 from runyard.server.routes import json, workspace_router
+from runyard.store import wire
 
 router = workspace_router("experiments")
 

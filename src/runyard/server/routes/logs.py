@@ -9,9 +9,10 @@ import anyio.to_thread
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
+from runyard.store import wire
 
 router = workspace_router("logs")
 

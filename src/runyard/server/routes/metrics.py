@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from runyard.errors import InvalidArgumentError
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
+from runyard.store import wire
 
 router = workspace_router("metrics")
 

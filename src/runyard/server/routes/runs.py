@@ -8,9 +8,10 @@ from fastapi import Query
 from starlette.responses import Response
 
 from runyard.entities import RunInfo, RunQuery
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
+from runyard.store import wire
 
 router = workspace_router("runs")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import json, no_content, workspace_router
 from runyard.server.routes.artifacts import BINARY_BODY
 from runyard.server.streams import ClientDisconnect, iter_file, store_upload
+from runyard.store import wire
 
 router = workspace_router("snapshots")
 

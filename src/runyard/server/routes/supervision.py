@@ -11,9 +11,10 @@ import time
 from starlette.responses import Response
 
 from runyard.entities import RunInfo
-from runyard.server import schemas, wire
+from runyard.server import schemas
 from runyard.server.auth import Writer
 from runyard.server.routes import json, no_content, workspace_router
+from runyard.store import wire
 
 router = workspace_router("supervision")
 

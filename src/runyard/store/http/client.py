@@ -2,7 +2,7 @@
 
 ``ApiClient`` talks to one workspace's routes (``<server>/api/v1/workspaces/<name>``) over one
 ``httpx.Client``: connections kept alive and pooled, shared by threads, reopened in a forked
-child. ``runyard.store.http.HttpStore`` maps the Store verbs onto it. Only httpx and ``wire``
+child. ``runyard.store.http.store.HttpStore`` maps the Store verbs onto it. Only httpx and ``wire``
 are needed here, not the server's dependencies.
 
 Retries, with exponential backoff: a request that never reached the server (connection refused,
@@ -32,7 +32,7 @@ from runyard.errors import (
     WorkspaceConfigError,
     error_class_for_code,
 )
-from runyard.server import wire
+from runyard.store import wire
 
 CHUNK_SIZE = 1024 * 1024
 _RETRY_STATUSES = frozenset({502, 503, 504})

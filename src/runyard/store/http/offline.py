@@ -1,10 +1,10 @@
 """What an ``HttpStore`` does while its server is away: keep changes, send them back, say so.
 
-``Offline`` owns one client's journal (``runyard.store.journal``): ``keep`` appends a change the
-server could not take, a ``Replayer`` thread sends what is kept, in order, as soon as the server
-answers (woken by every new change, else with backoff), and ``ready`` makes any other verb send
-what is kept first, so that it sees every change made before it. Failures of the background
-sending (a change the server refused, a revoked token) are raised on the next call.
+``Offline`` owns one client's journal (``runyard.store.http.journal``): ``keep`` appends a
+change the server could not take, a ``Replayer`` thread sends what is kept, in order, as soon as
+the server answers (woken by every new change, else with backoff), and ``ready`` makes any other
+verb send what is kept first, so that it sees every change made before it. Failures of the
+background sending (a change the server refused, a revoked token) are raised on the next call.
 
 ``KnownRuns`` is the client's best knowledge of its runs, for the verbs that return a RunInfo:
 the last RunInfo the server sent, with the changes kept since applied here as the store would.
@@ -24,8 +24,8 @@ from typing import Any
 
 from runyard.entities import RunInfo, RunStatus
 from runyard.errors import RunyardError, StoreError
-from runyard.store import journal as journals
-from runyard.store.journal import Journal, Record, ReplayReport
+from runyard.store.http import journal as journals
+from runyard.store.http.journal import Journal, Record, ReplayReport
 
 KNOWN_RUNS = 1024
 """RunInfos remembered per client, for the best local knowledge of a run."""

@@ -2,7 +2,7 @@
 
 The tracking URI names a server and one of its workspaces, ``http(s)://host:port/<workspace>``
 (a server behind a path prefix: ``https://host/prefix/<workspace>``); ``RUNYARD_TOKEN`` holds
-the token. Each verb is one request (``runyard.server.client``: pooled keep-alive connections,
+the token. Each verb is one request (``runyard.store.http.client``: pooled keep-alive connections,
 retries); errors come back as the runyard error the server raised (same class, same message), so
 the SDK behaves as on SQLite; 401 and 403 become ``WorkspaceConfigError``.
 
@@ -12,7 +12,7 @@ So ``create_runs``, ``log_metrics`` and ``append_log`` are retried like idempote
 
 When the server cannot be reached (after the transport's retries), the verbs that change runs
 (``JOURNALED_VERBS``) do not raise: the change goes to this client's journal on disk
-(``runyard.store.journal``), and the verb returns (a RunInfo it returns is the client's best
+(``runyard.store.http.journal``), and the verb returns (a RunInfo it returns is the client's best
 knowledge: the last the server sent, with the change applied here). While the journal holds
 changes, new changes go to it too, in order; a background thread, woken by every new change,
 sends them in order as soon as the server answers. Heartbeats are dropped rather than kept: a
@@ -60,12 +60,11 @@ from runyard.errors import (
     UserError,
     WorkspaceConfigError,
 )
-from runyard.server import wire
-from runyard.server.client import ApiClient, Retry, ServerUnreachableError, Upload
-from runyard.store import base
-from runyard.store import journal as journals
-from runyard.store.journal import Journal, Record, ReplayReport
-from runyard.store.offline import KnownRuns, Offline, status_changes, stop_changes
+from runyard.store import base, wire
+from runyard.store.http import journal as journals
+from runyard.store.http.client import ApiClient, Retry, ServerUnreachableError, Upload
+from runyard.store.http.journal import Journal, Record, ReplayReport
+from runyard.store.http.offline import KnownRuns, Offline, status_changes, stop_changes
 
 TOKEN_ENV = "RUNYARD_TOKEN"
 JOURNALED_VERBS = frozenset(

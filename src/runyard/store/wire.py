@@ -1,4 +1,4 @@
-"""The JSON shapes of the HTTP API, shared by the server and ``runyard.store.http``.
+"""The JSON shapes of the HTTP API, shared by the server and the HTTP store.
 
 Pure Python (no FastAPI, no httpx), so the client imports it without the server's dependencies.
 Entities travel as JSON objects with their dataclass field names; statuses and kinds as their

@@ -8,6 +8,7 @@ unless ``RUNYARD_REQUIRE_SERVICES=1`` (as in ``make test`` and CI), where they f
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import time
@@ -81,16 +82,29 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
+@contextlib.contextmanager
+def _fresh_database(admin: Engine) -> Iterator[str]:
+    name = f"runyard_t_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop_database(admin, name)
+
+
 @pytest.fixture
 def postgres_url(postgres_admin: Engine) -> Iterator[str]:
     """The URL of a fresh, empty database on the test server, dropped after the test."""
-    name = f"runyard_t_{uuid.uuid4().hex[:16]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    try:
-        yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        _drop_database(postgres_admin, name)
+    with _fresh_database(postgres_admin) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url(postgres_admin: Engine) -> Iterator[str]:
+    """The URL of a fresh, empty database shared by the tests of a module, dropped after them."""
+    with _fresh_database(postgres_admin) as url:
+        yield url
 
 
 def _drop_database(admin: Engine, name: str) -> None:

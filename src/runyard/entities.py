@@ -204,9 +204,12 @@ class RunPage:
 
 @dataclass(frozen=True, slots=True)
 class MetricChunk:
-    """Consecutive points of one series of one run, written in one go.
+    """Consecutive points of one series of one run, in logging order.
 
-    ``steps`` is None when no point of the chunk was given a step.
+    What the pipeline writes (``Store.log_metrics``) and what reads return
+    (``Store.read_metrics``: one chunk holding every point of a series). ``steps`` is None when
+    no point of a written chunk was given a step; a read always gives one step per point (None
+    where a point has none).
     """
 
     run_id: str
@@ -231,20 +234,6 @@ class MetricSeries:
     last_value: Any = None
     min_value: float | None = None
     max_value: float | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MetricData:
-    """Every point of one series, in logging order."""
-
-    run_id: str
-    name: str
-    kind: MetricKind
-    value_type: ValueType
-    values: Sequence[Any]
-    steps: Sequence[int | None]
-    times: Sequence[float]
     description: str = ""
 
 

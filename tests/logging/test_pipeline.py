@@ -24,7 +24,7 @@ def _queue(pipeline: MetricPipeline, run_id: str, name: str, count: int) -> None
     key = pipeline.register(run_id, name, MetricKind.VECTOR, ValueType.NUMBER, "")
     now = time.time()
     for i in range(count):
-        pipeline.queue.extend((key, float(i), i, now))
+        pipeline.append(key, float(i), i, now)
 
 
 def _values(workspace: Workspace, run_id: str, name: str) -> list[float]:

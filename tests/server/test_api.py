@@ -16,6 +16,12 @@ from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, Workspace
 
 
+def _create_run(workspace: Workspace, run: NewRun) -> None:
+    store = HttpStore(workspace.uri, token=workspace.writer)
+    store.create_runs([run])
+    store.close()
+
+
 def test_healthz_and_readyz_answer(server: ServerProcess) -> None:
     health = server.request("GET", "/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
@@ -64,10 +70,42 @@ def test_errors_have_one_shape_and_the_error_class_status(
             assert error_class_for_code(code).http_status == status
 
 
+def test_bad_metric_chunks_are_refused_with_what_is_wrong(
+    server: ServerProcess, workspace: Workspace
+) -> None:
+    _create_run(workspace, NewRun("r", "exp"))
+    good = {
+        "run_id": "r",
+        "name": "loss",
+        "kind": "vector",
+        "value_type": "number",
+        "values": {"encoding": "f64", "data": "AAAAAAAA8D8="},  # 1.0
+        "times": "AAAAAAAA8D8=",
+    }
+    cases = [
+        ({"kind": "histogram"}, "kind"),  # refused by the schema's enum
+        ({"value_type": "complex"}, "value_type"),
+        ({"values": {"encoding": "f16", "data": ""}}, "encoding"),
+        ({"values": {"encoding": "f64", "data": "not base64!"}}, "not valid base64"),
+        ({"values": {"encoding": "f64", "data": "AAAA"}}, "cannot be read"),  # 3 bytes
+        ({"times": "AAAA"}, "times cannot be read"),
+    ]
+    path = f"/api/v1/workspaces/{workspace.name}/metrics"
+    for change, expected in cases:
+        body = {"chunks": [{**good, **change}]}
+        response = server.request("POST", path, workspace.writer, json=body)
+        assert response.status_code == 400, (change, response.text)
+        assert response.json()["error"]["code"] == "InvalidArgument"
+        assert expected in response.json()["error"]["message"], response.text
+    query = f"/api/v1/workspaces/{workspace.name}/metrics/query"
+    found = server.request("POST", query, workspace.writer, json={"run_ids": ["r"]})
+    assert found.json() == {"metrics": []}  # nothing of the refused chunks was written
+    sent = server.request("POST", path, workspace.writer, json={"chunks": [good]})
+    assert sent.status_code == 204
+
+
 def test_errors_conflict_is_409(server: ServerProcess, workspace: Workspace) -> None:
-    store = HttpStore(workspace.uri, token=workspace.writer)
-    store.create_runs([NewRun("r", "exp", properties={"author": "ann"})])
-    store.close()
+    _create_run(workspace, NewRun("r", "exp", properties={"author": "ann"}))
     response = server.request(
         "PATCH",
         f"/api/v1/workspaces/{workspace.name}/runs/r/properties",

@@ -1,16 +1,88 @@
-"""The Store contract through HTTP: HttpStore against a real server, a new workspace per test."""
+"""The Store contract through HTTP: ``HttpStore`` against a tracking server, a new workspace per
+test, for each backend the server can put behind it.
+
+- in-process: the server's app (``create_app``) behind an httpx transport that calls it without
+  a socket (``httpx.WSGITransport`` over a2wsgi's ASGI-to-WSGI adapter, which runs the app on
+  an event loop of its own), handed to ``HttpStore(..., transport=...)``: HTTP -> SQLite and
+  HTTP -> PostgreSQL;
+- a real ``runyard server`` subprocess (uvicorn on 127.0.0.1), as users run it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
+from a2wsgi import ASGIMiddleware
 
-from runyard.server.control import Role
+from runyard.server.app import create_app
+from runyard.server.config import ServerConfig
+from runyard.server.control import ControlStore, Role
 from runyard.store import Store
 from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
 from tests.store.contract import StoreContract
+
+
+@dataclass(frozen=True)
+class InProcessServer:
+    """A server app running in this process: its base URL and a transport that reaches it."""
+
+    url: str
+    transport: httpx.BaseTransport
+    control: ControlStore
+
+    def new_store(self, journal_dir: Path) -> HttpStore:
+        """A store on a new workspace of this server, with a writer token of it."""
+        name = f"w{uuid.uuid4().hex[:12]}"
+        self.control.create_workspace(name)
+        _, token = self.control.create_token(name, Role.WRITER, "contract")
+        return HttpStore(
+            f"{self.url}/{name}", token, journal_dir=journal_dir, transport=self.transport
+        )
+
+
+class _AppTransport(httpx.WSGITransport):
+    """``httpx.WSGITransport`` for chunked uploads too: WSGI has no chunked request bodies (a
+    WSGI server de-chunks them), so each body is sent whole, with its length."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        request.headers.pop("Transfer-Encoding", None)
+        request.headers["Content-Length"] = str(len(body))
+        return super().handle_request(request)
+
+
+def _in_process(config: ServerConfig) -> Iterator[InProcessServer]:
+    app = create_app(config)
+    url, schema = config.control_location()
+    control = ControlStore(url, schema)
+    transport = _AppTransport(app=ASGIMiddleware(app))
+    try:
+        yield InProcessServer("http://testserver", transport, control)
+    finally:
+        control.close()
+        app.state.runyard.close()  # what the app's lifespan does at shutdown
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    yield from _in_process(ServerConfig(data=str(tmp_path_factory.mktemp("data"))))
+
+
+@pytest.fixture(scope="module")
+def postgres_server(
+    postgres_module_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcessServer]:
+    artifacts = str(tmp_path_factory.mktemp("artifacts"))
+    # A workspace per test, each store with its own connection pool: keep few open, or the
+    # module's hundreds of workspaces would use up the test server's 100 connections.
+    config = ServerConfig(store=postgres_module_url, artifacts=artifacts, max_open_stores=4)
+    yield from _in_process(config)
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +92,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     running.stop()
 
 
-class TestHttpStore(StoreContract):
+class TestHttpInProcess(StoreContract):
+    """HTTP -> SQLite and HTTP -> PostgreSQL, the server's app in this process."""
+
+    @pytest.fixture(params=["sqlite_server", "postgres_server"])
+    def store(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+        server: InProcessServer = request.getfixturevalue(request.param)
+        store = server.new_store(tmp_path / "journal")
+        yield store
+        store.close()
+
+
+class TestHttpServerProcess(StoreContract):
     @pytest.fixture
-    def store(self, server: ServerProcess) -> Iterator[Store]:
+    def store(self, server: ServerProcess, tmp_path: Path) -> Iterator[Store]:
         workspace = server.new_workspace([Role.WRITER])
-        store = HttpStore(workspace.uri, token=workspace.writer)
+        store = HttpStore(workspace.uri, token=workspace.writer, journal_dir=tmp_path / "journal")
         yield store
         store.close()

@@ -140,9 +140,9 @@ class MetricPipeline:
     ) -> None:
         self.store = store
         self.interval = interval
-        self.queue_limit = 0
+        self._queue_limit = 0
         self.max_pending = max_pending
-        self.queue: collections.deque[Any] = collections.deque()
+        self._queue: collections.deque[Any] = collections.deque()
         """Flat slots, ``FIELDS`` per point; ``extend`` it with one point at a time."""
         self.series: list[Series] = []
         self.error: BaseException | None = None
@@ -164,17 +164,31 @@ class MetricPipeline:
     @property
     def max_pending(self) -> int:
         """Points that may wait before ``log`` blocks for the writer."""
-        return self.queue_limit // FIELDS
+        return self._queue_limit // FIELDS
 
     @max_pending.setter
     def max_pending(self, points: int) -> None:
-        self.queue_limit = points * FIELDS
+        self._queue_limit = points * FIELDS
 
     def __len__(self) -> int:
         """Points waiting to be written."""
-        return len(self.queue) // FIELDS
+        return len(self._queue) // FIELDS
 
     # -- caller side ---------------------------------------------------------------------------
+
+    def append(self, key: int, value: Any, step: int | None, time: float) -> None:
+        """Queue one point of series ``key`` (from ``register``): the one way points get in.
+
+        Raises the writer's pending failure first (``MetricWriteError``), and waits for the
+        writer while ``max_pending`` points are queued. A few bytecodes: it is ``run.log``'s
+        hot path.
+        """
+        if self.error is not None:
+            self.raise_error()
+        queue = self._queue
+        if len(queue) > self._queue_limit:
+            self.wait_for_room()
+        queue.extend((key, value, step, time))
 
     def register(
         self, run_id: str, name: str, kind: MetricKind, value_type: ValueType, description: str
@@ -196,7 +210,7 @@ class MetricPipeline:
     def wait_for_room(self) -> None:
         """Block while more than half of ``max_pending`` points wait (bounded memory)."""
         limit = self.max_pending // 2 * FIELDS
-        while len(self.queue) > limit and not self._closed:
+        while len(self._queue) > limit and not self._closed:
             self._wake.set()
             time.sleep(0.005)
             if self.error is not None:
@@ -254,7 +268,7 @@ class MetricPipeline:
         # Markers first, then the queue's length: every point queued before a marker taken
         # here is in the queue already, so it is written before the marker is released.
         markers = [self._markers.popleft() for _ in range(len(self._markers))]
-        queue = self.queue
+        queue = self._queue
         remaining = len(queue) // FIELDS * FIELDS
         failure: BaseException | None = None
         while True:
@@ -324,7 +338,7 @@ def _after_fork_in_child() -> None:
     # The child has a copy of the parent's queue but not its thread: the parent writes those
     # points, so the child starts empty rather than writing them twice.
     for pipeline in list(_live):
-        pipeline.queue.clear()
+        pipeline._queue.clear()
         pipeline._markers.clear()
         pipeline._retry = []
         pipeline._thread = None

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import MetricData, MetricKind, ValueType
+from runyard.entities import MetricChunk, MetricKind, ValueType
 from runyard.errors import InvalidArgumentError, MetricValueError, UserError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
 from runyard.logging.values import (
@@ -79,12 +79,7 @@ class MetricLogger:
                 key = self._key(name, _VECTOR, vtype, description)
         pipeline = self._pipeline
         assert pipeline is not None  # set by the first _key
-        if pipeline.error is not None:
-            pipeline.raise_error()
-        queue = pipeline.queue
-        if len(queue) > pipeline.queue_limit:
-            pipeline.wait_for_room()
-        queue.extend((key, value, step, _time()))
+        pipeline.append(key, value, step, _time())
 
     # -- series bookkeeping --------------------------------------------------------------------
 
@@ -137,14 +132,10 @@ class MetricLogger:
             key = self._key(name, kind, vtype, description)
         pipeline = self._pipeline
         assert pipeline is not None
-        if pipeline.error is not None:
-            pipeline.raise_error()
+        append = pipeline.append
         now = _time()
-        extend = pipeline.queue.extend
         for value in values:
-            extend((key, value, None, now))
-        if len(pipeline.queue) > pipeline.queue_limit:
-            pipeline.wait_for_room()
+            append(key, value, None, now)
 
     # -- the other log calls -------------------------------------------------------------------
 
@@ -220,7 +211,7 @@ class MetricLogger:
         )
 
 
-def shape_metrics(series: Sequence[MetricData]) -> dict[str, Any]:
+def shape_metrics(series: Sequence[MetricChunk]) -> dict[str, Any]:
     """One run's metrics as ``get_metrics`` returns them: one value a scalar, several a list,
     rows a dict of columns, image and JSON metrics their first value."""
     shaped: dict[str, Any] = {}

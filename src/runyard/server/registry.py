@@ -3,9 +3,9 @@
 Which workspaces exist is the control store's business (``control.py``); where a workspace's
 data lives is the layout's (see ``config.py``). Stores are opened lazily, once per process, and
 shared by the request threads (a ``SqlStore`` is thread-safe). Workspaces are never deleted by
-the server, so a cached store never goes stale. At most ``MAX_OPEN_STORES`` stay open: the least
-recently used is closed beyond that (closing releases its idle connections; a request still
-using it goes on, as an engine reopens its pool when used after ``dispose``).
+the server, so a cached store never goes stale. At most ``config.max_open_stores`` stay open:
+the least recently used is closed beyond that (closing releases its idle connections; a request
+still using it goes on, as an engine reopens its pool when used after ``dispose``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from runyard.errors import NotFoundError, UserError
 from runyard.server.config import WORKSPACE_SCHEMA_PREFIX, ServerConfig, check_workspace_name
 from runyard.server.control import ControlStore, WorkspaceInfo
 from runyard.store import Store, open_store
-
-MAX_OPEN_STORES = 64
 
 
 class WorkspaceRegistry:
@@ -55,7 +53,9 @@ class WorkspaceRegistry:
             store = self._stores.setdefault(name, opened)
             self._stores.move_to_end(name)
             evicted = (
-                [self._stores.popitem(last=False)[1]] if len(self._stores) > MAX_OPEN_STORES else []
+                [self._stores.popitem(last=False)[1]]
+                if len(self._stores) > self.config.max_open_stores
+                else []
             )
         if store is not opened:
             evicted.append(opened)  # another thread opened it first

@@ -14,12 +14,15 @@ from pydantic import BaseModel, Field
 from runyard.entities import (
     ArtifactInfo,
     ExperimentInfo,
+    MetricKind,
     NewRun,
     RunInfo,
     RunStatus,
     SnapshotFile,
+    ValueType,
 )
 from runyard.server.control import Role
+from runyard.store.codec import Encoding
 
 # -- experiments -----------------------------------------------------------------------------------
 
@@ -118,15 +121,18 @@ class ExpireBody(BaseModel):
 class PackedValues(BaseModel):
     """Values packed by ``runyard.store.codec``: ``f64``/``i64`` little-endian or ``json``."""
 
-    encoding: str
+    encoding: Encoding
     data: str = Field(description="base64 of the packed bytes")
 
 
 class PackedChunk(BaseModel):
+    """Consecutive points of one series (``MetricChunk``); ``steps`` absent when no point has
+    one (a read gives them always)."""
+
     run_id: str
     name: str
-    kind: str
-    value_type: str
+    kind: MetricKind
+    value_type: ValueType
     description: str = ""
     values: PackedValues
     times: str = Field(description="base64 of little-endian doubles (POSIX seconds)")
@@ -145,8 +151,8 @@ class RunIdsBody(BaseModel):
 class MetricSeriesDoc(BaseModel):
     run_id: str
     name: str
-    kind: str
-    value_type: str
+    kind: MetricKind
+    value_type: ValueType
     count: int
     last_value: Any = None
     min_value: float | None = None
@@ -158,19 +164,8 @@ class SeriesList(BaseModel):
     series: list[MetricSeriesDoc]
 
 
-class PackedData(BaseModel):
-    run_id: str
-    name: str
-    kind: str
-    value_type: str
-    description: str = ""
-    values: PackedValues
-    steps: PackedValues
-    times: str
-
-
-class MetricDataList(BaseModel):
-    metrics: list[PackedData]
+class MetricChunkList(BaseModel):
+    metrics: list[PackedChunk]
 
 
 # -- logs, artifacts, snapshots --------------------------------------------------------------------

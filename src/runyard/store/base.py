@@ -20,7 +20,6 @@ from runyard.entities import (
     ArtifactInfo,
     ExperimentInfo,
     MetricChunk,
-    MetricData,
     MetricSeries,
     NewRun,
     RunInfo,
@@ -260,8 +259,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def read_metrics(
         self, run_ids: Sequence[str], names: Sequence[str] | None = None
-    ) -> list[MetricData]:
-        """Every point of these runs' series (all, or only ``names``), in logging order."""
+    ) -> list[MetricChunk]:
+        """Every point of these runs' series (all, or only ``names``), in logging order: one
+        chunk per series, with one step per point (None where a point has none)."""
 
     # -- logs ----------------------------------------------------------------------------------
 

@@ -13,11 +13,21 @@ import json
 import sys
 from array import array
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
-F64 = "f64"
-I64 = "i64"
-JSON = "json"
+
+class Encoding(StrEnum):
+    """How a sequence of values is packed."""
+
+    F64 = "f64"
+    I64 = "i64"
+    JSON = "json"
+
+
+F64 = Encoding.F64
+I64 = Encoding.I64
+JSON = Encoding.JSON
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _SWAP = sys.byteorder != "little"
@@ -38,7 +48,7 @@ def _unpack(typecode: str, data: bytes) -> list[Any]:
     return packed.tolist()
 
 
-def encode(values: Sequence[Any]) -> tuple[str, bytes]:
+def encode(values: Sequence[Any]) -> tuple[Encoding, bytes]:
     """(encoding, bytes) of a list of values, packed when they are all floats or all ints."""
     types = set(map(type, values))  # one C pass
     if types == {float}:

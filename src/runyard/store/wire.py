@@ -19,7 +19,6 @@ from runyard.entities import (
     ArtifactInfo,
     ExperimentInfo,
     MetricChunk,
-    MetricData,
     MetricKind,
     MetricSeries,
     NewRun,
@@ -30,6 +29,7 @@ from runyard.entities import (
     SnapshotFile,
     ValueType,
 )
+from runyard.errors import InvalidArgumentError
 from runyard.store import codec
 
 API_PREFIX = "/api/v1"
@@ -123,7 +123,10 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"Packed metric data is not valid base64: {exc}.") from None
 
 
 def pack_values(values: Sequence[Any]) -> dict[str, str]:
@@ -133,7 +136,12 @@ def pack_values(values: Sequence[Any]) -> dict[str, str]:
 
 
 def unpack_values(packed: Mapping[str, str]) -> list[Any]:
-    return codec.decode(packed["encoding"], _unb64(packed["data"]))
+    """The values of ``pack_values``; ``InvalidArgumentError`` if they cannot be unpacked."""
+    data = _unb64(packed["data"])
+    try:
+        return codec.decode(packed["encoding"], data)
+    except ValueError as exc:  # a length that is no multiple of 8, bad JSON, a new encoding
+        raise InvalidArgumentError(f"Packed metric values cannot be read: {exc}") from None
 
 
 def pack_times(times: Sequence[float]) -> str:
@@ -141,7 +149,11 @@ def pack_times(times: Sequence[float]) -> str:
 
 
 def unpack_times(packed: str) -> list[float]:
-    return codec.decode_times(_unb64(packed))
+    data = _unb64(packed)
+    try:
+        return codec.decode_times(data)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"Packed metric times cannot be read: {exc}") from None
 
 
 def chunk_to_json(chunk: MetricChunk) -> dict[str, Any]:
@@ -167,32 +179,6 @@ def chunk_from_json(data: Mapping[str, Any]) -> MetricChunk:
         values=unpack_values(data["values"]),
         times=unpack_times(data["times"]),
         steps=None if steps is None else unpack_values(steps),
-        description=data.get("description") or "",
-    )
-
-
-def metric_data_to_json(data: MetricData) -> dict[str, Any]:
-    return {
-        "run_id": data.run_id,
-        "name": data.name,
-        "kind": data.kind.value,
-        "value_type": data.value_type.value,
-        "description": data.description,
-        "values": pack_values(data.values),
-        "times": pack_times(data.times),
-        "steps": pack_values(data.steps),
-    }
-
-
-def metric_data_from_json(data: Mapping[str, Any]) -> MetricData:
-    return MetricData(
-        run_id=data["run_id"],
-        name=data["name"],
-        kind=MetricKind(data["kind"]),
-        value_type=ValueType(data["value_type"]),
-        values=unpack_values(data["values"]),
-        steps=unpack_values(data["steps"]),
-        times=unpack_times(data["times"]),
         description=data.get("description") or "",
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from runyard.errors import InvalidArgumentError
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
@@ -19,10 +18,7 @@ def log_metrics(
 ) -> Response:
     """`Store.log_metrics`: append every chunk in one transaction. The one write path of
     metric points; sent again with the same request id, it appends nothing."""
-    try:
-        chunks = [wire.chunk_from_json(c.model_dump()) for c in body.chunks]
-    except ValueError as exc:  # an unknown kind or encoding, bad base64
-        raise InvalidArgumentError(f"A metric chunk could not be read: {exc}") from None
+    chunks = [wire.chunk_from_json(c.model_dump()) for c in body.chunks]
     access.store.log_metrics(chunks, request_id=request_id)
     return no_content()
 
@@ -34,8 +30,8 @@ def list_metric_series(body: schemas.RunIdsBody, access: Reader) -> Response:
     return json({"series": [wire.to_json(s) for s in series]})
 
 
-@router.post("/metrics/query", response_model=schemas.MetricDataList)
+@router.post("/metrics/query", response_model=schemas.MetricChunkList)
 def read_metrics(body: schemas.RunIdsBody, access: Reader) -> Response:
     """`Store.read_metrics`: every point of the runs' series (all, or only ``names``)."""
     data = access.store.read_metrics(body.run_ids, body.names)
-    return json({"metrics": [wire.metric_data_to_json(d) for d in data]})
+    return json({"metrics": [wire.chunk_to_json(d) for d in data]})

@@ -91,12 +91,24 @@ class Upload:
 
 
 class ApiClient:
-    """Requests to the routes under ``base`` (a workspace's API URL), as ``uri`` (for messages)."""
+    """Requests to the routes under ``base`` (a workspace's API URL), as ``uri`` (for messages).
+
+    ``transport`` replaces httpx's network transport (as ``httpx.Client(transport=...)``): an
+    in-process app's transport (starlette's ``TestClient``), say. None: real connections.
+    """
 
     def __init__(
-        self, base: str, uri: str, token: str | None, timeout: float, retries: int, backoff: float
+        self,
+        base: str,
+        uri: str,
+        token: str | None,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base = base
+        self._transport = transport
         self.uri = uri
         self._token = token
         self._timeout = httpx.Timeout(timeout, connect=10.0)
@@ -112,7 +124,9 @@ class ApiClient:
         # Idle connections close well before the server's keep-alive timeout (30 s with
         # `runyard server`), so a request is not sent on a connection the server is closing.
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=4)
-        return httpx.Client(headers=headers, timeout=self._timeout, limits=limits)
+        return httpx.Client(
+            headers=headers, timeout=self._timeout, limits=limits, transport=self._transport
+        )
 
     @property
     def _client(self) -> httpx.Client:

@@ -41,7 +41,6 @@ from runyard.entities import (
     ArtifactInfo,
     ExperimentInfo,
     MetricChunk,
-    MetricData,
     MetricSeries,
     NewRun,
     RunInfo,
@@ -94,6 +93,8 @@ class HttpStore(base.Store):
         journal_dir: the root of the journals (default ``$RUNYARD_JOURNAL_DIR``, else
             ``~/.cache/runyard/journal``); this client's is
             ``<root>/<host>_<port>/<workspace>/<client id>/`` (``journal_path``).
+        transport: an httpx transport to send requests through instead of the network (as
+            ``httpx.Client(transport=...)``), e.g. a server app run in-process for tests.
     """
 
     def __init__(
@@ -105,6 +106,7 @@ class HttpStore(base.Store):
         retries: int = 6,
         backoff: float = 0.1,
         journal_dir: str | os.PathLike[str] | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Open the workspace ``base_url`` names, checking that it exists and the token works.
 
@@ -132,7 +134,7 @@ class HttpStore(base.Store):
         self._journal_root = Path(journal_dir) if journal_dir else journals.default_root()
         self._backoff = backoff
         self._start_client()
-        self._api = ApiClient(api, self.uri, token, timeout, retries, backoff)
+        self._api = ApiClient(api, self.uri, token, timeout, retries, backoff, transport)
         try:
             self._api.call("GET", "", retry=Retry.IDEMPOTENT)
         except WorkspaceConfigError:
@@ -451,10 +453,10 @@ class HttpStore(base.Store):
 
     def read_metrics(
         self, run_ids: Sequence[str], names: Sequence[str] | None = None
-    ) -> list[MetricData]:
+    ) -> list[MetricChunk]:
         body = {"run_ids": list(run_ids), "names": None if names is None else list(names)}
         found = self._json("POST", "/metrics/query", json=body)["metrics"]
-        return [wire.metric_data_from_json(d) for d in found]
+        return [wire.chunk_from_json(d) for d in found]
 
     # -- logs ----------------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""Metric series in SQL: a summary row per series and its points in JSON chunks.
+"""Metric series in SQL: a summary row per series and its points in packed chunks.
 
 A chunk holds every point that one write of the pipeline brought for one series, so a write of
 100,000 points is a handful of rows, not 100,000: that is what makes ingest fast on SQLite and
-PostgreSQL alike. Points keep their logging order (chunks are read in insertion order).
+PostgreSQL alike. Values are packed by ``runyard.store.codec``: little-endian doubles when all
+are floats, int64 when all are ints, JSON otherwise; times are packed doubles; steps are absent
+(no point has one), int64 or JSON. Points keep their logging order (chunks are read in
+insertion order).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Float, bindparam, case, cast, func, select, update
 
-from runyard.entities import MetricChunk, MetricData, MetricKind, MetricSeries, ValueType
+from runyard.entities import MetricChunk, MetricKind, MetricSeries, ValueType
 from runyard.errors import LimitExceededError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
 from runyard.store import codec
@@ -208,7 +211,7 @@ def list_metric_series(conn: Connection, run_pks: dict[int, str]) -> list[Metric
 
 def read_metrics(
     conn: Connection, run_pks: dict[int, str], names: Sequence[str] | None
-) -> list[MetricData]:
+) -> list[MetricChunk]:
     col = metric_series.c
     stmt = select(col.pk, col.run_pk, col.name, col.kind, col.value_type, col.description).where(
         col.run_pk.in_(list(run_pks))
@@ -242,7 +245,7 @@ def read_metrics(
                 steps.extend(codec.decode(row.steps_encoding, row.steps_data))
             times.extend(codec.decode_times(row.times_data))
     return [
-        MetricData(
+        MetricChunk(
             run_id=run_pks[row.run_pk],
             name=row.name,
             kind=MetricKind(row.kind),

@@ -17,7 +17,6 @@ from runyard.entities import (
     ArtifactInfo,
     ExperimentInfo,
     MetricChunk,
-    MetricData,
     MetricSeries,
     NewRun,
     RunInfo,
@@ -488,7 +487,7 @@ class SqlStore(base.Store):
 
     def read_metrics(
         self, run_ids: Sequence[str], names: Sequence[str] | None = None
-    ) -> list[MetricData]:
+    ) -> list[MetricChunk]:
         with self._read() as conn:
             return sql_metrics.read_metrics(conn, self._pks_for(conn, run_ids), names)
 

@@ -1,14 +1,21 @@
 """Plain data shared by every layer: statuses, kinds, and the records the store returns.
 
-Nothing here talks to a store; every class is frozen.
+Also the run-status rules, once for every store: which statuses mean what, and what a status
+change or a stop request does to a run (``status_change``, ``stop_change``). The SQL store writes
+what they say; the HTTP store's offline guess of a run applies the same to the last ``RunInfo``.
+
+Nothing here talks to a store; every class is frozen, every function pure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from runyard.errors import UserError
 
 
 class RunStatus(StrEnum):
@@ -32,6 +39,7 @@ class RunStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
+        """Final: the run never changes status again (``TERMINAL_STATUSES``)."""
         return self in TERMINAL_STATUSES
 
     @classmethod
@@ -45,7 +53,17 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
-"""A run in one of these never changes status again."""
+"""Final: a run in one of these never changes again (status, times, error), whatever is asked."""
+
+NOT_STARTED_STATUSES = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
+"""A run in one of these has not started: it has no start time, and a submitted run has no
+process yet, so a stop request ends it at once. Every other status records the start time."""
+
+STOP_STATUSES = frozenset({RunStatus.CANCELED, RunStatus.FAILED})
+"""The statuses a stop request (``Store.request_stop``) may end a run in."""
+
+DEFAULT_STOP_STATUS = RunStatus.CANCELED
+"""What a stopped run ends in when no stop request chose (``stop_ends_as``)."""
 
 RUNNING_STATUSES = frozenset(
     {
@@ -250,3 +268,144 @@ class SnapshotFile:
     path: str
     digest: str
     size: int
+
+
+# -- the run-status rules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunChange:
+    """What one status change or stop request does to a run: the new value of each field it sets.
+
+    A field left None keeps its value (no rule ever clears one); nothing set: no change at all.
+    """
+
+    status: RunStatus | None = None
+    stop_status: RunStatus | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    error: Mapping[str, Any] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The ``RunInfo`` fields this sets, by name, with their new values."""
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: value for name, value in given.items() if value is not None}
+
+    def apply(self, info: RunInfo) -> RunInfo:
+        """``info`` with this change made."""
+        return dataclasses.replace(info, **self.fields())
+
+
+def status_change(
+    current: RunStatus,
+    status: RunStatus,
+    *,
+    start_time: float | None,
+    has_error: bool,
+    error: Mapping[str, Any] | None,
+    now: float,
+) -> RunChange:
+    """What moving a run in ``current`` to ``status`` changes (``Store.set_run_status``).
+
+    - A final run (``TERMINAL_STATUSES``) changes in nothing.
+    - A CancelRequested run moves only to a final status: a late Running or Finalizing does not
+      hide the stop request (the rest of the change is still made).
+    - A status outside ``NOT_STARTED_STATUSES`` records the start time ``now``, unless the run
+      has one (``start_time``); a final status records the end time ``now``.
+    - ``error`` is kept only if the run has none (``has_error``): the first error stands.
+    """
+    if current.is_terminal:
+        return RunChange()
+    keeps_stop = current is RunStatus.CANCEL_REQUESTED and not status.is_terminal
+    return RunChange(
+        status=None if keeps_stop else status,
+        start_time=now if status not in NOT_STARTED_STATUSES and start_time is None else None,
+        end_time=now if status.is_terminal else None,
+        error=_first_error(has_error, error),
+    )
+
+
+def check_stop_status(status: RunStatus) -> None:
+    """Raise ``UserError`` unless a stop request may end a run in ``status`` (Canceled, Failed)."""
+    if status not in STOP_STATUSES:
+        raise UserError(f"A run can be stopped as Canceled or Failed, not {status.value}.")
+
+
+def stop_change(
+    current: RunStatus,
+    status: RunStatus,
+    *,
+    has_error: bool,
+    error: Mapping[str, Any] | None,
+    now: float,
+) -> RunChange:
+    """What asking a run in ``current`` to stop as ``status`` changes (``Store.request_stop``).
+
+    - A final run changes in nothing.
+    - A run that has not started (``NOT_STARTED_STATUSES``) ends at once: ``status``, with the
+      end time ``now`` (and no start time).
+    - A CancelRequested run keeps its first request's ``stop_status``.
+    - Any other run moves to CancelRequested with ``stop_status``; its supervisor stops the
+      process and sets the final status (``stop_ends_as``).
+    - ``error`` is kept only if the run has none, as for a status change.
+
+    Raises:
+        UserError: ``status`` is neither Canceled nor Failed (``STOP_STATUSES``).
+    """
+    check_stop_status(status)
+    if current.is_terminal:
+        return RunChange()
+    first_error = _first_error(has_error, error)
+    if current in NOT_STARTED_STATUSES:
+        return RunChange(status=status, end_time=now, error=first_error)
+    if current is RunStatus.CANCEL_REQUESTED:
+        return RunChange(error=first_error)
+    return RunChange(status=RunStatus.CANCEL_REQUESTED, stop_status=status, error=first_error)
+
+
+def new_run_change(status: RunStatus, now: float) -> RunChange:
+    """What creating a run in ``status`` records: as a NotStarted run moved to ``status``, the
+    start time ``now`` unless it has not started, the end time ``now`` if it is final."""
+    return status_change(
+        RunStatus.NOT_STARTED, status, start_time=None, has_error=False, error=None, now=now
+    )
+
+
+def stop_ends_as(info: RunInfo) -> RunStatus:
+    """The final status of a run its supervisor stops: what the stop request asked for, else
+    ``DEFAULT_STOP_STATUS`` (a stop the supervisor decided itself, or a bare CancelRequested)."""
+    return info.stop_status or DEFAULT_STOP_STATUS
+
+
+def apply_status(
+    info: RunInfo, status: RunStatus, error: Mapping[str, Any] | None, now: float
+) -> RunInfo:
+    """``info`` after ``set_run_status(status, error)`` at ``now``, by ``status_change``."""
+    change = status_change(
+        info.status,
+        status,
+        start_time=info.start_time,
+        has_error=info.error is not None,
+        error=error,
+        now=now,
+    )
+    return change.apply(info)
+
+
+def apply_stop(
+    info: RunInfo, status: RunStatus, error: Mapping[str, Any] | None, now: float
+) -> RunInfo:
+    """``info`` after ``request_stop(status, error)`` at ``now``, by ``stop_change``.
+
+    Raises:
+        UserError: ``status`` is neither Canceled nor Failed.
+    """
+    change = stop_change(
+        info.status, status, has_error=info.error is not None, error=error, now=now
+    )
+    return change.apply(info)
+
+
+def _first_error(has_error: bool, error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The error to keep: ``error`` if the run has none yet (the first error stands)."""
+    return dict(error) if error is not None and not has_error else None

@@ -17,8 +17,8 @@ from typing import cast
 import pytest
 
 from runyard import Experiment, Workspace
-from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
-from runyard.errors import StoreError
+from runyard.entities import STOP_STATUSES, MetricChunk, MetricKind, NewRun, RunStatus, ValueType
+from runyard.errors import StoreError, UserError
 from runyard.server.control import Role
 from runyard.store import Store, open_store
 from runyard.store.http.journal import SEGMENT_MAGIC, iter_records
@@ -26,6 +26,7 @@ from runyard.store.http.store import HttpStore
 from tests.cli.conftest import Invoke
 from tests.server.process import ServerProcess, start
 from tests.server.process import Workspace as ServerWorkspace
+from tests.store import status_changes
 
 CLIENTS = Path(__file__).with_name("clients.py")
 
@@ -131,6 +132,42 @@ def test_journal_run_keeps_logging_while_the_server_is_away(
     assert series.count == 250
     local.close()
     assert list(journal_dir.rglob("*.seg")) == []
+
+
+def test_journal_offline_guess_of_status_changes_is_what_the_server_returns(
+    restartable: Restartable,
+) -> None:
+    """While the server is away, the HTTP store answers status changes and stop requests with
+    its guess of the run; once the journal is sent, the server holds that very run (times are
+    the server's own: they are compared as set or kept)."""
+    workspace = restartable.up.new_workspace([Role.WRITER])
+    store = HttpStore(workspace.uri, workspace.writer, retries=0)
+    sequences = status_changes.SEQUENCES
+    created = store.create_runs(
+        [NewRun(f"r{i}", "guess", status=s) for i, (s, _) in enumerate(sequences.values())]
+    )
+    restartable.kill()
+    guesses, kept = [], 0
+    for before, (name, (_, changes)) in zip(created, sequences.items(), strict=True):
+        guess = before
+        for change in changes:
+            try:
+                guess = change.make(store, before.run_id)
+            except UserError:  # a stop as neither Canceled nor Failed: refused, not kept
+                assert change.status not in STOP_STATUSES
+                continue
+            kept += 1
+        guesses.append((name, before, guess))
+    assert store.journal_pending == kept
+
+    restartable.restart()
+    for name, before, guess in guesses:
+        stored = store.get_run(before.run_id)  # sends the journal first
+        assert status_changes.comparable(stored, before) == status_changes.comparable(
+            guess, before
+        ), name
+    assert store.journal_pending == 0
+    store.close()
 
 
 def test_journal_of_a_killed_client_is_sent_once_by_sync(

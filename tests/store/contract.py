@@ -53,6 +53,7 @@ from runyard.limits import (
     MAX_VALUE_LENGTH,
 )
 from runyard.store.base import Store
+from tests.store import status_changes
 
 AZURE_EXPERIMENT_NAME_RULE = (
     "Experiment name must be between 1 and 255 characters long. Its first character has to be "
@@ -1245,6 +1246,32 @@ class StoreContract:
         assert store.set_run_status("r", RunStatus.RUNNING).status is RunStatus.CANCEL_REQUESTED
         assert store.set_run_status("r", RunStatus.FINALIZING).status is RunStatus.CANCEL_REQUESTED
         assert store.set_run_status("r", RunStatus.CANCELED).status is RunStatus.CANCELED
+
+    def test_status_rules_foresee_what_the_store_answers(self, store: Store) -> None:
+        """After each status change and stop request, the run is what the rules of
+        ``runyard.entities`` foresee from the run before it: the rules the HTTP store's offline
+        guess follows while its server is away (times: set or kept, as the rules say)."""
+        sequences = status_changes.SEQUENCES
+        store.create_runs(
+            [new_run(f"r{i}", status=s) for i, (s, _) in enumerate(sequences.values())]
+        )
+        for i, (name, (_, changes)) in enumerate(sequences.items()):
+            run_id = f"r{i}"
+            for step, change in enumerate(changes):
+                where = f"{name}, change {step} ({change})"
+                before = store.get_run(run_id)
+                try:
+                    foreseen = change.foresee(before, time.time())
+                except UserError:
+                    with pytest.raises(UserError):
+                        change.make(store, run_id)
+                    assert store.get_run(run_id) == before, where
+                    continue
+                answered = change.make(store, run_id)
+                assert status_changes.comparable(answered, before) == status_changes.comparable(
+                    foreseen, before
+                ), where
+                assert store.get_run(run_id) == answered, where
 
     # -- exactly once: request ids ---------------------------------------------------------------
 

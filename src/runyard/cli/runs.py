@@ -28,15 +28,20 @@ from runyard.cli._output import (
     status_text,
 )
 from runyard.cli.logs import logs
-from runyard.entities import MetricSeries, RunInfo, RunQuery, RunStatus, TagFilter
+from runyard.entities import (
+    NOT_STARTED_STATUSES,
+    MetricSeries,
+    RunInfo,
+    RunQuery,
+    RunStatus,
+    TagFilter,
+)
 from runyard.sdk.details import format_time
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
 from runyard.store.base import Store
 
 PAGE_SIZE = 500
-NOT_STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
-"""A submitted run in these has no script process yet: cancelling it ends it at once."""
 
 
 def _status(ctx: click.Context, param: click.Parameter, value: str | None) -> RunStatus | None:
@@ -339,7 +344,7 @@ def cancel_run(state: CliState, run_id: str) -> None:
     """
     run = Run.get(state.workspace, run_id)
     before = RunStatus(run.status)
-    started = isinstance(run, ScriptRun) and before not in NOT_STARTED
+    started = isinstance(run, ScriptRun) and before not in NOT_STARTED_STATUSES
     if started and not before.is_terminal:
         print_note(f"Stopping run {run.id} and waiting for its processes to end...")
     run.cancel()

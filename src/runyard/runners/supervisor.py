@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from runyard.entities import RunInfo, RunStatus
+from runyard.entities import RunInfo, RunStatus, stop_ends_as
 from runyard.runners import bootstrap, launch
 from runyard.runners.bootstrap import ERROR_FILE_ENV
 from runyard.settings import RunnerSettings
@@ -166,8 +166,9 @@ class Supervisor:
                 self._flush_log(pump)
                 last_flush = now
             info = self.store.get_run(self.run_id)
-            if info.status in (RunStatus.CANCEL_REQUESTED, *_FINAL) and stopped is None:
-                stopped = f"stop requested ({(info.stop_status or RunStatus.CANCELED).value})"
+            asked = info.status is RunStatus.CANCEL_REQUESTED or info.status.is_terminal
+            if asked and stopped is None:
+                stopped = f"stop requested ({stop_ends_as(info).value})"
                 self.stop(process, pump, stopped)
             elif limit is not None and now - started > limit and stopped is None:
                 stopped = f"max_run_duration_seconds ({limit:g} s) exceeded"
@@ -194,7 +195,7 @@ class Supervisor:
         RunFiles(self.store, self.run_id).upload_new("outputs", self.workdir / "outputs")
         now = time.time()
         if info.status is RunStatus.CANCEL_REQUESTED or stopped:
-            final = info.stop_status or RunStatus.CANCELED
+            final = stop_ends_as(info)
             error = None
             if stopped and "max_run_duration" in stopped:
                 error = build_error(
@@ -268,13 +269,10 @@ class Supervisor:
 
     def _end_without_start(self, info: RunInfo) -> None:
         if info.status is RunStatus.CANCEL_REQUESTED:
-            self.store.set_run_status(self.run_id, info.stop_status or RunStatus.CANCELED)
+            self.store.set_run_status(self.run_id, stop_ends_as(info))
         self.note(
             f"the run ended before it started ({self.store.get_run(self.run_id).status.value})"
         )
-
-
-_FINAL = (RunStatus.CANCELED, RunStatus.FAILED, RunStatus.COMPLETED)
 
 
 def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:

@@ -7,7 +7,9 @@ verb send what is kept first, so that it sees every change made before it. Failu
 background sending (a change the server refused, a revoked token) are raised on the next call.
 
 ``KnownRuns`` is the client's best knowledge of its runs, for the verbs that return a RunInfo:
-the last RunInfo the server sent, with the changes kept since applied here as the store would.
+the last RunInfo the server sent, with the changes kept since applied here as the store would
+(status changes and stop requests by the rules the SQL store follows too: ``apply_status`` and
+``apply_stop`` of ``runyard.entities``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import dataclasses
 import os
 import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,7 +32,6 @@ KNOWN_RUNS = 1024
 """RunInfos remembered per client, for the best local knowledge of a run."""
 MAX_REPLAY_DELAY = 2.0
 """The longest wait between two tries to send the journal while the server stays away."""
-_BEFORE_START = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
 
 
 class Replayer:
@@ -293,41 +293,6 @@ class KnownRuns:
         found = self._runs.get(run_id)
         if found is not None:
             self.remember(dataclasses.replace(found, **change(found)))
-
-
-def status_changes(
-    info: RunInfo, status: RunStatus, error: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """What ``set_run_status`` changes of the run (as ``Store.set_run_status`` says)."""
-    if info.status.is_terminal:
-        return {}
-    now = time.time()
-    changes: dict[str, Any] = {}
-    if info.status is not RunStatus.CANCEL_REQUESTED or status.is_terminal:
-        changes["status"] = status
-    if status not in _BEFORE_START and info.start_time is None:
-        changes["start_time"] = now
-    if status.is_terminal:
-        changes["end_time"] = now
-    if error is not None and info.error is None:
-        changes["error"] = dict(error)
-    return changes
-
-
-def stop_changes(
-    info: RunInfo, status: RunStatus, error: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """What ``request_stop`` changes of the run (as ``Store.request_stop`` says)."""
-    if info.status.is_terminal:
-        return {}
-    changes: dict[str, Any] = {}
-    if error is not None and info.error is None:
-        changes["error"] = dict(error)
-    if info.status in _BEFORE_START:
-        changes.update(status=status, end_time=time.time())
-    elif info.status is not RunStatus.CANCEL_REQUESTED:
-        changes.update(status=RunStatus.CANCEL_REQUESTED, stop_status=status)
-    return changes
 
 
 def _notice(message: str) -> None:

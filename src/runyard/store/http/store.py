@@ -49,6 +49,9 @@ from runyard.entities import (
     RunStatus,
     SnapshotFile,
     ViewType,
+    apply_status,
+    apply_stop,
+    check_stop_status,
 )
 from runyard.errors import (
     ExperimentNotFoundError,
@@ -63,7 +66,7 @@ from runyard.store import base, wire
 from runyard.store.http import journal as journals
 from runyard.store.http.client import ApiClient, Retry, ServerUnreachableError, Upload
 from runyard.store.http.journal import Journal, Record, ReplayReport
-from runyard.store.http.offline import KnownRuns, Offline, status_changes, stop_changes
+from runyard.store.http.offline import KnownRuns, Offline
 
 TOKEN_ENV = "RUNYARD_TOKEN"
 JOURNALED_VERBS = frozenset(
@@ -82,7 +85,6 @@ JOURNALED_VERBS = frozenset(
 """The verbs whose changes are kept in the journal while the server is away (``heartbeat`` is
 dropped instead)."""
 _RETURNS_RUN = frozenset({"set_run_status", "update_run", "request_stop"})
-_STOP_STATUSES = frozenset({RunStatus.CANCELED, RunStatus.FAILED})
 _open_stores: weakref.WeakSet[HttpStore] = weakref.WeakSet()
 
 
@@ -356,7 +358,8 @@ class HttpStore(base.Store):
         path = self._run(run_id) + "/status"
         if self._change("set_run_status", path, [run_id], 1, method="PUT", body=body):
             return self._known.last(run_id)
-        return self._known.guess(run_id, **status_changes(self._known.last(run_id), status, error))
+        guess = apply_status(self._known.last(run_id), status, error, time.time())
+        return self._known.remember(guess)
 
     def heartbeat(self, run_id: str) -> None:
         self._change("heartbeat", self._run(run_id) + "/heartbeat", [run_id], 0, method="POST")
@@ -373,13 +376,13 @@ class HttpStore(base.Store):
         self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
     ) -> RunInfo:
         status = RunStatus(status)
-        if status not in _STOP_STATUSES:
-            raise UserError(f"A run can be stopped as Canceled or Failed, not {status.value}.")
+        check_stop_status(status)
         body = {"status": status.value, "error": error}
         path = self._run(run_id) + "/stop"
         if self._change("request_stop", path, [run_id], 1, method="POST", body=body):
             return self._known.last(run_id)
-        return self._known.guess(run_id, **stop_changes(self._known.last(run_id), status, error))
+        guess = apply_stop(self._known.last(run_id), status, error, time.time())
+        return self._known.remember(guess)
 
     def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:
         path = self._run(run_id) + "/error"

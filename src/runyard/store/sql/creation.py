@@ -15,12 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from runyard.entities import NewRun, RunStatus
+from runyard.entities import NewRun, new_run_change
 from runyard.errors import ExperimentNotFoundError, UserError
 from runyard.store.sql.dialect import insert_ignoring_conflicts
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
-
-_STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
 
 
 def experiment_row(conn: Connection, name: str, lock: bool = False) -> Any:
@@ -100,7 +98,7 @@ def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> lis
                 parent_pk, parent_root = parent.pk, parent.root_pk
             root_pk = parent_root if parent_root is not None else parent_pk
         counters[new.experiment_name] += 1
-        started = new.status not in _STARTED
+        times = new_run_change(new.status, now)
         inserted = conn.execute(
             runs.insert().values(
                 run_id=new.run_id,
@@ -114,8 +112,8 @@ def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> lis
                 description=new.description,
                 target=new.target,
                 created_time=now,
-                start_time=now if started else None,
-                end_time=now if new.status.is_terminal else None,
+                start_time=times.start_time,
+                end_time=times.end_time,
                 run_definition_json=json.dumps(new.run_definition)
                 if new.run_definition is not None
                 else None,

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from runyard.entities import MetricKind, RunStatus, ValueType
+from runyard.entities import STOP_STATUSES, MetricKind, RunStatus, ValueType
 
 metadata = MetaData(
     naming_convention={
@@ -41,7 +41,7 @@ def _in(column: str, values: list[str]) -> str:
 STATUS_VALUES = [s.value for s in RunStatus]
 KIND_VALUES = [k.value for k in MetricKind]
 VALUE_TYPE_VALUES = [v.value for v in ValueType]
-STOP_VALUES = [RunStatus.CANCELED.value, RunStatus.FAILED.value]
+STOP_VALUES = sorted(s.value for s in STOP_STATUSES)
 
 experiments = Table(
     "experiments",

@@ -53,6 +53,7 @@ from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import requests, supervision
+from runyard.store.sql import status as sql_status
 from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
 from runyard.store.sql.dialect import by_code_point, insert_ignoring_conflicts, lock_runs
 from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
@@ -70,7 +71,6 @@ from runyard.store.sql.schema import (
 from runyard.store.sql.search import count_runs as _count_runs
 from runyard.store.sql.search import search_runs as _search_runs
 
-_STARTED = frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED})
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _IN_LIST_SIZE = 5000
 """Most values bound in one IN (...): PostgreSQL takes at most 65,535 parameters a statement."""
@@ -325,23 +325,7 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
-            row = conn.execute(
-                select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
-            ).one()
-            current = RunStatus(row.status)
-            if current.is_terminal:
-                return self._load_run(conn, run_id)
-            values: dict[str, Any] = {"status": status.value}
-            if current is RunStatus.CANCEL_REQUESTED and not status.is_terminal:
-                del values["status"]  # a stop request is only ever followed by the end
-            if status not in _STARTED and row.start_time is None:
-                values["start_time"] = now
-            if status.is_terminal:
-                values["end_time"] = now
-            if error is not None and row.error_json is None:
-                values["error_json"] = json.dumps(error)
-            if values:
-                conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+            sql_status.set_status(conn, pk, status, error, now)
             return self._load_run(conn, run_id)
 
     def heartbeat(self, run_id: str) -> None:
@@ -361,7 +345,7 @@ class SqlStore(base.Store):
     ) -> RunInfo:
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
-            supervision.request_stop(conn, pk, RunStatus(status), error)
+            sql_status.request_stop(conn, pk, RunStatus(status), error)
             return self._load_run(conn, run_id)
 
     def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:

@@ -1,4 +1,6 @@
-"""Verbs for supervised (submitted) runs: the local queue, stop requests, heartbeats."""
+"""Verbs for supervised (submitted) runs: the local queue, heartbeats, recorded errors.
+
+Stop requests are status changes: ``runyard.store.sql.status``."""
 
 from __future__ import annotations
 
@@ -10,13 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from runyard.entities import ACTIVE_STATUSES, RunStatus
-from runyard.errors import UserError
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
 from runyard.store.sql.engine import advisory_key
 from runyard.store.sql.schema import runs
 
-_STOP_STATUSES = (RunStatus.CANCELED, RunStatus.FAILED)
-_BEFORE_START = (RunStatus.NOT_STARTED, RunStatus.QUEUED)
 _QUEUE_LOCK = 7412
 """First key of the PostgreSQL advisory locks of the queues (the second is the target's)."""
 
@@ -63,31 +62,6 @@ def claim_queued_run(
         .where(runs.c.pk == pk)
         .values(status=RunStatus.STARTING.value, start_time=time.time())
     )
-
-
-def request_stop(
-    conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None
-) -> None:
-    if status not in _STOP_STATUSES:
-        raise UserError(f"A run can be stopped as Canceled or Failed, not {status.value}.")
-    row = conn.execute(
-        select(runs.c.status, runs.c.error_json, runs.c.stop_status).where(runs.c.pk == pk)
-    ).one()
-    current = RunStatus(row.status)
-    if current.is_terminal:
-        return
-    values: dict[str, Any] = {}
-    if error is not None and row.error_json is None:
-        values["error_json"] = json.dumps(error)
-    if current in _BEFORE_START:
-        # No process runs yet: the run ends now, and its supervisor (if any) sees it and exits.
-        values.update(status=status.value, end_time=time.time())
-    elif current is RunStatus.CANCEL_REQUESTED:
-        pass  # the first stop request decides the final status
-    else:
-        values.update(status=RunStatus.CANCEL_REQUESTED.value, stop_status=status.value)
-    if values:
-        conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
 
 
 def heartbeat(conn: Connection, pk: int) -> None:

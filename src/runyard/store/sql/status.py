@@ -1,0 +1,72 @@
+"""Status changes and stop requests on a run's row, as the rules of ``runyard.entities`` say.
+
+The rules (``status_change``, ``stop_change``) decide; this module only reads what they need of
+the row and writes the ``RunChange`` they return. The caller holds the row's lock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from runyard.entities import RunChange, RunStatus, check_stop_status, status_change, stop_change
+from runyard.store.sql.schema import runs
+
+
+def set_status(
+    conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None, now: float
+) -> None:
+    """``Store.set_run_status`` on the run ``pk``, at ``now``."""
+    row = conn.execute(
+        select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
+    ).one()
+    change = status_change(
+        RunStatus(row.status),
+        status,
+        start_time=row.start_time,
+        has_error=row.error_json is not None,
+        error=error,
+        now=now,
+    )
+    _write(conn, pk, change)
+
+
+def request_stop(
+    conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None
+) -> None:
+    """``Store.request_stop`` on the run ``pk``.
+
+    Raises:
+        UserError: ``status`` is neither Canceled nor Failed.
+    """
+    check_stop_status(status)
+    row = conn.execute(select(runs.c.status, runs.c.error_json).where(runs.c.pk == pk)).one()
+    change = stop_change(
+        RunStatus(row.status),
+        status,
+        has_error=row.error_json is not None,
+        error=error,
+        now=time.time(),
+    )
+    _write(conn, pk, change)
+
+
+def _write(conn: Connection, pk: int, change: RunChange) -> None:
+    """Store the fields ``change`` sets in the run's row (nothing when it sets none)."""
+    values: dict[str, Any] = {}
+    if change.status is not None:
+        values["status"] = change.status.value
+    if change.stop_status is not None:
+        values["stop_status"] = change.stop_status.value
+    if change.start_time is not None:
+        values["start_time"] = change.start_time
+    if change.end_time is not None:
+        values["end_time"] = change.end_time
+    if change.error is not None:
+        values["error_json"] = json.dumps(change.error)
+    if values:
+        conn.execute(update(runs).where(runs.c.pk == pk).values(**values))

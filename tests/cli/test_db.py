@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from runyard.entities import NewRun
-from runyard.store.sql.engine import HEAD_REVISION, create_sql_engine, current_revision
+from runyard.store.sql.engine import create_sql_engine
+from runyard.store.sql.migrate import STORE_MIGRATIONS, current_revision
 from tests.cli.conftest import Invoke
 from tests.store.sql_workers import SqlTarget
 
@@ -41,9 +42,9 @@ def test_db_upgrade_migrates_an_old_sqlite_store(cli: Invoke, sqlite_target: Sql
     assert stdout.splitlines() == [
         f"Store:    {sqlite_target.url}",
         "Before:   0001",
-        f"After:    {HEAD_REVISION} (the newest)",
+        f"After:    {STORE_MIGRATIONS.head} (the newest)",
     ]
-    assert _revision(sqlite_target) == HEAD_REVISION
+    assert _revision(sqlite_target) == STORE_MIGRATIONS.head
 
 
 def test_db_upgrade_leaves_a_current_store_alone(cli: Invoke, sqlite_target: SqlTarget) -> None:
@@ -52,8 +53,8 @@ def test_db_upgrade_leaves_a_current_store_alone(cli: Invoke, sqlite_target: Sql
     store.close()
     code, stdout, _ = _upgrade(cli, sqlite_target)
     assert code == 0
-    assert f"Before:   {HEAD_REVISION}" in stdout
-    assert f"After:    {HEAD_REVISION} (the newest; it was already)" in stdout
+    assert f"Before:   {STORE_MIGRATIONS.head}" in stdout
+    assert f"After:    {STORE_MIGRATIONS.head} (the newest; it was already)" in stdout
     store = sqlite_target.open()
     try:
         assert store.get_run("r").number == 1
@@ -108,10 +109,13 @@ def test_db_upgrade_migrates_an_old_postgres_schema(
     target.migrate_to("0001")
     code, stdout, _ = _upgrade(cli, target)
     assert code == 0
-    assert stdout.splitlines()[1:] == ["Before:   0001", f"After:    {HEAD_REVISION} (the newest)"]
+    assert stdout.splitlines()[1:] == [
+        "Before:   0001",
+        f"After:    {STORE_MIGRATIONS.head} (the newest)",
+    ]
     assert f"(schema {postgres_schema})" in stdout
     assert ":runyard@" not in stdout  # the password is never printed
-    assert _revision(target) == HEAD_REVISION
+    assert _revision(target) == STORE_MIGRATIONS.head
 
 
 def test_db_upgrade_postgres_database_without_store_is_refused(

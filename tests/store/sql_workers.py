@@ -36,22 +36,12 @@ class SqlTarget:
 
     def migrate_to(self, revision: str) -> None:
         """Create the store at an older ``revision`` (as an older runyard left it)."""
-        from alembic import command
-        from alembic.config import Config
-        from sqlalchemy import text
-
         from runyard.store.sql import engine as sql_engine
+        from runyard.store.sql import migrate
 
         engine = sql_engine.create_sql_engine(self.url, self.schema)
         try:
-            with engine.connect() as conn:
-                if self.schema is not None:
-                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-                config = Config()
-                config.set_main_option("script_location", str(sql_engine._MIGRATIONS))
-                config.attributes["connection"] = conn
-                command.upgrade(config, revision)
-                conn.commit()
+            migrate.upgrade(engine, migrate.STORE_MIGRATIONS, self.schema, revision=revision)
         finally:
             engine.dispose()
 

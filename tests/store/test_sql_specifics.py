@@ -27,7 +27,8 @@ from sqlalchemy import Engine, event, inspect, text
 from runyard.entities import MetricKind, NewRun, RunQuery, RunStatus, ValueType
 from runyard.errors import StoreError
 from runyard.store.sql import SqlStore
-from runyard.store.sql.engine import HEAD_REVISION, create_sql_engine, current_revision
+from runyard.store.sql.engine import create_sql_engine
+from runyard.store.sql.migrate import STORE_MIGRATIONS, current_revision
 from runyard.store.sql.schema import metadata
 from tests.store import sql_workers
 from tests.store.sql_workers import SqlTarget
@@ -174,7 +175,7 @@ def test_open_store_migrates_fresh_database_to_head(target: SqlTarget) -> None:
     with engine_of(target) as empty:
         assert current_revision(empty) is None
     with opened(target) as store:
-        assert current_revision(store.engine) == HEAD_REVISION
+        assert current_revision(store.engine) == STORE_MIGRATIONS.head
 
 
 def test_open_store_existing_does_not_migrate_again(target: SqlTarget) -> None:
@@ -197,7 +198,7 @@ def test_open_store_existing_does_not_migrate_again(target: SqlTarget) -> None:
         writes = r"\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)"
         assert not [s for s in statements if re.match(writes, s, re.IGNORECASE)]
         assert statements != []
-        assert current_revision(second.engine) == HEAD_REVISION
+        assert current_revision(second.engine) == STORE_MIGRATIONS.head
         assert second.get_run("r").number == 1
     finally:
         second.close()
@@ -356,7 +357,7 @@ def test_upgrade_from_0001_keeps_existing_runs(target: SqlTarget) -> None:
                 "VALUES ('kept', 1, 1, 'Completed', 'local', 1.0)"
             )
     with opened(target) as store:
-        assert current_revision(store.engine) == HEAD_REVISION
+        assert current_revision(store.engine) == STORE_MIGRATIONS.head
         kept = store.get_run("kept")
         assert (kept.status, kept.stop_status) == (RunStatus.COMPLETED, None)
         store.append_log("kept", "user_logs/std_log.txt", b"after the upgrade\n")

@@ -44,12 +44,9 @@ def upgrade(url: str, schema: str | None) -> None:
     database (or schema) without a store is refused, as is a store that a newer runyard
     migrated.
     """
-    from runyard.store.sql.engine import (
-        HEAD_REVISION,
-        create_sql_engine,
-        current_revision,
-    )
-    from runyard.store.sql.engine import upgrade as upgrade_store
+    from runyard.store.sql.engine import create_sql_engine
+    from runyard.store.sql.migrate import STORE_MIGRATIONS, current_revision
+    from runyard.store.sql.migrate import upgrade as upgrade_store
 
     try:
         parsed = make_url(url)
@@ -78,7 +75,7 @@ def upgrade(url: str, schema: str | None) -> None:
                 f"There is no runyard store in {where}: nothing to migrate. Check --store and "
                 "--schema (a store is created when runyard first opens it)."
             )
-        upgrade_store(engine, schema)
+        upgrade_store(engine, STORE_MIGRATIONS, schema)
         after = current_revision(engine)
     except DBAPIError as exc:
         raise StoreError(
@@ -89,6 +86,7 @@ def upgrade(url: str, schema: str | None) -> None:
         engine.dispose()
     print_line(f"Store:    {where}")
     print_line(f"Before:   {before}")
-    newest = "the newest" if after == HEAD_REVISION else f"not the newest, {HEAD_REVISION}"
+    head = STORE_MIGRATIONS.head
+    newest = "the newest" if after == head else f"not the newest, {head}"
     done = "; it was already" if after == before else ""
     print_line(f"After:    {after} ({newest}{done})")

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -21,13 +20,11 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Connection,
     Engine,
     Float,
     MetaData,
     String,
     Table,
-    inspect,
     select,
     text,
     update,
@@ -37,12 +34,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from runyard.errors import NotFoundError, StoreError, UserError
 from runyard.server.config import check_workspace_name
 from runyard.store.sql import engine as sql_engine
+from runyard.store.sql.migrate import Migrations, upgrade
 
-HEAD_REVISION = "0001"
 ALL_WORKSPACES = "*"
 """The workspace of a token valid in every workspace (a server administrator's, when admin)."""
 TOKEN_PREFIX = "ryd_"
-_MIGRATIONS = Path(__file__).parent / "migrations"
+CONTROL_MIGRATIONS = Migrations("server's tables", Path(__file__).parent / "migrations", "0001")
 
 
 class Role(StrEnum):
@@ -121,18 +118,20 @@ class ControlStore:
     def __init__(self, url: str, schema: str | None = None) -> None:
         self.url = url
         self.schema = schema
-        engine = sql_engine.create_sql_engine(url)
-        if schema is not None:
-            engine = engine.execution_options(schema_translate_map={None: schema})
-        self.engine: Engine = engine
+        # On PostgreSQL the tables live in ``schema``, the connections' search path (as a
+        # workspace's store lives in its own schema).
+        self.engine: Engine = sql_engine.create_sql_engine(url, schema)
         try:
-            self._upgrade()
+            upgrade(self.engine, CONTROL_MIGRATIONS, schema)
         except DBAPIError as exc:
             self.engine.dispose()
             raise StoreError(
                 f"Cannot open the server's tables in {_safe(url)}: {exc.orig}. Check the --data "
                 "folder or the --store URL, and that this process may write there."
             ) from None
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -258,55 +257,6 @@ class ControlStore:
                 )
             row = conn.execute(select(tokens).where(tokens.c.token_id == token_id)).one()
         return _token(row)
-
-    # -- migrations ------------------------------------------------------------------------------
-
-    def _revision(self, conn: Connection) -> str | None:
-        if not inspect(conn).has_table("alembic_version", schema=self.schema):
-            return None
-        table = "alembic_version" if self.schema is None else f'"{self.schema}".alembic_version'
-        row = conn.execute(text(f"SELECT version_num FROM {table}")).first()
-        return None if row is None else str(row[0])
-
-    def _upgrade(self) -> None:
-        with self.engine.connect() as conn:
-            if self._revision(conn) == HEAD_REVISION:
-                return
-        from alembic import command
-        from alembic.config import Config
-
-        with (
-            _migration_lock(self.engine),
-            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
-        ):
-            if self.schema is not None:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            config = Config()
-            config.set_main_option("script_location", str(_MIGRATIONS))
-            config.attributes["connection"] = conn
-            config.attributes["schema"] = self.schema
-            command.upgrade(config, "head")
-            conn.commit()
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """One migrator at a time: a file lock beside ``server.db``, an advisory lock elsewhere."""
-    if engine.dialect.name == "sqlite":
-        from filelock import FileLock
-
-        database = engine.url.database
-        assert database is not None
-        with FileLock(database + ".migrate.lock"):
-            yield
-        return
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(7412)"))
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(7412)"))
-            conn.commit()
 
 
 def _safe(url: str) -> str:

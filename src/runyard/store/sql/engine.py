@@ -1,4 +1,4 @@
-"""Engines for the SQL store: SQLite tuned for many writers, PostgreSQL schemas, migrations.
+"""Engines for the SQL store: SQLite tuned for many writers, PostgreSQL schemas, transactions.
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
 ``BEGIN IMMEDIATE`` so that two processes never deadlock upgrading a read lock to a write lock
@@ -17,30 +17,17 @@ import importlib.util
 import re
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from runyard.errors import MissingExtraError, StoreError, WorkspaceConfigError
 
-HEAD_REVISION = "0003"
-"""The newest migration; a store at another revision is migrated when opened."""
-
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
-_MIGRATIONS = Path(__file__).parent / "migrations"
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_MIGRATION_LOCK = 7411
-"""First key of the PostgreSQL advisory lock migrations take (the second is the schema's)."""
-
-
-def advisory_key(name: str) -> int:
-    """A signed 32-bit key for ``name``, for the two-key forms of PostgreSQL's advisory locks."""
-    key = zlib.crc32(name.encode())
-    return key - (1 << 32) if key >= 1 << 31 else key
 
 
 def check_schema_name(schema: str) -> str:
@@ -147,71 +134,3 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
         yield conn
-
-
-def current_revision(engine: Engine) -> str | None:
-    """The store's migration revision: None for a database (or schema) without a store."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-        return None if row is None else str(row[0])
-
-
-def upgrade(engine: Engine, schema: str | None = None) -> None:
-    """Bring the store to the newest revision (no-op when it is there already).
-
-    Args:
-        schema: PostgreSQL only: the schema ``engine`` works in (its search path); it is created
-            when missing.
-    """
-    current = current_revision(engine)
-    if current == HEAD_REVISION:
-        return
-    from alembic import command
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    if current is not None and current not in {
-        script.revision for script in ScriptDirectory(str(_MIGRATIONS)).walk_revisions()
-    }:
-        raise StoreError(
-            f"The store is at revision {current}, which this runyard does not know (its newest is "
-            f"{HEAD_REVISION}): a newer runyard migrated it. Upgrade runyard to use this store: "
-            "pip install --upgrade runyard."
-        )
-
-    with (
-        _migration_lock(engine, schema),
-        engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
-    ):
-        if schema is not None:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(schema)}"'))
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-        conn.commit()
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine, schema: str | None) -> Iterator[None]:
-    """One migrator at a time: a file lock beside an SQLite file, an advisory lock (one per
-    schema) on PostgreSQL."""
-    if engine.dialect.name == "sqlite":
-        from filelock import FileLock
-
-        database = engine.url.database
-        assert database is not None
-        with FileLock(database + ".migrate.lock"):
-            yield
-        return
-    keys = {"lock": _MIGRATION_LOCK, "schema": advisory_key(schema or "public")}
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:lock, :schema)"), keys)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:lock, :schema)"), keys)
-            conn.commit()

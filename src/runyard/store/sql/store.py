@@ -52,7 +52,7 @@ from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
-from runyard.store.sql import requests, supervision
+from runyard.store.sql import migrate, requests, supervision
 from runyard.store.sql import status as sql_status
 from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
 from runyard.store.sql.dialect import by_code_point, insert_ignoring_conflicts, lock_runs
@@ -125,7 +125,7 @@ class SqlStore(base.Store):
         )
         self.engine = sql_engine.create_sql_engine(url, schema)
         try:
-            sql_engine.upgrade(self.engine, schema)
+            migrate.upgrade(self.engine, migrate.STORE_MIGRATIONS, schema)
         except DBAPIError as exc:
             self.engine.dispose()
             raise StoreError(

@@ -9,25 +9,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from runyard.entities import ACTIVE_STATUSES, RunStatus
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
-from runyard.store.sql.engine import advisory_key
+from runyard.store.sql.locks import LockSpace, lock_for_transaction
 from runyard.store.sql.schema import runs
-
-_QUEUE_LOCK = 7412
-"""First key of the PostgreSQL advisory locks of the queues (the second is the target's)."""
 
 
 def lock_queue(conn: Connection, target: str) -> None:
     """Serialise queue decisions for ``target`` until the transaction ends (SQLite's write lock
     already does). A claim commits before its lock is released, so the next one counts it."""
     if is_postgresql(conn):
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:queue, :target)"),
-            {"queue": _QUEUE_LOCK, "target": advisory_key(target)},
-        )
+        lock_for_transaction(conn, LockSpace.QUEUE, target)
 
 
 def claim_queued_run(

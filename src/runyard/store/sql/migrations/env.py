@@ -1,12 +1,6 @@
-"""Alembic environment: runs the migrations on the connection runyard hands over."""
+"""Alembic environment of a workspace's store: runs on the connection runyard hands over."""
 
-from __future__ import annotations
-
-from alembic import context
-
+from runyard.store.sql.migrate import run_migrations
 from runyard.store.sql.schema import metadata
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-with context.begin_transaction():
-    context.run_migrations()
+run_migrations(metadata)

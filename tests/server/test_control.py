@@ -20,8 +20,9 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.db'}", None
     else:
-        yield request.getfixturevalue("postgres_server_url"), request.getfixturevalue(
-            "postgres_schema"
+        yield (
+            request.getfixturevalue("postgres_server_url"),
+            request.getfixturevalue("postgres_schema"),
         )
 
 

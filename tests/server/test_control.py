@@ -63,5 +63,5 @@ def test_control_tables_newer_than_runyard_are_refused(location: tuple[str, str 
     with control.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     control.close()
-    with pytest.raises(StoreError, match="server's tables is at revision 9999.*Upgrade runyard"):
+    with pytest.raises(StoreError, match=r"server's tables is at revision 9999.*Upgrade runyard"):
         ControlStore(url, schema)

@@ -12,6 +12,8 @@
     │   ├── ArtifactExistsError       409  an artifact path is written once
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
+    │   │   ├── AuthenticationError   401  no token, or an invalid or revoked one
+    │   │   └── PermissionDeniedError 403  the token may not do this here
     │   ├── SnapshotError             400  a folder could not be snapshotted
     │   └── RunEnvironmentError       400  Run.get_context() outside a submitted run
     ├── NotFoundError                 404
@@ -21,8 +23,11 @@
     │   └── SnapshotNotFoundError
     ├── ActivityFailedError           500  wait_for_completion() on a run that failed
     ├── MissingExtraError             500  an optional dependency is not installed
+    ├── JournalCorruptError           500  a journal record does not check out
+    ├── JournalBusyError              500  another process owns the journal
     └── StoreError                    503  the store could not be reached or written
-        └── MetricWriteError          503  the background metric writer failed
+        ├── MetricWriteError          503  the background metric writer failed
+        └── ServerUnreachableError    503  the tracking server cannot be reached (for now)
 
 Each class carries ``http_status``, the status the server answers with, and ``code``, a stable
 name for the error in JSON bodies. Messages say what was wrong and what to do.
@@ -36,19 +41,24 @@ __all__ = [
     "ActivityFailedError",
     "ArtifactExistsError",
     "ArtifactNotFoundError",
+    "AuthenticationError",
     "ExperimentNotFoundError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "JournalBusyError",
+    "JournalCorruptError",
     "LimitExceededError",
     "MetricValueError",
     "MetricWriteError",
     "MissingExtraError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PropertyConflictError",
     "RunEnvironmentError",
     "RunNotFoundError",
     "RunStateError",
     "RunyardError",
+    "ServerUnreachableError",
     "SnapshotError",
     "SnapshotNotFoundError",
     "StoreError",
@@ -131,6 +141,21 @@ class WorkspaceConfigError(UserError):
     code = "WorkspaceConfig"
 
 
+class AuthenticationError(WorkspaceConfigError):
+    """No token, or an invalid or revoked one (the server answers 401); nothing was done."""
+
+    http_status = 401
+    code = "Unauthenticated"
+
+
+class PermissionDeniedError(WorkspaceConfigError):
+    """The token has no access to the workspace, or its role is too low (403); nothing was
+    done."""
+
+    http_status = 403
+    code = "Forbidden"
+
+
 class SnapshotError(UserError):
     """A folder could not be snapshotted."""
 
@@ -182,6 +207,18 @@ class MissingExtraError(RunyardError, ImportError):
     code = "MissingExtra"
 
 
+class JournalCorruptError(RunyardError):
+    """A journal file holds a record that does not check out, followed by valid ones."""
+
+    code = "JournalCorrupt"
+
+
+class JournalBusyError(RunyardError):
+    """Another process owns the journal (it is open in a running client)."""
+
+    code = "JournalBusy"
+
+
 class StoreError(RunyardError):
     """The store could not be reached or could not write."""
 
@@ -193,6 +230,13 @@ class MetricWriteError(StoreError):
     """The background metric writer could not write; the points are kept and retried."""
 
     code = "MetricWrite"
+
+
+class ServerUnreachableError(StoreError):
+    """The server could not be reached, or answered 502/503/504, after every retry allowed:
+    the request may be sent again later (the HTTP store's journal does)."""
+
+    code = "ServerUnreachable"
 
 
 def _all_subclasses(cls: type[RunyardError]) -> list[type[RunyardError]]:

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from runyard.errors import RunNotFoundError, StoreError
+from runyard.errors import JournalBusyError, JournalCorruptError, RunNotFoundError, StoreError
 from runyard.store.http import journal
 from runyard.store.http.journal import (
     Journal,
-    JournalBusyError,
-    JournalCorruptError,
     Record,
     find_journals,
     iter_records,

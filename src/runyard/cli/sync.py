@@ -77,7 +77,7 @@ def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
 
 def _send_one(folder: Path, tracking_uri: str | None, stores: Stores) -> str | None:
     """Send the journal in ``folder``; the reason it could not be sent completely, or None."""
-    from runyard.store.http.journal import JournalBusyError
+    from runyard.errors import JournalBusyError
 
     meta = _meta(folder)
     if meta is None:

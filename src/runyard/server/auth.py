@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from runyard.errors import AuthenticationError, PermissionDeniedError
 from runyard.server.config import AuthMode
 from runyard.server.control import ALL_WORKSPACES, Role, TokenInfo
-from runyard.server.errors import forbidden, unauthenticated
 from runyard.server.state import ServerState, server_state
 from runyard.store import Store
 
@@ -64,13 +64,13 @@ def authenticate(state: ServerState, credentials: HTTPAuthorizationCredentials |
     if state.config.auth is AuthMode.NONE:
         return Caller(None)
     if credentials is None:
-        raise unauthenticated(
+        raise AuthenticationError(
             "This server needs a token: send `Authorization: Bearer <token>` (set RUNYARD_TOKEN "
             "for the SDK). An administrator creates one with `runyard server tokens create`."
         )
     token = state.control.authenticate(credentials.credentials)
     if token is None:
-        raise unauthenticated(
+        raise AuthenticationError(
             "The token is not valid on this server (unknown or revoked). Ask an administrator "
             "for a token (runyard server tokens create) and set RUNYARD_TOKEN to it."
         )
@@ -85,9 +85,9 @@ def caller(request: Request, credentials: Credentials) -> Caller:
 def check_role(caller: Caller, workspace: str, needed: Role) -> Role:
     role = caller.role_in(workspace)
     if role is None:
-        raise forbidden(f"The {caller.label} has no access to workspace {workspace!r}.")
+        raise PermissionDeniedError(f"The {caller.label} has no access to workspace {workspace!r}.")
     if role.rank < needed.rank:
-        raise forbidden(
+        raise PermissionDeniedError(
             f"The {caller.label} is a {role.value} of workspace {workspace!r}; this call needs "
             f"a {needed.value} (roles: reader < writer < admin)."
         )

@@ -1,10 +1,11 @@
 """Every failure as one JSON shape: ``{"error": {"code", "message"}}`` with the right status.
 
 The table is the error tree itself: each ``RunyardError`` class carries its ``http_status`` and
-``code`` (``runyard.errors``), and the client maps the code back to the same class. Failures of
-the HTTP layer get the same shape: 401 and 403 (``AuthError``), a malformed request (400,
-``InvalidArgument``), an unknown route (404, ``NotFound``), and anything unexpected (500,
-``InternalError``; the traceback goes to the server's log, not to the client).
+``code`` (``runyard.errors``; 401 and 403 are ``AuthenticationError`` and
+``PermissionDeniedError``), and the client maps the code back to the same class. Failures of the
+HTTP layer get the same shape: a malformed request (400, ``InvalidArgument``), an unknown route
+(404, ``NotFound``), and anything unexpected (500, ``InternalError``; the traceback goes to the
+server's log, not to the client).
 """
 
 from __future__ import annotations
@@ -15,26 +16,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from runyard.errors import InvalidArgumentError, RunyardError
+from runyard.errors import AuthenticationError, InvalidArgumentError, RunyardError
 from runyard.store import wire
-
-
-class AuthError(Exception):
-    """401 (no valid token) or 403 (the token may not do this); nothing was done."""
-
-    def __init__(self, http_status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.code = code
-        self.message = message
-
-
-def unauthenticated(message: str) -> AuthError:
-    return AuthError(401, "Unauthenticated", message)
-
-
-def forbidden(message: str) -> AuthError:
-    return AuthError(403, "Forbidden", message)
 
 
 class ErrorDetail(BaseModel):
@@ -71,12 +54,7 @@ def error_response(
 
 async def _runyard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunyardError)
-    return error_response(exc.http_status, exc.code, exc.message)
-
-
-async def _auth_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AuthError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
     return error_response(exc.http_status, exc.code, exc.message, headers)
 
 
@@ -105,7 +83,6 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RunyardError, _runyard_error)
-    app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

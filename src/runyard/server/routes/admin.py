@@ -9,10 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from runyard.errors import PermissionDeniedError
 from runyard.server import schemas
 from runyard.server.auth import Admin, AnyCaller, Reader
 from runyard.server.control import TokenInfo, WorkspaceInfo
-from runyard.server.errors import ERROR_RESPONSES, forbidden
+from runyard.server.errors import ERROR_RESPONSES
 from runyard.server.routes import WORKSPACE_PREFIX, json
 from runyard.server.state import server_state
 from runyard.store import wire
@@ -44,7 +45,7 @@ def list_workspaces(request: Request, caller: AnyCaller) -> Response:
 def create_workspace(body: schemas.NameBody, request: Request, caller: AnyCaller) -> Response:
     """Create a workspace (its store with it). Needs an admin token of every workspace (``*``)."""
     if not caller.is_server_admin:
-        raise forbidden(
+        raise PermissionDeniedError(
             f"Creating a workspace needs an admin token of every workspace ('*'); the "
             f"{caller.label} is not one."
         )

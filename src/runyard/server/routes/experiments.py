@@ -8,12 +8,11 @@ from fastapi import Query
 from starlette.responses import Response
 
 from runyard.entities import ExperimentInfo, ViewType
-from runyard.errors import ExperimentNotFoundError
+from runyard.errors import ExperimentNotFoundError, PermissionDeniedError
 from runyard.limits import check_experiment_name
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.control import Role
-from runyard.server.errors import forbidden
 from runyard.server.routes import json, workspace_router
 from runyard.store import wire
 
@@ -30,7 +29,7 @@ def get_or_create_experiment(body: schemas.NameBody, access: Reader) -> Response
     try:
         return json(wire.to_json(access.store.get_experiment(body.name)))
     except ExperimentNotFoundError:
-        raise forbidden(
+        raise PermissionDeniedError(
             f"Experiment {body.name!r} does not exist, and creating it needs a writer of "
             f"workspace {access.workspace!r}; the {access.caller.label} is a reader."
         ) from None

@@ -25,8 +25,11 @@ from typing import Any, BinaryIO
 import httpx
 
 from runyard.errors import (
+    AuthenticationError,
     NotFoundError,
+    PermissionDeniedError,
     RunyardError,
+    ServerUnreachableError,
     StoreError,
     UserError,
     WorkspaceConfigError,
@@ -39,13 +42,6 @@ _RETRY_STATUSES = frozenset({502, 503, 504})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Failures before the request left: sending it again cannot do anything twice."""
 _MAYBE_SENT = (httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-class ServerUnreachableError(StoreError):
-    """The server could not be reached, or answered 502/503/504, after every retry allowed:
-    the request may be sent again later (the HTTP store's journal does)."""
-
-    code = "ServerUnreachable"
 
 
 class Retry(Enum):
@@ -229,9 +225,11 @@ class ApiClient:
             code, message = str(error["code"]), str(error["message"])
         except (ValueError, KeyError, TypeError):
             code, message = "", f"HTTP {status} from {self.uri}: {raw[:300]!r}"
-        if status in (401, 403):
-            return WorkspaceConfigError(f"{message} (tracking URI {self.uri})")
         cls = error_class_for_code(code) if code else RunyardError
+        if status in (401, 403):  # AuthenticationError, PermissionDeniedError
+            if not issubclass(cls, WorkspaceConfigError):
+                cls = AuthenticationError if status == 401 else PermissionDeniedError
+            return cls(f"{message} (tracking URI {self.uri})")
         if cls is RunyardError:  # a code this runyard does not know: classify by status
             cls = StoreError if status >= 500 else NotFoundError if status == 404 else UserError
         return cls(message)

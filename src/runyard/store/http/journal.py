@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from runyard.errors import (
+    JournalBusyError,
+    JournalCorruptError,
     NotFoundError,
     RunyardError,
     StoreError,
@@ -64,18 +66,6 @@ BATCH_RECORDS = 64
 
 Position = tuple[int, int]
 """(segment number, byte offset in it)."""
-
-
-class JournalCorruptError(RunyardError):
-    """A journal file holds a record that does not check out, followed by valid ones."""
-
-    code = "JournalCorrupt"
-
-
-class JournalBusyError(RunyardError):
-    """Another process owns the journal (it is open in a running client)."""
-
-    code = "JournalBusy"
 
 
 def default_root() -> Path:

@@ -58,13 +58,14 @@ from runyard.errors import (
     NotFoundError,
     RunNotFoundError,
     RunyardError,
+    ServerUnreachableError,
     SnapshotNotFoundError,
     UserError,
     WorkspaceConfigError,
 )
 from runyard.store import base, wire
 from runyard.store.http import journal as journals
-from runyard.store.http.client import ApiClient, Retry, ServerUnreachableError, Upload
+from runyard.store.http.client import ApiClient, Retry, Upload
 from runyard.store.http.journal import Journal, Record, ReplayReport
 from runyard.store.http.offline import KnownRuns, Offline
 

@@ -31,9 +31,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from runyard.capture.error import build_error
+from runyard.capture.outputs import upload_new
+from runyard.capture.snapshot import extract_snapshot
 from runyard.entities import RunInfo, RunStatus
 from runyard.runners import bootstrap, launch
 from runyard.runners.bootstrap import ERROR_FILE_ENV
+from runyard.runners.liveness import expire_dead_runs
 from runyard.settings import RunnerSettings
 from runyard.store import Store, open_store
 
@@ -100,8 +104,6 @@ class Supervisor:
             self._last_beat = now
 
     def reap(self) -> None:
-        from runyard.runners.liveness import expire_dead_runs
-
         expire_dead_runs(self.store, self.settings)
 
     # -- phases --------------------------------------------------------------------------------
@@ -185,13 +187,10 @@ class Supervisor:
             self.store.append_log(self.run_id, STD_LOG, data)
 
     def finish(self, code: int, stopped: str | None) -> None:
-        from runyard.sdk.details import build_error
-        from runyard.sdk.files import RunFiles
-
         info = self.store.get_run(self.run_id)
         if info.status is RunStatus.RUNNING:
             info = self.store.set_run_status(self.run_id, RunStatus.FINALIZING)
-        RunFiles(self.store, self.run_id).upload_new("outputs", self.workdir / "outputs")
+        upload_new(self.store, self.run_id, "outputs", self.workdir / "outputs")
         now = time.time()
         if info.status is RunStatus.CANCEL_REQUESTED or stopped:
             final = info.stop_status or RunStatus.CANCELED
@@ -211,8 +210,6 @@ class Supervisor:
         self.note(f"the script exited with code {code}: Failed")
 
     def _script_error(self, code: int, now: float) -> dict[str, Any]:
-        from runyard.sdk.details import build_error
-
         error_file = self.folder / "error.json"
         if error_file.is_file():
             found = json.loads(error_file.read_text())
@@ -285,8 +282,6 @@ def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
 
 def prepare_workdir(store: Store, info: RunInfo, workdir: Path) -> None:
     """Lay the run's snapshot out as its working copy, with ``outputs/`` and ``logs/``."""
-    from runyard.sdk.snapshot import extract_snapshot
-
     snapshot_id = info.properties.get("ContentSnapshotId")
     workdir.mkdir(parents=True, exist_ok=True)
     if snapshot_id:
@@ -342,8 +337,6 @@ def main(argv: list[str], process: subprocess.Popen[bytes] | None = None) -> int
         code = Supervisor(store, run_id, RunnerSettings.from_env()).run(process)
         return code
     except BaseException as exc:
-        from runyard.sdk.details import build_error
-
         traceback.print_exc()
         message = f"The runyard supervisor failed: {type(exc).__name__}: {exc}"
         with contextlib.suppress(Exception):

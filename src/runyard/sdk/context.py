@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from runyard.capture.error import build_error
 from runyard.errors import RunEnvironmentError
+from runyard.sdk.experiment import Experiment
 from runyard.sdk.run import Run
+from runyard.sdk.workspace import Workspace
 
 logger = logging.getLogger("runyard")
 
@@ -38,10 +42,6 @@ class SubmittedRun(Run):
 
     def fail(self, error_details: Any = None, error_code: str | None = None, **_: Any) -> None:
         """Record the error; the status is set from the script's exit code."""
-        import time
-
-        from runyard.sdk.details import build_error
-
         self.flush()
         self._store.record_error(self.id, build_error(error_details, error_code, time.time()))
 
@@ -65,9 +65,6 @@ def get_context(allow_offline: bool = True) -> SubmittedRun | OfflineRun:
     if run_id and uri:
         found = _submitted.get((uri, run_id))
         if found is None:
-            from runyard.sdk.experiment import Experiment
-            from runyard.sdk.workspace import Workspace
-
             workspace = Workspace(uri, artifact_root=os.environ.get(ARTIFACT_ROOT_ENV))
             info = workspace.store.get_run(run_id)
             experiment = Experiment(workspace, info.experiment_name)

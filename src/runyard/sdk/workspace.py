@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
+from runyard.sdk.experiment import Experiment
 from runyard.store import Store, default_artifact_root, open_store
 
 if TYPE_CHECKING:
     from runyard.logging.pipeline import MetricPipeline
-    from runyard.sdk.experiment import Experiment
 
 CONFIG_DIR = ".runyard"
 CONFIG_FILE = "config.json"
@@ -180,6 +180,7 @@ class Workspace:
     def pipeline(self) -> MetricPipeline:
         """The background metric writer of this workspace, started on first use."""
         if self._pipeline is None:
+            # Importing the pipeline registers its atexit flush: only in processes that log.
             from runyard.logging.pipeline import MetricPipeline
 
             self._pipeline = MetricPipeline(self._store)
@@ -193,8 +194,6 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Experiment]:
         """Active experiments by name."""
-        from runyard.sdk.experiment import Experiment
-
         return {e.name: e for e in Experiment.list(self)}
 
     def close(self) -> None:

@@ -22,7 +22,13 @@ from runyard.errors import SnapshotError, StoreError, UserError
 from runyard.runners import launch
 from runyard.runners.submission import ScriptSubmission
 from runyard.runners.supervisor import launch_spec, prepare_workdir, run_folder
-from runyard.settings import RunnerSettings
+from runyard.settings import (
+    ARTIFACT_ROOT_ENV,
+    RUN_ID_ENV,
+    TRACKING_URI_ENV,
+    RunnerSettings,
+    TrackingUri,
+)
 from runyard.store.base import Store
 
 MAX_SUBMIT_FILES = 2000
@@ -61,7 +67,7 @@ class LocalRunner:
     def submit(
         self,
         store: Store,
-        tracking_uri: str,
+        tracking_uri: TrackingUri,
         artifact_root: str | None,
         submission: ScriptSubmission,
     ) -> RunInfo:
@@ -110,15 +116,15 @@ class LocalRunner:
         return store.get_run(info.run_id)
 
     def _launch(
-        self, store: Store, tracking_uri: str, artifact_root: str | None, info: RunInfo
+        self, store: Store, tracking_uri: TrackingUri, artifact_root: str | None, info: RunInfo
     ) -> None:
         folder = run_folder(info.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        env.pop("RUNYARD_RUN_ID", None)
-        env["RUNYARD_TRACKING_URI"] = tracking_uri
+        env.pop(RUN_ID_ENV, None)
+        env[TRACKING_URI_ENV] = tracking_uri.uri
         if artifact_root:
-            env["RUNYARD_ARTIFACT_ROOT"] = artifact_root
+            env[ARTIFACT_ROOT_ENV] = artifact_root
         # If a slot is free now, take it here and lay the run out, so that the launcher starts
         # the script before its own imports; otherwise the supervisor queues the run.
         settings = RunnerSettings.from_env()

@@ -131,7 +131,7 @@ class Experiment:
         )
         workspace = self._workspace
         info = runner.submit(
-            workspace.store, workspace.tracking_uri, workspace.artifact_root, submission
+            workspace.store, workspace.tracking, workspace.artifact_root, submission
         )
         return ScriptRun(self, info.run_id, _info=info)
 

@@ -132,6 +132,14 @@ class ViewType(StrEnum):
     ALL = "All"
 
 
+class RunType(StrEnum):
+    """The run types runyard records itself (``NewRun.run_type``). ``RunInfo.run_type`` stays a
+    string: a store may hold others, and users filter on any string."""
+
+    SCRIPT = "runyard.scriptrun"
+    """A script submitted with ``Experiment.submit``, run under a supervisor."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExperimentInfo:
     experiment_id: str

@@ -1,15 +1,179 @@
-"""Settings of local script runs, read from the environment (``RUNYARD_*``) with defaults.
+"""Every ``RUNYARD_*`` environment variable, and the tracking URI, parsed once.
 
-Every value is documented in docs/script-runs.md. Tests and users shorten the timeouts through
-the same variables.
+The variables' names are written here and nowhere else: other modules import the constants
+(``runners/bootstrap.py`` alone keeps a copy, since it runs before the package may be imported;
+a test checks that the two agree). An empty variable counts as unset (``env_value``).
+
+A tracking URI is parsed once, at the edge where it enters (``Workspace``, ``open_store``,
+``HttpStore``, the supervisor), into a frozen ``TrackingUri`` that the layers below are handed.
+
+Runner settings are documented in docs/script-runs.md; tests and users shorten the timeouts
+through the same variables. This module imports only ``errors``: the store imports it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from runyard.errors import WorkspaceConfigError
+
+# -- where the workspace is ---------------------------------------------------------------------
+
+TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
+"""The workspace's tracking URI; wins over a config file."""
+ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
+"""Where artifact bytes go (a folder or an fsspec URL); default: beside an SQLite file."""
+TOKEN_ENV = "RUNYARD_TOKEN"
+"""The token sent to a tracking server (http(s) tracking URIs)."""
+JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
+"""The root of the journals an HttpStore keeps while its server is away."""
+SERVER_CONFIG_ENV = "RUNYARD_SERVER_CONFIG"
+"""The tracking server's configuration, as JSON, for its worker processes."""
+
+# -- set by a supervisor for the script it runs -------------------------------------------------
+
+RUN_ID_ENV = "RUNYARD_RUN_ID"
+"""The run of a submitted script (``Run.get_context()``)."""
+EXPERIMENT_NAME_ENV = "RUNYARD_EXPERIMENT_NAME"
+OUTPUT_DIRECTORY_ENV = "RUNYARD_OUTPUT_DIRECTORY"
+"""The script's ``outputs/`` folder, uploaded when the run ends."""
+ERROR_FILE_ENV = "RUNYARD_ERROR_FILE"
+"""Where ``runners/bootstrap.py`` writes the script's uncaught exception."""
+KEEP_WORKDIR_ENV = "RUNYARD_KEEP_WORKDIR"
+"""Set (non-empty): a supervisor leaves the run's working copy behind (for debugging)."""
+
+# -- how local script runs are supervised (RunnerSettings) --------------------------------------
+
+LOCAL_MAX_RUNS_ENV = "RUNYARD_LOCAL_MAX_RUNS"
+HEARTBEAT_SECONDS_ENV = "RUNYARD_HEARTBEAT_SECONDS"
+NOT_RESPONDING_SECONDS_ENV = "RUNYARD_NOT_RESPONDING_SECONDS"
+DEAD_RUN_SECONDS_ENV = "RUNYARD_DEAD_RUN_SECONDS"
+CANCEL_GRACE_SECONDS_ENV = "RUNYARD_CANCEL_GRACE_SECONDS"
+POLL_SECONDS_ENV = "RUNYARD_POLL_SECONDS"
+
+
+def env_value(name: str) -> str | None:
+    """The environment variable ``name``; None when it is unset or empty."""
+    return os.environ.get(name) or None
+
+
+# -- the tracking URI ---------------------------------------------------------------------------
+
+
+class Scheme(StrEnum):
+    """The kinds of store a tracking URI can name."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+    """``postgresql`` with any driver (``postgresql+psycopg``)."""
+    HTTP = "http"
+    HTTPS = "https"
+
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+@dataclass(frozen=True)
+class TrackingUri:
+    """A tracking URI, parsed (``TrackingUri.parse``): which store it names, and how to reach it.
+
+    ``uri`` is the URI as given (with a relative SQLite path made absolute by ``resolved``);
+    ``server_root`` and ``workspace`` are set for a tracking server only (http/https), and so
+    is ``token``, which a repr never shows.
+    """
+
+    uri: str
+    scheme: Scheme
+    server_root: str | None = None
+    """http(s): the server's URL, ``scheme://host[:port][/prefix]``, without the workspace."""
+    workspace: str | None = None
+    """http(s): the name of the server's workspace, the URI's last path segment."""
+    token: str | None = field(default=None, repr=False)
+    """http(s): the token sent to the server (None: none)."""
+
+    @classmethod
+    def parse(cls, uri: str, token: str | None = None) -> TrackingUri:
+        """Parse ``uri``: ``sqlite:///path/to/runyard.db``,
+        ``postgresql+psycopg://user:password@host/database``, or a tracking server's workspace,
+        ``http(s)://host:port[/prefix]/<workspace>``. ``token`` is kept for a server only.
+
+        Raises:
+            WorkspaceConfigError: the scheme is none of these, or an http(s) URI names no
+                workspace.
+        """
+        scheme = uri.split(":", 1)[0].lower()
+        if scheme == Scheme.SQLITE:
+            return cls(uri, Scheme.SQLITE)
+        if scheme.startswith(Scheme.POSTGRESQL):
+            return cls(uri, Scheme.POSTGRESQL)
+        if scheme in (Scheme.HTTP, Scheme.HTTPS):
+            parts = urlsplit(uri)
+            root, _, workspace = parts.path.rstrip("/").rpartition("/")
+            if not parts.netloc or not workspace:
+                raise no_workspace_error(uri)
+            server_root = f"{parts.scheme}://{parts.netloc}{root}"
+            return cls(uri, Scheme(scheme), server_root, workspace, token)
+        raise WorkspaceConfigError(
+            f"Unsupported tracking URI {uri!r}: runyard stores are sqlite:///path/to/runyard.db, "
+            "postgresql+psycopg://user:password@host/database, or a tracking server's workspace, "
+            "http(s)://host:port/<workspace>."
+        )
+
+    @property
+    def is_server(self) -> bool:
+        """The URI names a workspace of a tracking server (http or https)."""
+        return self.scheme in (Scheme.HTTP, Scheme.HTTPS)
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """``sqlite:///<path>``: the path as written (None for other URIs and ``sqlite://``)."""
+        return self.uri[len(SQLITE_PREFIX) :] if self.uri.startswith(SQLITE_PREFIX) else None
+
+    def resolved(self, base: Path) -> TrackingUri:
+        """This URI with a relative SQLite path made absolute against ``base`` (a config file's
+        folder, or the current one); any other URI, and ``:memory:``, as it is."""
+        path = self.sqlite_path
+        # ":memory:" is not a file name: left alone, the store refuses it with a clear error.
+        if path is None or path.startswith("/") or path == ":memory:":
+            return self
+        return replace(self, uri=SQLITE_PREFIX + str((base / path).resolve()))
+
+
+def no_workspace_error(uri: str) -> WorkspaceConfigError:
+    """The error for a URI given where a tracking server's workspace is needed."""
+    return WorkspaceConfigError(
+        f"Unsupported tracking URI {uri!r}: it names no workspace. A tracking "
+        "server's URI ends with the workspace, http(s)://host:port/<workspace> (e.g. "
+        "http://127.0.0.1:5000/my-team); a local store is sqlite:///path/to/runyard.db."
+    )
+
+
+def parse_with_env_token(uri: str) -> TrackingUri:
+    """``uri`` parsed with the token of the environment (``TOKEN_ENV``): how a URI a user gives
+    is read.
+
+    Raises:
+        WorkspaceConfigError: the URI is not valid (``TrackingUri.parse``).
+    """
+    return TrackingUri.parse(uri, env_value(TOKEN_ENV))
+
+
+def tracking_uri_from_env() -> TrackingUri | None:
+    """The tracking URI of the environment (``TRACKING_URI_ENV``) parsed with its token; None
+    when it is not set.
+
+    Raises:
+        WorkspaceConfigError: the URI is not valid (``TrackingUri.parse``).
+    """
+    uri = env_value(TRACKING_URI_ENV)
+    return None if uri is None else parse_with_env_token(uri)
+
+
+# -- runner settings ----------------------------------------------------------------------------
 
 
 def _number(name: str, default: float) -> float:
@@ -46,13 +210,18 @@ class RunnerSettings:
 
     @classmethod
     def from_env(cls) -> RunnerSettings:
+        """The settings of the environment, defaults for those unset.
+
+        Raises:
+            WorkspaceConfigError: a value is not a number, or is negative.
+        """
         return cls(
             max_concurrent_runs=max(
-                1, int(_number("RUNYARD_LOCAL_MAX_RUNS", float(os.cpu_count() or 1)))
+                1, int(_number(LOCAL_MAX_RUNS_ENV, float(os.cpu_count() or 1)))
             ),
-            heartbeat_seconds=_number("RUNYARD_HEARTBEAT_SECONDS", 5.0),
-            not_responding_seconds=_number("RUNYARD_NOT_RESPONDING_SECONDS", 30.0),
-            dead_seconds=_number("RUNYARD_DEAD_RUN_SECONDS", 300.0),
-            cancel_grace_seconds=_number("RUNYARD_CANCEL_GRACE_SECONDS", 10.0),
-            poll_seconds=_number("RUNYARD_POLL_SECONDS", 0.1),
+            heartbeat_seconds=_number(HEARTBEAT_SECONDS_ENV, 5.0),
+            not_responding_seconds=_number(NOT_RESPONDING_SECONDS_ENV, 30.0),
+            dead_seconds=_number(DEAD_RUN_SECONDS_ENV, 300.0),
+            cancel_grace_seconds=_number(CANCEL_GRACE_SECONDS_ENV, 10.0),
+            poll_seconds=_number(POLL_SECONDS_ENV, 0.1),
         )

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from runyard import Experiment, Run, Workspace
+from runyard.capture.error import format_time
 from runyard.entities import NewRun
-from runyard.sdk.details import format_time
 from tests.cli.conftest import Invoke
 
 KEYS = ["name", "id", "runs", "last_run_time", "archived", "archived_time", "created_time", "tags"]

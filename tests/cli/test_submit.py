@@ -13,7 +13,7 @@ import pytest
 
 from runyard import Experiment, Run, Workspace
 from runyard.cli.submit import experiment_name_for
-from runyard.entities import NewRun, RunQuery, RunStatus
+from runyard.entities import NewRun, RunQuery, RunStatus, RunType
 from runyard.sdk.script_run_config import ScriptRunConfig
 from tests.cli.conftest import (
     GATED_SCRIPT,
@@ -300,15 +300,13 @@ def test_runs_cancel_stops_submitted_script(
 
 
 def test_runs_cancel_queued_submitted_run_ends_at_once(cli: Invoke, script_runs: Workspace) -> None:
-    from runyard.runners.local import SCRIPT_RUN_TYPE
-
     [info] = script_runs.store.create_runs(
         [
             NewRun(
                 run_id="queued-script",
                 experiment_name="queue",
                 status=RunStatus.QUEUED,
-                run_type=SCRIPT_RUN_TYPE,
+                run_type=RunType.SCRIPT,
             )
         ]
     )

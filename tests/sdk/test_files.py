@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runyard import Experiment, Run, Workspace
+from runyard.capture.snapshot import take_snapshot
 from runyard.errors import (
     ArtifactExistsError,
     ArtifactNotFoundError,
@@ -18,7 +19,6 @@ from runyard.errors import (
     SnapshotNotFoundError,
     UserError,
 )
-from runyard.sdk.snapshot import take_snapshot
 
 
 @pytest.fixture

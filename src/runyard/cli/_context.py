@@ -6,7 +6,6 @@ folder must say so rather than leave an empty ``.runyard/`` behind.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,13 +13,8 @@ import click
 from sqlalchemy.engine import make_url
 
 from runyard.cli._output import print_error
-from runyard.sdk.workspace import (
-    CONFIG_DIR,
-    CONFIG_FILE,
-    TRACKING_URI_ENV,
-    Workspace,
-    find_config,
-)
+from runyard.sdk.workspace import CONFIG_DIR, CONFIG_FILE, Workspace, find_config
+from runyard.settings import TRACKING_URI_ENV, Scheme, TrackingUri, tracking_uri_from_env
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -61,30 +55,31 @@ def _config_at(path: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def _check_sqlite_exists(uri: str) -> None:
+def _check_sqlite_exists(tracking: TrackingUri) -> None:
     """Refuse a tracking URI naming a missing SQLite file: opening it would create a database."""
-    if not uri.lower().startswith("sqlite:"):
+    if tracking.scheme is not Scheme.SQLITE:
         return
-    database = make_url(uri).database
+    database = make_url(tracking.uri).database
     if database and database != ":memory:" and not Path(database).exists():
         raise NoWorkspaceError(
-            f"{TRACKING_URI_ENV} is {uri!r}, but {Path(database).resolve()} does not exist; "
-            "the command line does not create workspaces. Check the variable, or unset it."
+            f"{TRACKING_URI_ENV} is {tracking.uri!r}, but {Path(database).resolve()} does not "
+            "exist; the command line does not create workspaces. Check the variable, or unset it."
         )
 
 
 def open_workspace(path: Path | None) -> Workspace:
-    """The workspace of ``$RUNYARD_TRACKING_URI`` (which wins), ``path``, or the current folder.
+    """The workspace of the environment's tracking URI (``TRACKING_URI_ENV``, which wins),
+    ``path``, or the current folder.
 
     Raises:
         NoWorkspaceError: no workspace was found (exit code 2); the message says where it looked.
             A tracking URI naming a missing SQLite file counts as none.
         WorkspaceConfigError: the configuration found is not valid.
     """
-    uri = os.environ.get(TRACKING_URI_ENV)
-    if uri:
-        _check_sqlite_exists(uri)
-        return Workspace()
+    tracking = tracking_uri_from_env()
+    if tracking is not None:
+        _check_sqlite_exists(tracking)
+        return Workspace(tracking)
     if path is not None:
         config = _config_at(path)
         if config is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import click
 from rich import box
@@ -19,7 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runyard import settings
 from runyard.entities import RunStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 UNWRAPPED_WIDTH = 10_000
 """The width given to rich off a terminal, so that nothing wraps or is cut with an ellipsis."""
@@ -34,6 +37,14 @@ STATUS_STYLES: Mapping[RunStatus, str] = {
     RunStatus.NOT_RESPONDING: "magenta",
 }
 """Statuses without an entry (not started, queued, preparing...) are dimmed."""
+
+
+def with_env_names(command: F) -> F:
+    """Fill the ``{TOKEN_ENV}``-style fields of a command's docstring (its ``--help``) with the
+    variables' names from ``runyard.settings``, the one place they are written. Put it under
+    the click decorators."""
+    command.__doc__ = (command.__doc__ or "").format_map(vars(settings))
+    return command
 
 
 def _console(stderr: bool) -> Console:

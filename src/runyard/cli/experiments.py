@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from runyard.capture.error import format_time
 from runyard.cli._context import CliState, pass_state
 from runyard.cli._output import (
     add_row,
@@ -16,7 +17,6 @@ from runyard.cli._output import (
     print_line,
 )
 from runyard.entities import ExperimentInfo, RunQuery, ViewType
-from runyard.sdk.details import format_time
 from runyard.store.base import Store
 
 

@@ -20,6 +20,7 @@ from runyard.cli.server import server
 from runyard.cli.submit import submit
 from runyard.cli.sync import sync
 from runyard.errors import RunyardError
+from runyard.settings import TRACKING_URI_ENV
 
 
 class RunyardGroup(click.Group):
@@ -45,7 +46,7 @@ class RunyardGroup(click.Group):
     metavar="PATH",
     help=(
         "A folder containing .runyard/ (or a config file). Default: the first .runyard/config.json "
-        "from the current folder upward. RUNYARD_TRACKING_URI, when set, wins over both."
+        f"from the current folder upward. {TRACKING_URI_ENV}, when set, wins over both."
     ),
 )
 @click.version_option(__version__, "--version", prog_name="runyard", message="%(prog)s %(version)s")

@@ -12,6 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from runyard.capture.error import format_time
 from runyard.cli._context import CliState, pass_state
 from runyard.cli._output import (
     add_row,
@@ -36,7 +37,6 @@ from runyard.entities import (
     RunStatus,
     TagFilter,
 )
-from runyard.sdk.details import format_time
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
 from runyard.store.base import Store

@@ -26,7 +26,9 @@ from runyard.cli._output import (
     print_line,
     print_note,
     print_warning,
+    with_env_names,
 )
+from runyard.settings import SERVER_CONFIG_ENV, TOKEN_ENV, TRACKING_URI_ENV
 
 if TYPE_CHECKING:
     from runyard.server.config import ServerConfig
@@ -86,10 +88,11 @@ def _config(ctx: click.Context, auth: str | None = None, **given: Any) -> Server
     state = ctx.find_object(CliState)
     workspace = open_workspace(state.workspace_path if state else None)
     try:
-        uri, root, name = workspace.tracking_uri, workspace.artifact_root, workspace.name
+        tracking, root, name = workspace.tracking, workspace.artifact_root, workspace.name
     finally:
         workspace.close()
-    if uri.split(":", 1)[0].lower() in ("http", "https"):
+    uri = tracking.uri
+    if tracking.is_server:
         raise UsageError(
             f"The workspace here is itself on a tracking server ({uri}); serve a local "
             "workspace, or a data folder with --data DIR."
@@ -130,6 +133,7 @@ def _open(
     "at all (default for the local workspace).",
 )
 @click.pass_context
+@with_env_names
 def server(
     ctx: click.Context,
     data: Path | None,
@@ -145,8 +149,8 @@ def server(
 
     With no options, serves the local workspace of the current folder (unauthenticated, on
     127.0.0.1:5000). With --data DIR or --store URL, serves every workspace created there,
-    each request needing a token. Clients set RUNYARD_TRACKING_URI=http://HOST:PORT/<workspace>
-    and RUNYARD_TOKEN.
+    each request needing a token. Clients set {TRACKING_URI_ENV}=http://HOST:PORT/<workspace>
+    and {TOKEN_ENV}.
     """
     ctx.meta[_LOCATION] = {"data": data, "store": store, "artifacts": artifacts}
     if ctx.invoked_subcommand is not None:
@@ -171,7 +175,7 @@ def open_access_warning(auth: str, host: str) -> str | None:
 def _serve(config: ServerConfig, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    from runyard.server.config import CONFIG_ENV, AuthMode
+    from runyard.server.config import AuthMode
     from runyard.server.state import ServerState
 
     state = ServerState.open(config)  # migrates the tables once, before the workers start
@@ -190,8 +194,8 @@ def _serve(config: ServerConfig, host: str, port: int, workers: int) -> None:
             "`runyard server tokens create --workspace NAME --role writer` (same --data/--store)."
         )
     for name in names or ["(none yet: runyard server workspaces create NAME)"]:
-        print_note(f"workspace: RUNYARD_TRACKING_URI=http://{shown}:{port}/{name}")
-    os.environ[CONFIG_ENV] = config.to_env()
+        print_note(f"workspace: {TRACKING_URI_ENV}=http://{shown}:{port}/{name}")
+    os.environ[SERVER_CONFIG_ENV] = config.to_env()
     uvicorn.run(
         "runyard.server.app:app_from_env",
         factory=True,
@@ -252,7 +256,7 @@ def create_token(
         state.close()
     print_note(
         f"Token {info.token_id}: {info.role.value} of workspace {info.workspace!r}. It is shown "
-        "once; keep it secret (set RUNYARD_TOKEN to it)."
+        f"once; keep it secret (set {TOKEN_ENV} to it)."
     )
     print_line(secret)
 
@@ -326,7 +330,7 @@ def create_workspace(
         info = state.registry.create(name)
     finally:
         state.close()
-    print_line(f"Created workspace {info.name!r}: RUNYARD_TRACKING_URI=http://HOST:PORT/{name}")
+    print_line(f"Created workspace {info.name!r}: {TRACKING_URI_ENV}=http://HOST:PORT/{name}")
 
 
 @workspaces.command("list")

@@ -10,7 +10,6 @@ twice. Journals of running processes are skipped: those processes send their own
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runyard.cli._context import CliError
-from runyard.cli._output import print_error, print_line, print_note, print_warning
+from runyard.cli._output import (
+    print_error,
+    print_line,
+    print_note,
+    print_warning,
+    with_env_names,
+)
 from runyard.errors import MissingExtraError, RunyardError
+from runyard.settings import JOURNAL_DIR_ENV, TrackingUri, parse_with_env_token
 
 if TYPE_CHECKING:
     from runyard.store.http.store import HttpStore
@@ -33,7 +39,7 @@ Stores = dict[str, "HttpStore | RunyardError"]
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
     help="Where to look for journals: every journal under DIR is sent (or DIR itself, if it is "
-    "one). Default: $RUNYARD_JOURNAL_DIR, else ~/.cache/runyard/journal.",
+    f"one). Default: ${JOURNAL_DIR_ENV}, else ~/.cache/runyard/journal.",
 )
 @click.option(
     "--tracking-uri",
@@ -42,10 +48,11 @@ Stores = dict[str, "HttpStore | RunyardError"]
     "journals were written, for a server that moved; only journals of a workspace of the same "
     "name are sent. Default: each journal's own.",
 )
+@with_env_names
 def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
     """Send the changes kept in journals while a tracking server could not be reached.
 
-    Each journal is sent in order, with the token in RUNYARD_TOKEN, and deleted once the server
+    Each journal is sent in order, with the token in {TOKEN_ENV}, and deleted once the server
     has acknowledged every change; the server ignores a change it has applied already, so running
     sync again sends nothing twice. Exits with 1 if something could not be sent, saying why (the
     journal then keeps what was not sent).
@@ -57,11 +64,12 @@ def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
     if not found:
         print_line(f"No journal to send in {root}.")
         return
+    target = parse_with_env_token(tracking_uri) if tracking_uri is not None else None
     failures: list[str] = []
     stores: Stores = {}
     try:
         for folder in found:
-            failure = _send_one(folder, tracking_uri, stores)
+            failure = _send_one(folder, target, stores)
             if failure:
                 failures.append(failure)
     finally:
@@ -75,7 +83,7 @@ def sync(journal_dir: Path | None, tracking_uri: str | None) -> None:
         )
 
 
-def _send_one(folder: Path, tracking_uri: str | None, stores: Stores) -> str | None:
+def _send_one(folder: Path, tracking_uri: TrackingUri | None, stores: Stores) -> str | None:
     """Send the journal in ``folder``; the reason it could not be sent completely, or None."""
     from runyard.errors import JournalBusyError
 
@@ -85,10 +93,10 @@ def _send_one(folder: Path, tracking_uri: str | None, stores: Stores) -> str | N
         return f"{folder}: unreadable meta.json"
     target = meta["tracking_uri"]
     if tracking_uri is not None:
-        if tracking_uri.rstrip("/").rsplit("/", 1)[-1] != meta.get("workspace"):
+        if tracking_uri.workspace != meta.get("workspace"):
             print_note(f"Skipped {folder}: it holds changes of workspace {meta.get('workspace')}.")
             return None
-        target = tracking_uri.rstrip("/")
+        target = tracking_uri.uri.rstrip("/")
     store = _store(target, stores)
     if isinstance(store, RunyardError):
         print_error(f"Could not send {folder} to {target}: {store.message}")
@@ -143,7 +151,7 @@ def _store(uri: str, stores: Stores) -> HttpStore | RunyardError:
     """The HttpStore of ``uri`` (opened once), or the error that kept it from opening."""
     if uri not in stores:
         try:
-            from runyard.store.http.store import TOKEN_ENV, HttpStore
+            from runyard.store.http.store import HttpStore
         except ModuleNotFoundError as exc:
             if exc.name != "httpx":
                 raise
@@ -151,7 +159,7 @@ def _store(uri: str, stores: Stores) -> HttpStore | RunyardError:
                 "Sending journals needs httpx: pip install 'runyard[server]'."
             ) from None
         try:
-            stores[uri] = HttpStore(uri, token=os.environ.get(TOKEN_ENV) or None)
+            stores[uri] = HttpStore(parse_with_env_token(uri))
         except RunyardError as exc:
             stores[uri] = exc
     return stores[uri]

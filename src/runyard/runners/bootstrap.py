@@ -1,7 +1,7 @@
 """Runs the user's script in the supervised process, as ``python script.py args`` would.
 
 ``python -m runyard.runners.bootstrap SCRIPT [ARGS...]``. The difference: an uncaught exception
-is also written as JSON to ``$RUNYARD_ERROR_FILE``, so that the supervisor can record
+is also written as JSON to the file ``ERROR_FILE_ENV`` names, so that the supervisor can record
 "User program failed with ValueError: ..." as the run's error. The traceback still goes to
 stderr, and the exit code is Python's (1 for an exception, the SystemExit code otherwise).
 """
@@ -17,6 +17,8 @@ import traceback
 import types
 from pathlib import Path
 
+# runyard.settings.ERROR_FILE_ENV, copied: this file runs as a script, before (and without)
+# importing the package, which would delay the user's script. tests/test_settings.py checks them.
 ERROR_FILE_ENV = "RUNYARD_ERROR_FILE"
 TRACE_LINES = 20
 

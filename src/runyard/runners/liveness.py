@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 
+from runyard.capture.error import build_error
 from runyard.entities import RunInfo
 from runyard.settings import RunnerSettings
 from runyard.store.base import Store
 
 
 def dead_run_error(settings: RunnerSettings, now: float) -> dict[str, object]:
-    from runyard.sdk.details import build_error
-
+    """The error recorded on a run whose supervisor stopped heartbeating."""
     return build_error(
         f"The run's supervisor sent no heartbeat for {settings.dead_seconds:g} s: its process "
         "was killed or the machine restarted, so the run was marked Failed. Submit it again.",

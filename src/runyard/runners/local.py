@@ -12,18 +12,25 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from runyard.entities import NewRun, RunInfo, RunStatus
-from runyard.errors import SnapshotError, StoreError
+from runyard.capture.error import build_error
+from runyard.capture.git import git_properties
+from runyard.capture.snapshot import take_snapshot
+from runyard.entities import NewRun, RunInfo, RunStatus, RunType
+from runyard.errors import SnapshotError, StoreError, UserError
 from runyard.runners import launch
+from runyard.runners.submission import ScriptSubmission
 from runyard.runners.supervisor import launch_spec, prepare_workdir, run_folder
+from runyard.settings import (
+    ARTIFACT_ROOT_ENV,
+    RUN_ID_ENV,
+    TRACKING_URI_ENV,
+    RunnerSettings,
+    TrackingUri,
+)
+from runyard.store.base import Store
 
-if TYPE_CHECKING:
-    from runyard.sdk.script_run_config import ScriptRunConfig
-    from runyard.sdk.workspace import Workspace
-
-SCRIPT_RUN_TYPE = "runyard.scriptrun"
 MAX_SUBMIT_FILES = 2000
 MAX_SUBMIT_BYTES = 25 * 1024 * 1024
 
@@ -33,11 +40,9 @@ def new_run_id(experiment_name: str) -> str:
     return f"{experiment_name}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
 
 
-def _snapshot(workspace: Workspace, source: Path) -> str:
-    from runyard.sdk.snapshot import take_snapshot
-
+def _snapshot(store: Store, source: Path) -> str:
     try:
-        return take_snapshot(workspace.store, source, MAX_SUBMIT_FILES, MAX_SUBMIT_BYTES)
+        return take_snapshot(store, source, MAX_SUBMIT_FILES, MAX_SUBMIT_BYTES)
     except SnapshotError as exc:
         raise SnapshotError(
             f"Your configuration directory {source} exceeds the limit of "
@@ -61,68 +66,69 @@ class LocalRunner:
 
     def submit(
         self,
-        workspace: Workspace,
-        experiment_name: str,
-        config: ScriptRunConfig,
-        tags: dict[str, str | None],
-        parent_run_id: str | None = None,
-        run_id: str | None = None,
+        store: Store,
+        tracking_uri: TrackingUri,
+        artifact_root: str | None,
+        submission: ScriptSubmission,
     ) -> RunInfo:
-        """Create the Queued run and launch its supervisor; return at once."""
-        from runyard.sdk.git import git_properties
-        from runyard.settings import RunnerSettings
+        """Create the Queued run in ``store`` and launch its supervisor; return at once.
 
+        The supervisor and the script reach the store through ``tracking_uri`` and
+        ``artifact_root`` (the workspace's), handed to them in their environment.
+
+        Raises:
+            WorkspaceConfigError: a runner setting (``RunnerSettings``) is not valid.
+            SnapshotError: the source folder is over the submit limits.
+            StoreError: the supervisor process could not be started (the run is then Failed).
+        """
         RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
-        source = Path(config.source_directory).resolve()
-        script = config.relative_script()  # where the script is in the working copy
+        source = submission.source_directory
         properties = {"runyard.ComputeTargetType": self.target, **git_properties(source)}
-        properties["ContentSnapshotId"] = _snapshot(workspace, source)
+        properties["ContentSnapshotId"] = _snapshot(store, source)
         definition: dict[str, Any] = {
-            **config.run_config.to_definition(),
-            "script": script,
+            **submission.run_definition,
+            "script": submission.script,  # where the script is in the working copy
             "python": sys.executable,
             "sourceDirectory": str(source),
         }
         new = NewRun(
-            run_id=run_id or new_run_id(experiment_name),
-            experiment_name=experiment_name,
+            run_id=submission.run_id or new_run_id(submission.experiment_name),
+            experiment_name=submission.experiment_name,
             status=RunStatus.QUEUED,
-            parent_run_id=parent_run_id,
-            run_type=SCRIPT_RUN_TYPE,
+            parent_run_id=submission.parent_run_id,
+            run_type=RunType.SCRIPT.value,
             target=self.target,
-            tags=tags,
+            tags=submission.tags,
             properties=properties,
             run_definition=definition,
             submitted_by=_user(),
         )
-        info = workspace.store.create_runs([new])[0]
-        workspace.store.heartbeat(info.run_id)  # the run holds its queue place from now on
+        info = store.create_runs([new])[0]
+        store.heartbeat(info.run_id)  # the run holds its queue place from now on
         try:
-            self._launch(workspace, info)
+            self._launch(store, tracking_uri, artifact_root, info)
         except OSError as exc:
-            from runyard.sdk.details import build_error
-
             message = f"Could not start the run's supervisor process: {exc}"
-            workspace.store.set_run_status(
+            store.set_run_status(
                 info.run_id, RunStatus.FAILED, build_error(message, "SystemError", time.time())
             )
             raise StoreError(message) from exc
-        return workspace.store.get_run(info.run_id)
+        return store.get_run(info.run_id)
 
-    def _launch(self, workspace: Workspace, info: RunInfo) -> None:
-        from runyard.settings import RunnerSettings
-
+    def _launch(
+        self, store: Store, tracking_uri: TrackingUri, artifact_root: str | None, info: RunInfo
+    ) -> None:
         folder = run_folder(info.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        env.pop("RUNYARD_RUN_ID", None)
-        env["RUNYARD_TRACKING_URI"] = workspace.tracking_uri
-        if workspace.artifact_root:
-            env["RUNYARD_ARTIFACT_ROOT"] = workspace.artifact_root
+        env.pop(RUN_ID_ENV, None)
+        env[TRACKING_URI_ENV] = tracking_uri.uri
+        if artifact_root:
+            env[ARTIFACT_ROOT_ENV] = artifact_root
         # If a slot is free now, take it here and lay the run out, so that the launcher starts
         # the script before its own imports; otherwise the supervisor queues the run.
         settings = RunnerSettings.from_env()
-        claimed = workspace.store.claim_queued_run(
+        claimed = store.claim_queued_run(
             info.run_id,
             self.target,
             settings.max_concurrent_runs,
@@ -130,8 +136,8 @@ class LocalRunner:
         )
         started = claimed.status is RunStatus.STARTING
         if started:
-            prepare_workdir(workspace.store, claimed, folder / "work")
-            spec = launch_spec(workspace.tracking_uri, workspace.artifact_root, claimed, env)
+            prepare_workdir(store, claimed, folder / "work")
+            spec = launch_spec(tracking_uri, artifact_root, claimed, env)
             # Only this user may read it: the environment can hold tokens.
             handle = os.open(folder / launch.LAUNCH_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
             with os.fdopen(handle, "w") as out:
@@ -155,7 +161,7 @@ class LocalRunner:
             threading.Thread(target=process.wait, name="runyard-reaper", daemon=True).start()
             if started and _script_started(read_end):
                 # The script runs: say so now rather than after the supervisor's imports.
-                workspace.store.set_run_status(info.run_id, RunStatus.RUNNING)
+                store.set_run_status(info.run_id, RunStatus.RUNNING)
         finally:
             os.close(read_end)
             if write_end >= 0:
@@ -173,8 +179,11 @@ RUNNERS: dict[str, type[LocalRunner]] = {"local": LocalRunner}
 
 
 def runner_for(target: str) -> LocalRunner:
-    from runyard.errors import UserError
+    """The runner of the compute target ``target``.
 
+    Raises:
+        UserError: runyard has no runner of that name.
+    """
     try:
         return RUNNERS[target]()
     except KeyError:

@@ -31,10 +31,25 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from runyard.capture.error import build_error
+from runyard.capture.outputs import upload_new
+from runyard.capture.snapshot import extract_snapshot
 from runyard.entities import RunInfo, RunStatus, stop_ends_as
 from runyard.runners import bootstrap, launch
-from runyard.runners.bootstrap import ERROR_FILE_ENV
-from runyard.settings import RunnerSettings
+from runyard.runners.liveness import expire_dead_runs
+from runyard.settings import (
+    ARTIFACT_ROOT_ENV,
+    ERROR_FILE_ENV,
+    EXPERIMENT_NAME_ENV,
+    KEEP_WORKDIR_ENV,
+    OUTPUT_DIRECTORY_ENV,
+    RUN_ID_ENV,
+    TRACKING_URI_ENV,
+    RunnerSettings,
+    TrackingUri,
+    env_value,
+    tracking_uri_from_env,
+)
 from runyard.store import Store, open_store
 
 STD_LOG = "user_logs/std_log.txt"
@@ -78,11 +93,22 @@ class _LogPump:
 
 
 class Supervisor:
-    def __init__(self, store: Store, run_id: str, settings: RunnerSettings) -> None:
+    """One run's supervisor: ``store`` is the run's, opened from ``tracking_uri`` and
+    ``artifact_root``, which the script is handed too."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        settings: RunnerSettings,
+        tracking_uri: TrackingUri,
+        artifact_root: str | None,
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.settings = settings
-        self.artifact_root: str | None = os.environ.get("RUNYARD_ARTIFACT_ROOT")
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
         self.folder = run_folder(run_id)
         self.workdir = self.folder / "work"
         self._last_beat = 0.0
@@ -100,8 +126,6 @@ class Supervisor:
             self._last_beat = now
 
     def reap(self) -> None:
-        from runyard.runners.liveness import expire_dead_runs
-
         expire_dead_runs(self.store, self.settings)
 
     # -- phases --------------------------------------------------------------------------------
@@ -149,7 +173,7 @@ class Supervisor:
         and why it was stopped (None if it ended by itself)."""
         definition = dict(info.run_definition or {})
         if process is None:
-            process = launch.start(launch_spec(self.store.uri, self.artifact_root, info))
+            process = launch.start(launch_spec(self.tracking_uri, self.artifact_root, info))
         self.note(f"started process {process.pid}: {' '.join(process.args)}")  # type: ignore[arg-type]
         assert process.stdout is not None
         pump = _LogPump(process.stdout)
@@ -186,13 +210,10 @@ class Supervisor:
             self.store.append_log(self.run_id, STD_LOG, data)
 
     def finish(self, code: int, stopped: str | None) -> None:
-        from runyard.sdk.details import build_error
-        from runyard.sdk.files import RunFiles
-
         info = self.store.get_run(self.run_id)
         if info.status is RunStatus.RUNNING:
             info = self.store.set_run_status(self.run_id, RunStatus.FINALIZING)
-        RunFiles(self.store, self.run_id).upload_new("outputs", self.workdir / "outputs")
+        upload_new(self.store, self.run_id, "outputs", self.workdir / "outputs")
         now = time.time()
         if info.status is RunStatus.CANCEL_REQUESTED or stopped:
             final = stop_ends_as(info)
@@ -212,8 +233,6 @@ class Supervisor:
         self.note(f"the script exited with code {code}: Failed")
 
     def _script_error(self, code: int, now: float) -> dict[str, Any]:
-        from runyard.sdk.details import build_error
-
         error_file = self.folder / "error.json"
         if error_file.is_file():
             found = json.loads(error_file.read_text())
@@ -283,8 +302,6 @@ def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
 
 def prepare_workdir(store: Store, info: RunInfo, workdir: Path) -> None:
     """Lay the run's snapshot out as its working copy, with ``outputs/`` and ``logs/``."""
-    from runyard.sdk.snapshot import extract_snapshot
-
     snapshot_id = info.properties.get("ContentSnapshotId")
     workdir.mkdir(parents=True, exist_ok=True)
     if snapshot_id:
@@ -294,7 +311,7 @@ def prepare_workdir(store: Store, info: RunInfo, workdir: Path) -> None:
 
 
 def launch_spec(
-    tracking_uri: str,
+    tracking_uri: TrackingUri,
     artifact_root: str | None,
     info: RunInfo,
     base_env: dict[str, str] | None = None,
@@ -315,16 +332,16 @@ def launch_spec(
     env.update({str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()})
     env.update(
         {
-            "RUNYARD_RUN_ID": info.run_id,
-            "RUNYARD_EXPERIMENT_NAME": info.experiment_name,
-            "RUNYARD_TRACKING_URI": tracking_uri,
-            "RUNYARD_OUTPUT_DIRECTORY": str(workdir / "outputs"),
+            RUN_ID_ENV: info.run_id,
+            EXPERIMENT_NAME_ENV: info.experiment_name,
+            TRACKING_URI_ENV: tracking_uri.uri,
+            OUTPUT_DIRECTORY_ENV: str(workdir / "outputs"),
             ERROR_FILE_ENV: str(folder / "error.json"),
             "PYTHONUNBUFFERED": "1",
         }
     )
     if artifact_root:
-        env["RUNYARD_ARTIFACT_ROOT"] = artifact_root
+        env[ARTIFACT_ROOT_ENV] = artifact_root
     return {"command": command, "cwd": str(workdir), "env": env}
 
 
@@ -333,15 +350,18 @@ def main(argv: list[str], process: subprocess.Popen[bytes] | None = None) -> int
         print("usage: python -m runyard.runners.supervisor RUN_ID", file=sys.stderr)
         return 2
     run_id = argv[0]
-    uri = os.environ["RUNYARD_TRACKING_URI"]
-    store = open_store(uri, os.environ.get("RUNYARD_ARTIFACT_ROOT"))
+    tracking_uri = tracking_uri_from_env()
+    if tracking_uri is None:
+        print(f"runyard supervisor: {TRACKING_URI_ENV} is not set", file=sys.stderr)
+        return 2
+    artifact_root = env_value(ARTIFACT_ROOT_ENV)
+    store = open_store(tracking_uri, artifact_root)
     code = 1
     try:
-        code = Supervisor(store, run_id, RunnerSettings.from_env()).run(process)
+        settings = RunnerSettings.from_env()
+        code = Supervisor(store, run_id, settings, tracking_uri, artifact_root).run(process)
         return code
     except BaseException as exc:
-        from runyard.sdk.details import build_error
-
         traceback.print_exc()
         message = f"The runyard supervisor failed: {type(exc).__name__}: {exc}"
         with contextlib.suppress(Exception):
@@ -350,7 +370,7 @@ def main(argv: list[str], process: subprocess.Popen[bytes] | None = None) -> int
             )
         return 1
     finally:
-        if not os.environ.get("RUNYARD_KEEP_WORKDIR"):
+        if not env_value(KEEP_WORKDIR_ENV):
             # The folder's supervisor.log holds a crash's traceback: only the copy goes then.
             folder = run_folder(run_id)
             shutil.rmtree(folder if code == 0 else folder / "work", ignore_errors=True)

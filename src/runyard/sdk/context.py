@@ -1,28 +1,29 @@
 """``Run.get_context()``: the run a submitted script belongs to, found from its environment.
 
-Inside a script launched by a runyard supervisor, ``RUNYARD_RUN_ID`` and
-``RUNYARD_TRACKING_URI`` name the run; ``get_context`` returns a ``SubmittedRun`` for it, the
-same object on every call. Elsewhere it returns an ``OfflineRun`` that prints what it would
-have logged (or raises with ``allow_offline=False``).
+Inside a script launched by a runyard supervisor, the run id and the tracking URI in the
+environment (``settings.RUN_ID_ENV``, ``settings.TRACKING_URI_ENV``) name the run;
+``get_context`` returns a ``SubmittedRun`` for it, the same object on every call. Elsewhere it
+returns an ``OfflineRun`` that prints what it would have logged (or raises with
+``allow_offline=False``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from runyard.capture.error import build_error
 from runyard.errors import RunEnvironmentError
+from runyard.sdk.experiment import Experiment
 from runyard.sdk.run import Run
+from runyard.sdk.workspace import Workspace
+from runyard.settings import ARTIFACT_ROOT_ENV, RUN_ID_ENV, TRACKING_URI_ENV, env_value
 
 logger = logging.getLogger("runyard")
-
-RUN_ID_ENV = "RUNYARD_RUN_ID"
-TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
-ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
 
 # One SubmittedRun per (tracking URI, run id) in this process: get_context returns the same
 # object every time, as Azure ML does.
@@ -38,10 +39,6 @@ class SubmittedRun(Run):
 
     def fail(self, error_details: Any = None, error_code: str | None = None, **_: Any) -> None:
         """Record the error; the status is set from the script's exit code."""
-        import time
-
-        from runyard.sdk.details import build_error
-
         self.flush()
         self._store.record_error(self.id, build_error(error_details, error_code, time.time()))
 
@@ -60,15 +57,12 @@ class SubmittedRun(Run):
 
 
 def get_context(allow_offline: bool = True) -> SubmittedRun | OfflineRun:
-    run_id = os.environ.get(RUN_ID_ENV)
-    uri = os.environ.get(TRACKING_URI_ENV)
+    run_id = env_value(RUN_ID_ENV)
+    uri = env_value(TRACKING_URI_ENV)
     if run_id and uri:
         found = _submitted.get((uri, run_id))
         if found is None:
-            from runyard.sdk.experiment import Experiment
-            from runyard.sdk.workspace import Workspace
-
-            workspace = Workspace(uri, artifact_root=os.environ.get(ARTIFACT_ROOT_ENV))
+            workspace = Workspace(uri, artifact_root=env_value(ARTIFACT_ROOT_ENV))
             info = workspace.store.get_run(run_id)
             experiment = Experiment(workspace, info.experiment_name)
             found = _submitted[(uri, run_id)] = SubmittedRun(experiment, run_id, _info=info)

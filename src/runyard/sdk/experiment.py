@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard.capture.error import format_time
 from runyard.entities import ExperimentInfo, RunQuery, RunStatus, ViewType
 from runyard.errors import InvalidArgumentError
 from runyard.limits import check_experiment_name
-from runyard.sdk.filters import iterate_runs, key_filters, parse_status
+from runyard.runners.submission import ScriptSubmission
+from runyard.sdk.filters import key_filters, parse_status, tag_values
+from runyard.sdk.run import Run, iterate_runs
+from runyard.sdk.script_run import ScriptRun
+from runyard.sdk.script_run_config import ScriptRunConfig
 
 if TYPE_CHECKING:
-    from runyard.sdk.run import Run
-    from runyard.sdk.script_run import ScriptRun
-    from runyard.sdk.script_run_config import ScriptRunConfig
     from runyard.sdk.workspace import Workspace
 
 
@@ -47,8 +50,6 @@ class Experiment:
 
     @property
     def archived_time(self) -> str | None:
-        from runyard.sdk.details import format_time
-
         return format_time(self._info.archived_time)
 
     @property
@@ -67,8 +68,6 @@ class Experiment:
             snapshot_directory: the folder snapshotted with the run (default ``.``; None for none).
             run_id: an explicit id (default: a new uuid4).
         """
-        from runyard.sdk.run import Run
-
         return Run._start_logging(self, *args, **kwargs)
 
     def get_runs(
@@ -112,23 +111,27 @@ class Experiment:
             SnapshotError: the source folder is over the submit limits.
             UserError: an unknown compute target.
         """
+        # Not at the top, for import cost only: the runners (subprocess, ctypes, the supervisor)
+        # load on the first submit, not with ``import runyard``.
         from runyard.runners.local import runner_for
-        from runyard.sdk.filters import tag_values
-        from runyard.sdk.script_run import ScriptRun
-        from runyard.sdk.script_run_config import ScriptRunConfig
 
         if not isinstance(config, ScriptRunConfig):
             raise InvalidArgumentError(
                 f"submit needs a ScriptRunConfig, got {type(config).__name__}."
             )
         runner = runner_for(config.run_config.target)
-        info = runner.submit(
-            self._workspace,
-            self.name,
-            config,
-            tag_values(tags or {}),
+        submission = ScriptSubmission(
+            experiment_name=self.name,
+            source_directory=Path(config.source_directory).resolve(),
+            tags=tag_values(tags or {}),
+            script=config.relative_script(),  # checked again: the folder may have changed
+            run_definition=config.run_config.to_definition(),
             parent_run_id=kwargs.get("_parent_run_id"),
             run_id=kwargs.get("run_id"),
+        )
+        workspace = self._workspace
+        info = runner.submit(
+            workspace.store, workspace.tracking, workspace.artifact_root, submission
         )
         return ScriptRun(self, info.run_id, _info=info)
 
@@ -172,8 +175,6 @@ class Experiment:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        from runyard.sdk.filters import tag_values
-
         self._info = self._workspace.store.set_experiment_tags(self.name, tag_values(tags))
 
     def remove_tags(self, tags: builtins.list[str] | str) -> None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from runyard.capture.outputs import upload_new
 from runyard.entities import ArtifactInfo
-from runyard.errors import (
-    ArtifactExistsError,
-    ArtifactNotFoundError,
-    InvalidArgumentError,
-    UserError,
-)
+from runyard.errors import ArtifactNotFoundError, InvalidArgumentError, UserError
 from runyard.store.artifacts import copy_stream
 from runyard.store.base import Store
 
@@ -71,16 +66,7 @@ class RunFiles:
 
     def upload_new(self, name: str, folder: Path) -> None:
         """Upload every file of ``folder`` not yet stored under ``name/`` (outputs at the end)."""
-        if not folder.is_dir():
-            return
-        have = {a.path for a in self._store.list_artifacts(self._run_id, name + "/")}
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            artifact = f"{name}/{file.relative_to(folder).as_posix()}"
-            if artifact in have:
-                continue
-            # Uploaded meanwhile by another process ending the same run: it is there.
-            with contextlib.suppress(ArtifactExistsError):
-                self.upload_file(artifact, file)
+        upload_new(self._store, self._run_id, name, folder)
 
     def get_file_names(self) -> list[str]:
         """Artifacts and logs (a script's ``user_logs/std_log.txt``), sorted by path."""

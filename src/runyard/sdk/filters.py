@@ -1,19 +1,13 @@
-"""Turning the SDK's filter arguments into store queries, and paging through results."""
+"""Turning the SDK's filter arguments (tags, properties, statuses) into store filters."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from runyard.entities import RunQuery, RunStatus, TagFilter
+from runyard.entities import RunStatus, TagFilter
 from runyard.errors import InvalidArgumentError
-
-if TYPE_CHECKING:
-    from runyard.sdk.experiment import Experiment
-    from runyard.sdk.run import Run
-    from runyard.sdk.workspace import Workspace
 
 logger = logging.getLogger("runyard")
 
@@ -59,22 +53,3 @@ def parse_status(status: str | RunStatus | None) -> RunStatus | None:
         return RunStatus.parse(str(status))
     except ValueError as exc:
         raise InvalidArgumentError(str(exc)) from None
-
-
-def iterate_runs(
-    workspace: Workspace, query: RunQuery, experiment: Experiment | None = None
-) -> Iterator[Run]:
-    """Every run matching ``query``, page by page, as Run objects (lazily)."""
-    from runyard.sdk.run import run_from_info
-
-    token: str | None = None
-    experiments: dict[str, Experiment] = {}
-    if experiment is not None:
-        experiments[experiment.name] = experiment
-    while True:
-        page = workspace.store.search_runs(dataclasses.replace(query, page_token=token))
-        for info in page.runs:
-            yield run_from_info(workspace, info, experiments)
-        token = page.next_page_token
-        if token is None:
-            return

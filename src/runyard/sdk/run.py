@@ -14,12 +14,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from runyard.entities import ArtifactInfo, MetricKind, NewRun, RunInfo, RunQuery, RunStatus
-from runyard.errors import InvalidArgumentError, LimitExceededError, RunNotFoundError, UserError
+from runyard.capture import snapshot
+from runyard.capture.error import build_error
+from runyard.capture.git import git_properties
+from runyard.entities import (
+    ArtifactInfo,
+    MetricKind,
+    NewRun,
+    RunInfo,
+    RunQuery,
+    RunStatus,
+    RunType,
+)
+from runyard.errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    RunNotFoundError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    UserError,
+)
 from runyard.limits import MAX_CHILDREN_PER_CALL
-from runyard.sdk.details import build_error, run_details
+from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
-from runyard.sdk.filters import as_str, iterate_runs, key_filters, parse_status, tag_values
+from runyard.sdk.filters import as_str, key_filters, parse_status, tag_values
 from runyard.sdk.metrics import MetricLogger, shape_metrics
 
 if TYPE_CHECKING:
@@ -42,7 +60,7 @@ def run_from_info(
     workspace: Workspace, info: RunInfo, experiments: dict[str, Experiment] | None = None
 ) -> Run:
     """A Run object for a stored run (``experiments`` caches Experiment objects by name)."""
-    from runyard.runners.local import SCRIPT_RUN_TYPE
+    # Both import this module: a Run makes Experiments and ScriptRuns, so they come late.
     from runyard.sdk.experiment import Experiment
     from runyard.sdk.script_run import ScriptRun
 
@@ -50,8 +68,25 @@ def run_from_info(
     experiment = cache.get(info.experiment_name)
     if experiment is None:
         experiment = cache[info.experiment_name] = Experiment(workspace, info.experiment_name)
-    cls = ScriptRun if info.run_type == SCRIPT_RUN_TYPE else Run
+    cls = ScriptRun if info.run_type == RunType.SCRIPT else Run
     return cls(experiment, info.run_id, _info=info)
+
+
+def iterate_runs(
+    workspace: Workspace, query: RunQuery, experiment: Experiment | None = None
+) -> Iterator[Run]:
+    """Every run matching ``query``, page by page, as Run objects (lazily)."""
+    token: str | None = None
+    experiments: dict[str, Experiment] = {}
+    if experiment is not None:
+        experiments[experiment.name] = experiment
+    while True:
+        page = workspace.store.search_runs(dataclasses.replace(query, page_token=token))
+        for info in page.runs:
+            yield run_from_info(workspace, info, experiments)
+        token = page.next_page_token
+        if token is None:
+            return
 
 
 class Run:
@@ -101,7 +136,9 @@ class Run:
         Outside a submitted run: an offline run that prints what it would log, or, with
         ``allow_offline=False``, RunEnvironmentError.
         """
-        from runyard.sdk.context import get_context
+        from runyard.sdk.context import (
+            get_context,  # it imports this module: a SubmittedRun is a Run
+        )
 
         return get_context(allow_offline)
 
@@ -125,14 +162,11 @@ class Run:
         name: str | None = None,
         **_: Any,
     ) -> Run:
-        from runyard.sdk.git import git_properties
-        from runyard.sdk.snapshot import take_snapshot
-
         outputs_dir = _outputs_dir(outputs)
         properties: dict[str, str] = {"runyard.ComputeTargetType": "local"}
         if snapshot_directory:
             properties.update(git_properties(snapshot_directory))
-            properties["ContentSnapshotId"] = take_snapshot(
+            properties["ContentSnapshotId"] = snapshot.take_snapshot(
                 experiment.workspace.store, snapshot_directory
             )
         new = NewRun(
@@ -562,12 +596,9 @@ class Run:
 
     def take_snapshot(self, file_or_folder_path: str | os.PathLike[str]) -> str:
         """Snapshot a folder with the run (once per run); return the snapshot id."""
-        from runyard.errors import SnapshotError
-        from runyard.sdk.snapshot import take_snapshot
-
         if "ContentSnapshotId" in self.get_properties():
             raise SnapshotError(f"Cannot take snapshot as the run already has one: {self.id}")
-        snapshot_id = take_snapshot(self._store, file_or_folder_path)
+        snapshot_id = snapshot.take_snapshot(self._store, file_or_folder_path)
         self.add_properties({"ContentSnapshotId": snapshot_id})
         return snapshot_id
 
@@ -575,9 +606,6 @@ class Run:
         self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None
     ) -> str:
         """Write the run's snapshot as ``<path or a temp folder>/<id>.zip``; return that path."""
-        from runyard.errors import SnapshotNotFoundError
-        from runyard.sdk.snapshot import write_zip
-
         snapshot_id = snapshot_id or self.get_properties().get("ContentSnapshotId")
         if not snapshot_id:
             raise SnapshotNotFoundError(
@@ -585,7 +613,7 @@ class Run:
                 "call take_snapshot."
             )
         folder = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="runyard-"))
-        return str(write_zip(self._store, snapshot_id, folder / f"{snapshot_id}.zip"))
+        return str(snapshot.write_zip(self._store, snapshot_id, folder / f"{snapshot_id}.zip"))
 
     # -- display -------------------------------------------------------------------------------
 

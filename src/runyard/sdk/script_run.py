@@ -8,10 +8,13 @@ import sys
 import time
 from typing import IO, Any
 
+from runyard.capture.error import build_error
 from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunInfo, RunStatus
 from runyard.errors import ActivityFailedError, RunStateError
-from runyard.sdk.details import build_error, run_details
+from runyard.runners.liveness import expire_dead_runs
+from runyard.sdk.details import run_details
 from runyard.sdk.run import Run
+from runyard.settings import RunnerSettings
 
 STD_LOG = "user_logs/std_log.txt"
 POLL_SECONDS = 0.25
@@ -34,9 +37,6 @@ class ScriptRun(Run):
 
     def _check_alive(self, info: RunInfo) -> None:
         """Any reader may declare a silent run NotResponding, then Failed (no daemon needed)."""
-        from runyard.runners.liveness import expire_dead_runs
-        from runyard.settings import RunnerSettings
-
         settings = RunnerSettings.from_env()
         last = info.heartbeat_time
         if last is not None and time.time() - last > settings.not_responding_seconds:
@@ -44,8 +44,6 @@ class ScriptRun(Run):
             self._info = self._store.get_run(self.id)
 
     def _stop(self, status: RunStatus, error: Any, timeout_seconds: float | None) -> None:
-        from runyard.settings import RunnerSettings
-
         self._info = self._store.request_stop(self.id, status, error)
         limit = timeout_seconds
         if limit is None:

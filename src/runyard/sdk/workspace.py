@@ -9,28 +9,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
+from runyard.sdk.experiment import Experiment
+from runyard.settings import (
+    ARTIFACT_ROOT_ENV,
+    TRACKING_URI_ENV,
+    TrackingUri,
+    env_value,
+    parse_with_env_token,
+    tracking_uri_from_env,
+)
 from runyard.store import Store, default_artifact_root, open_store
 
 if TYPE_CHECKING:
     from runyard.logging.pipeline import MetricPipeline
-    from runyard.sdk.experiment import Experiment
 
 CONFIG_DIR = ".runyard"
 CONFIG_FILE = "config.json"
 DATABASE_FILE = "runyard.db"
 ARTIFACT_DIR = "artifacts"
-TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
-ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
-
-
-def _resolve_sqlite(uri: str, base: Path) -> str:
-    """Make a relative ``sqlite:///file.db`` absolute against ``base`` (the config folder)."""
-    prefix = "sqlite:///"
-    path = uri[len(prefix) :]
-    # ":memory:" is not a file name: left alone, the store refuses it with a clear error.
-    if uri.startswith(prefix) and not path.startswith("/") and path != ":memory:":
-        return prefix + str((base / path).resolve())
-    return uri
 
 
 def find_config(start: Path) -> Path | None:
@@ -51,32 +47,39 @@ class Workspace:
 
     def __init__(
         self,
-        tracking_uri: str | None = None,
+        tracking_uri: str | TrackingUri | None = None,
         *,
         artifact_root: str | None = None,
         name: str | None = None,
     ) -> None:
-        """Open the workspace at ``tracking_uri`` (default: ``$RUNYARD_TRACKING_URI``).
+        """Open the workspace at ``tracking_uri`` (default: the tracking URI of the environment,
+        ``settings.TRACKING_URI_ENV``; a tracking server's token comes from
+        ``settings.TOKEN_ENV``). A relative SQLite path is taken from the current folder.
 
         Raises:
-            WorkspaceConfigError: no tracking URI was given or set, or its scheme is unknown.
+            WorkspaceConfigError: no tracking URI was given or set, or it is not valid.
         """
-        uri = tracking_uri or os.environ.get(TRACKING_URI_ENV)
-        if not uri:
+        if isinstance(tracking_uri, TrackingUri):
+            tracking: TrackingUri | None = tracking_uri
+        elif tracking_uri:
+            tracking = parse_with_env_token(tracking_uri)
+        else:
+            tracking = tracking_uri_from_env()
+        if tracking is None:
             raise WorkspaceConfigError(
                 "No tracking URI: pass Workspace(tracking_uri='sqlite:///path/runyard.db'), set "
                 f"{TRACKING_URI_ENV}, or use Workspace.from_config()."
             )
-        uri = _resolve_sqlite(uri, Path.cwd())
-        self.tracking_uri = uri
+        self._tracking = tracking = tracking.resolved(Path.cwd())
+        self.tracking_uri = tracking.uri
         # A tracking server (http/https) keeps artifacts where it is configured to: none here.
         self.artifact_root = (
             None
-            if _is_server(uri)
-            else artifact_root or os.environ.get(ARTIFACT_ROOT_ENV) or default_artifact_root(uri)
+            if tracking.is_server
+            else artifact_root or env_value(ARTIFACT_ROOT_ENV) or default_artifact_root(tracking)
         )
-        self.name = name or _default_name(uri)
-        self._store = open_store(uri, self.artifact_root)
+        self.name = name or _default_name(tracking)
+        self._store = open_store(tracking, self.artifact_root)
         self._pipeline: MetricPipeline | None = None
 
     # -- finding and creating ------------------------------------------------------------------
@@ -85,16 +88,17 @@ class Workspace:
     def from_config(cls, path: str | os.PathLike[str] | None = None, **_: Any) -> Workspace:
         """The workspace configured for ``path`` (a folder, or a config file; default: here).
 
-        ``$RUNYARD_TRACKING_URI`` wins when set. Otherwise ``.runyard/config.json`` is looked
-        for from ``path`` up to the root; when there is none, a local workspace is created in
-        ``<path>/.runyard/`` and one line on stderr says so.
+        The tracking URI of the environment (``settings.TRACKING_URI_ENV``) wins when set.
+        Otherwise ``.runyard/config.json`` is looked for from ``path`` up to the root; when there
+        is none, a local workspace is created in ``<path>/.runyard/`` and one line on stderr says
+        so.
 
         Raises:
             WorkspaceConfigError: the config file found is not valid.
         """
-        env_uri = os.environ.get(TRACKING_URI_ENV)
-        if env_uri:
-            return cls(env_uri)
+        from_env = tracking_uri_from_env()
+        if from_env is not None:
+            return cls(from_env)
         start = Path(path) if path is not None else Path.cwd()
         config = start if start.is_file() else find_config(start.resolve())
         if config is None:
@@ -125,7 +129,7 @@ class Workspace:
         if isinstance(artifact_root, str) and "://" not in artifact_root:
             artifact_root = str((base / artifact_root).resolve())
         return cls(
-            _resolve_sqlite(uri, base),
+            parse_with_env_token(uri).resolved(base),
             artifact_root=artifact_root,
             name=data.get("name") or base.parent.name,
         )
@@ -173,6 +177,11 @@ class Workspace:
     # -- use -----------------------------------------------------------------------------------
 
     @property
+    def tracking(self) -> TrackingUri:
+        """The tracking URI, parsed: what the runners and the store are handed."""
+        return self._tracking
+
+    @property
     def store(self) -> Store:
         return self._store
 
@@ -180,6 +189,7 @@ class Workspace:
     def pipeline(self) -> MetricPipeline:
         """The background metric writer of this workspace, started on first use."""
         if self._pipeline is None:
+            # Importing the pipeline registers its atexit flush: only in processes that log.
             from runyard.logging.pipeline import MetricPipeline
 
             self._pipeline = MetricPipeline(self._store)
@@ -193,8 +203,6 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Experiment]:
         """Active experiments by name."""
-        from runyard.sdk.experiment import Experiment
-
         return {e.name: e for e in Experiment.list(self)}
 
     def close(self) -> None:
@@ -207,13 +215,13 @@ class Workspace:
         return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
 
 
-def _is_server(uri: str) -> bool:
-    return uri.split(":", 1)[0].lower() in ("http", "https")
-
-
-def _default_name(uri: str) -> str:
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///") :])
+def _default_name(tracking: TrackingUri) -> str:
+    """The SQLite file's folder (the one holding ``.runyard/``), a server's workspace, or the
+    URI's last segment (a PostgreSQL database)."""
+    if tracking.sqlite_path is not None:
+        db = Path(tracking.sqlite_path)
         folder = db.parent.parent if db.parent.name == CONFIG_DIR else db.parent
         return folder.name or "workspace"
-    return uri.rsplit("/", 1)[-1] or "workspace"
+    if tracking.workspace is not None:
+        return tracking.workspace
+    return tracking.uri.rsplit("/", 1)[-1] or "workspace"

@@ -27,14 +27,15 @@ from runyard.server.routes import (
     supervision,
 )
 from runyard.server.state import ServerState, server_state
+from runyard.settings import TOKEN_ENV, TRACKING_URI_ENV
 from runyard.store import wire
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 runyard's tracking server: named workspaces, each a complete runyard store, behind one route per
-verb of the `Store` interface. The Python SDK talks to it when `RUNYARD_TRACKING_URI` is
-`http(s)://host:port/<workspace>` (and `RUNYARD_TOKEN` holds a token).
+verb of the `Store` interface. The Python SDK talks to it when `{TRACKING_URI_ENV}` is
+`http(s)://host:port/<workspace>` (and `{TOKEN_ENV}` holds a token).
 
-Errors are `{"error": {"code", "message"}}`; the code names the runyard error class. Metric
+Errors are `{{"error": {{"code", "message"}}}}`; the code names the runyard error class. Metric
 points travel packed (see `runyard.store.codec`), artifact and blob bodies are streamed.
 """
 
@@ -81,5 +82,6 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """The app of ``$RUNYARD_SERVER_CONFIG``: uvicorn's factory in each worker process."""
+    """The app of the configuration in the environment (``settings.SERVER_CONFIG_ENV``):
+    uvicorn's factory in each worker process."""
     return create_app(ServerConfig.from_env())

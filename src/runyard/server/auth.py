@@ -19,6 +19,7 @@ from runyard.errors import AuthenticationError, PermissionDeniedError
 from runyard.server.config import AuthMode
 from runyard.server.control import ALL_WORKSPACES, Role, TokenInfo
 from runyard.server.state import ServerState, server_state
+from runyard.settings import TOKEN_ENV
 from runyard.store import Store
 
 _bearer = HTTPBearer(
@@ -65,14 +66,14 @@ def authenticate(state: ServerState, credentials: HTTPAuthorizationCredentials |
         return Caller(None)
     if credentials is None:
         raise AuthenticationError(
-            "This server needs a token: send `Authorization: Bearer <token>` (set RUNYARD_TOKEN "
+            f"This server needs a token: send `Authorization: Bearer <token>` (set {TOKEN_ENV} "
             "for the SDK). An administrator creates one with `runyard server tokens create`."
         )
     token = state.control.authenticate(credentials.credentials)
     if token is None:
         raise AuthenticationError(
             "The token is not valid on this server (unknown or revoked). Ask an administrator "
-            "for a token (runyard server tokens create) and set RUNYARD_TOKEN to it."
+            f"for a token (runyard server tokens create) and set {TOKEN_ENV} to it."
         )
     return Caller(token)
 

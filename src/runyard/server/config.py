@@ -1,8 +1,9 @@
 """What a server serves: where its workspaces and its own tables live, and how it authenticates.
 
-A ``ServerConfig`` travels to every worker process as JSON in ``RUNYARD_SERVER_CONFIG`` (uvicorn
-starts workers by importing ``runyard.server.app:app_from_env``), so the workers need nothing
-but the environment. Three layouts:
+A ``ServerConfig`` travels to every worker process as JSON in the variable
+``settings.SERVER_CONFIG_ENV`` (uvicorn starts workers by importing
+``runyard.server.app:app_from_env``), so the workers need nothing but the environment. Three
+layouts:
 
 - ``data``: a folder; workspace ``<name>`` is ``<data>/<name>.db``, the server's own tables are
   ``<data>/server.db``, artifacts go under ``<artifacts or data/artifacts>/<name>/``;
@@ -15,7 +16,6 @@ but the environment. Three layouts:
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from runyard.errors import InvalidNameError, WorkspaceConfigError
+from runyard.settings import SERVER_CONFIG_ENV, env_value
 
-CONFIG_ENV = "RUNYARD_SERVER_CONFIG"
 CONTROL_FILE = "server.db"
 CONTROL_SCHEMA = "runyard_server"
 WORKSPACE_SCHEMA_PREFIX = "ws_"
@@ -143,10 +143,10 @@ class ServerConfig:
 
     @classmethod
     def from_env(cls) -> ServerConfig:
-        text = os.environ.get(CONFIG_ENV)
+        text = env_value(SERVER_CONFIG_ENV)
         if not text:
             raise WorkspaceConfigError(
-                f"{CONFIG_ENV} is not set: start the server with `runyard server`, or build the "
-                "app with runyard.server.app.create_app(config)."
+                f"{SERVER_CONFIG_ENV} is not set: start the server with `runyard server`, or build "
+                "the app with runyard.server.app.create_app(config)."
             )
         return cls.from_json(text)

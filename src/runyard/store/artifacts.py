@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import fsspec
 
 from runyard.errors import InvalidNameError, MissingExtraError, StoreError, UserError
+from runyard.settings import ARTIFACT_ROOT_ENV
 
 __all__ = ["ENDPOINT_ENVS", "ArtifactRepository", "copy_stream"]
 
@@ -198,7 +199,7 @@ class ArtifactRepository:
                     f"The artifact root {self.root} is in S3 bucket {bucket!r}, which does not "
                     f"exist at {self._endpoint()}. Create the bucket (for example "
                     f"`aws s3 mb s3://{bucket}`, with --endpoint-url for an S3-compatible "
-                    "server), or set the artifact root (RUNYARD_ARTIFACT_ROOT) to an existing "
+                    f"server), or set the artifact root ({ARTIFACT_ROOT_ENV}) to an existing "
                     "bucket."
                 ) from exc
             if not reading:
@@ -206,7 +207,7 @@ class ArtifactRepository:
             raise StoreError(
                 f"{self._url(target)} is missing from the artifact root {self.root}, though the "
                 "store records it: the artifact root has changed or the file was deleted. Point "
-                "RUNYARD_ARTIFACT_ROOT at the root the workspace was written with."
+                f"{ARTIFACT_ROOT_ENV} at the root the workspace was written with."
             ) from exc
         except PermissionError as exc:
             raise StoreError(

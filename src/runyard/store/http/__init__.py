@@ -11,6 +11,6 @@ The wire encoding both ends share is ``runyard.store.wire``. Importing this pack
 (the ``server`` extra).
 """
 
-from runyard.store.http.store import TOKEN_ENV, HttpStore
+from runyard.store.http.store import HttpStore
 
-__all__ = ["TOKEN_ENV", "HttpStore"]
+__all__ = ["HttpStore"]

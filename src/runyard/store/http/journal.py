@@ -1,7 +1,8 @@
 """The HTTP store's journal: changes to runs kept on disk while the tracking server is away.
 
 One folder per client (one ``HttpStore``), ``<root>/<host_port>/<workspace>/<client id>/``, where
-``<root>`` is ``$RUNYARD_JOURNAL_DIR`` (default ``~/.cache/runyard/journal``)::
+``<root>`` is the folder the variable ``settings.JOURNAL_DIR_ENV`` names (default
+``~/.cache/runyard/journal``)::
 
     meta.json        the tracking URI, the client id, the writing process (pid, host), the time
     lock             flock'ed by the process that owns the journal, for as long as it is open
@@ -53,7 +54,10 @@ from runyard.errors import (
     WorkspaceConfigError,
 )
 
-JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
+# JOURNAL_DIR_ENV is re-exported: the offline side names it in its messages.
+from runyard.settings import JOURNAL_DIR_ENV as JOURNAL_DIR_ENV
+from runyard.settings import env_value
+
 SEGMENT_MAGIC = b"RUNYARD-JOURNAL-1\n"
 RECORD_MAGIC = b"RYRC"
 _FRAME = struct.Struct("<II")
@@ -69,8 +73,8 @@ Position = tuple[int, int]
 
 
 def default_root() -> Path:
-    """``$RUNYARD_JOURNAL_DIR``, else ``~/.cache/runyard/journal``."""
-    given = os.environ.get(JOURNAL_DIR_ENV)
+    """The folder of the variable ``JOURNAL_DIR_ENV``, else ``~/.cache/runyard/journal``."""
+    given = env_value(JOURNAL_DIR_ENV)
     return Path(given).expanduser() if given else Path.home() / ".cache" / "runyard" / "journal"
 
 

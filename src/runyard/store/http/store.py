@@ -1,10 +1,11 @@
 """HttpStore: the Store interface over a runyard tracking server's HTTP API.
 
 The tracking URI names a server and one of its workspaces, ``http(s)://host:port/<workspace>``
-(a server behind a path prefix: ``https://host/prefix/<workspace>``); ``RUNYARD_TOKEN`` holds
-the token. Each verb is one request (``runyard.store.http.client``: pooled keep-alive connections,
-retries); errors come back as the runyard error the server raised (same class, same message), so
-the SDK behaves as on SQLite; 401 and 403 become ``WorkspaceConfigError``.
+(a server behind a path prefix: ``https://host/prefix/<workspace>``), parsed into a
+``runyard.settings.TrackingUri`` with the token. Each verb is one request
+(``runyard.store.http.client``: pooled keep-alive connections, retries); errors come back as the
+runyard error the server raised (same class, same message), so the SDK behaves as on SQLite;
+401 and 403 become ``WorkspaceConfigError``.
 
 Exactly once: each HttpStore is a client with its own id (a uuid); every change it sends carries
 ``X-Runyard-Request-Id: <client id>-<sequence number>``, and the server applies a request id once.
@@ -24,6 +25,7 @@ sends the journals that processes left behind.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import itertools
 import os
 import re
@@ -63,13 +65,13 @@ from runyard.errors import (
     UserError,
     WorkspaceConfigError,
 )
+from runyard.settings import TRACKING_URI_ENV, TrackingUri, no_workspace_error
 from runyard.store import base, wire
 from runyard.store.http import journal as journals
 from runyard.store.http.client import ApiClient, Retry, Upload
 from runyard.store.http.journal import Journal, Record, ReplayReport
 from runyard.store.http.offline import KnownRuns, Offline
 
-TOKEN_ENV = "RUNYARD_TOKEN"
 JOURNALED_VERBS = frozenset(
     {
         "log_metrics",
@@ -93,8 +95,10 @@ class HttpStore(base.Store):
     """A Store on a tracking server's workspace, at ``base_url`` (the tracking URI).
 
     Args:
-        journal_dir: the root of the journals (default ``$RUNYARD_JOURNAL_DIR``, else
-            ``~/.cache/runyard/journal``); this client's is
+        base_url: the workspace's tracking URI, parsed or as a string (then parsed here).
+        token: the token sent to the server; given with a parsed URI, it replaces the URI's.
+        journal_dir: the root of the journals (default: the variable
+            ``settings.JOURNAL_DIR_ENV``, else ``~/.cache/runyard/journal``); this client's is
             ``<root>/<host>_<port>/<workspace>/<client id>/`` (``journal_path``).
         transport: an httpx transport to send requests through instead of the network (as
             ``httpx.Client(transport=...)``), e.g. a server app run in-process for tests.
@@ -102,7 +106,7 @@ class HttpStore(base.Store):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | TrackingUri,
         token: str | None = None,
         *,
         timeout: float = 120.0,
@@ -118,26 +122,25 @@ class HttpStore(base.Store):
                 the token is missing, invalid or has no access to it.
             StoreError: the server could not be reached.
         """
-        parts = urlsplit(base_url)
-        path = parts.path.rstrip("/")
-        root, _, workspace = path.rpartition("/")
-        if parts.scheme not in ("http", "https") or not parts.netloc or not workspace:
-            raise WorkspaceConfigError(
-                f"Unsupported tracking URI {base_url!r}: it names no workspace. A tracking "
-                "server's URI ends with the workspace, http(s)://host:port/<workspace> (e.g. "
-                "http://127.0.0.1:5000/my-team); a local store is sqlite:///path/to/runyard.db."
-            )
-        self.uri = f"{parts.scheme}://{parts.netloc}{path}"
-        self.workspace = workspace
-        api = f"{parts.scheme}://{parts.netloc}{root}{wire.API_PREFIX}/workspaces/"
-        api += quote(workspace, safe="")
+        if isinstance(base_url, str):
+            tracking = TrackingUri.parse(base_url, token)
+        else:
+            tracking = base_url if token is None else dataclasses.replace(base_url, token=token)
+        if tracking.server_root is None or tracking.workspace is None:
+            raise no_workspace_error(tracking.uri)
+        self.uri = f"{tracking.server_root}/{tracking.workspace}"
+        self.workspace = workspace = tracking.workspace
+        api = f"{tracking.server_root}{wire.API_PREFIX}/workspaces/" + quote(workspace, safe="")
+        # The journal's folder names the server: host, port and path prefix.
+        parts = urlsplit(tracking.server_root)
+        root = parts.path
         port = parts.port or (443 if parts.scheme == "https" else 80)
         server = f"{parts.hostname}_{port}" + (f"_{root.strip('/')}" if root else "")
         self._server_folder = re.sub(r"[^A-Za-z0-9.-]", "_", server)
         self._journal_root = Path(journal_dir) if journal_dir else journals.default_root()
         self._backoff = backoff
         self._start_client()
-        self._api = ApiClient(api, self.uri, token, timeout, retries, backoff, transport)
+        self._api = ApiClient(api, self.uri, tracking.token, timeout, retries, backoff, transport)
         try:
             self._api.call("GET", "", retry=Retry.IDEMPOTENT)
         except WorkspaceConfigError:
@@ -279,7 +282,7 @@ class HttpStore(base.Store):
     def _no_run(self, run_id: str) -> RunNotFoundError:
         return RunNotFoundError(
             f"Run {run_id!r} was not found in {self.uri}. Check the run id and the workspace "
-            "(RUNYARD_TRACKING_URI)."
+            f"({TRACKING_URI_ENV})."
         )
 
     def _experiment(self, name: str) -> str:

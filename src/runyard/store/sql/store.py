@@ -47,6 +47,7 @@ from runyard.limits import (
     check_text,
     normalize_artifact_path,
 )
+from runyard.settings import TRACKING_URI_ENV
 from runyard.store import base
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
@@ -177,7 +178,7 @@ class SqlStore(base.Store):
             if pk is None:
                 raise RunNotFoundError(
                     f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
-                    "workspace (RUNYARD_TRACKING_URI)."
+                    f"workspace ({TRACKING_URI_ENV})."
                 )
             self._run_pks[run_id] = pk
         return pk
@@ -194,7 +195,7 @@ class SqlStore(base.Store):
         if not rows:
             raise RunNotFoundError(
                 f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
-                "workspace (RUNYARD_TRACKING_URI)."
+                f"workspace ({TRACKING_URI_ENV})."
             )
         return load_runs(conn, rows)[0]
 

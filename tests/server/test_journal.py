@@ -103,8 +103,7 @@ def test_journal_run_keeps_logging_while_the_server_is_away(
         run.log("step", step)
     sdk.flush()  # written to the journal, after the transport's retries: no error
     assert store.journal_pending >= 1
-    # Run.tag re-reads the run afterwards (a read, which raises while the server is away): the
-    # tags go through the store.
+    # The store's tag verbs themselves (Run.tag calls them too, and reads nothing back).
     store.set_tags(run.id, {"phase": "away", "offline": None})
     store.remove_tags(run.id, ["nothing-to-remove"])
     for step in range(200, 250):

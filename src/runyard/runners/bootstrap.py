@@ -1,6 +1,7 @@
 """Runs the user's script in the supervised process, as ``python script.py args`` would.
 
-``python -m runyard.runners.bootstrap SCRIPT [ARGS...]``. The difference: an uncaught exception
+``python .../runyard/runners/bootstrap.py SCRIPT [ARGS...]`` (run as a file, before the package
+is imported). The difference: an uncaught exception
 is also written as JSON to the file ``ERROR_FILE_ENV`` names, so that the supervisor can record
 "User program failed with ValueError: ..." as the run's error. The traceback still goes to
 stderr, and the exit code is Python's (1 for an exception, the SystemExit code otherwise).
@@ -56,7 +57,7 @@ def _record(exc: BaseException, script: str) -> None:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m runyard.runners.bootstrap SCRIPT [ARGS...]", file=sys.stderr)
+        print("usage: python bootstrap.py SCRIPT [ARGS...]", file=sys.stderr)
         return 2
     script = os.path.abspath(argv[0])
     sys.argv = [script, *argv[1:]]

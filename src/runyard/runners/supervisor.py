@@ -1,15 +1,20 @@
 """The supervisor: one small process per local script run, detached from the submitter.
 
-``python -m runyard.runners.supervisor RUN_ID`` (launched by ``runners/local.py``). It
+How it starts: ``runners/local.py`` runs ``python .../runyard/runners/launch.py RUN_ID
+RUN_FOLDER NOTIFY_FD`` in a new session. That launcher (standard library only) starts the script
+at once when the submitter has laid the run out already (``launch.json``), then imports this
+module and calls ``main([RUN_ID], process=...)``: the supervisor takes over the running script.
+(``python -m runyard.runners.supervisor RUN_ID`` runs ``main`` without a started script.) It
 
-1. waits for the run's turn in the local queue (Queued -> Starting), heartbeating meanwhile;
-2. lays the run's snapshot out as a working copy and starts the script there, with the
-   submitter's Python, in its own process group;
-3. marks the run Running, streams stdout and stderr line by line into the run's log
+1. when no script was started for it (the run is Queued): waits for the run's turn in the local
+   queue (Queued -> Starting), heartbeating meanwhile, then lays the run's snapshot out as a
+   working copy and starts the script there, with the submitter's Python, in its own process
+   group;
+2. marks the run Running, streams stdout and stderr line by line into the run's log
    ``user_logs/std_log.txt``, heartbeats, and watches for a stop request (``cancel()`` or
    ``fail()`` from anywhere) and for ``max_run_duration_seconds``;
-4. on a stop request: SIGTERM to the whole process group, a grace period, then SIGKILL;
-5. when the script ends: Finalizing, uploads ``outputs/``, then Completed (exit code 0), Failed
+3. on a stop request: SIGTERM to the whole process group, a grace period, then SIGKILL;
+4. when the script ends: Finalizing, uploads ``outputs/``, then Completed (exit code 0), Failed
    (with the script's error) or the requested stop status.
 
 Everything the supervisor knows it learns from the store, so any process can cancel a run.

@@ -100,7 +100,8 @@ class Experiment:
     def submit(
         self, config: ScriptRunConfig, tags: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> ScriptRun:
-        """Submit a script to run on its compute target; return its run at once (Queued).
+        """Submit a script to run on its compute target; return its run at once: Running when a
+        slot of the target was free, Queued when its queue is full.
 
         The source folder is snapshotted (honouring ``.runyardignore``, else ``.gitignore``)
         and the script runs in a working copy of it, under a supervisor process that outlives

@@ -5,7 +5,7 @@ The tracking URI names a server and one of its workspaces, ``http(s)://host:port
 ``runyard.settings.TrackingUri`` with the token. Each verb is one request
 (``runyard.store.http.client``: pooled keep-alive connections, retries); errors come back as the
 runyard error the server raised (same class, same message), so the SDK behaves as on SQLite;
-401 and 403 become ``WorkspaceConfigError``.
+401 and 403 are ``AuthenticationError`` and ``PermissionDeniedError`` (``WorkspaceConfigError``s).
 
 Exactly once: each HttpStore is a client with its own id (a uuid); every change it sends carries
 ``X-Runyard-Request-Id: <client id>-<sequence number>``, and the server applies a request id once.

@@ -14,13 +14,15 @@
 # Test sessions running at once share the services: a service this script started is stopped by
 # the last session to end (all of them hold /tmp/runyard-tests.lock shared while they run), and
 # a service found running when no session had started it (`scripts/postgres.sh start` by hand)
-# is left running.
+# is left running. Starting and stopping take /tmp/runyard-tests.start.lock, so a session never
+# waits for another one to end: only for it to finish starting or stopping the services.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTEST=${PYTEST:-$ROOT/.venv/bin/pytest}
 SERVICES=(postgres:RUNYARD_TEST_POSTGRES_URL s3:RUNYARD_TEST_S3_ENDPOINT)
 LOCK=/tmp/runyard-tests.lock
+START_LOCK=/tmp/runyard-tests.start.lock
 STARTED=/tmp/runyard-tests.started
 # Each service this script started has a file here until it is stopped.
 
@@ -28,6 +30,7 @@ say() { echo "run-tests.sh: $*" >&2; }
 
 stop_services() {
     local status=$?
+    flock -x 8 # no session starts services while we decide
     # Upgrade to exclusive without waiting: it fails while another session still runs.
     if flock -xn 9; then
         for service in "${SERVICES[@]}"; do
@@ -43,8 +46,9 @@ stop_services() {
     exit "$status"
 }
 
-exec 9>>"$LOCK"
-flock -x 9 # one session at a time starts services
+exec 8>>"$START_LOCK" 9>>"$LOCK"
+flock -x 8 # one session at a time starts (or stops) services
+flock -s 9 # held while this session runs: the last one to end stops the services
 trap stop_services EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -63,7 +67,7 @@ for service in "${SERVICES[@]}"; do
     export "$variable=$url"
     say "$variable=$url"
 done
-flock -s 9 # from here on, only a share: other sessions may start and run too
+flock -u 8 # other sessions may start now, and run beside this one
 
 cd "$ROOT"
 RUNYARD_REQUIRE_SERVICES=1 "$PYTEST" "$@"

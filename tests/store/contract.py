@@ -13,6 +13,7 @@ import io
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -102,6 +103,24 @@ class BrokenStream(io.BytesIO):
     def read(self, size: int | None = -1) -> bytes:
         data = super().read(size)
         if not data:
+            raise OSError("The source broke off.")
+        return data
+
+
+class StallingStream(io.BytesIO):
+    """Gives its bytes, then waits for ``release`` and fails: an upload that is under way while
+    the test does something else, and then breaks off."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        if not data:
+            self.started.set()
+            self.release.wait(30)
             raise OSError("The source broke off.")
         return data
 
@@ -998,6 +1017,27 @@ class StoreContract:
             store.open_artifact("r", "outputs/x.bin")
         store.put_artifact("r", "outputs/x.bin", io.BytesIO(b"all of it"))
         assert read_artifact(store, "r", "outputs/x.bin") == b"all of it"
+
+    def test_put_artifact_waits_for_an_upload_under_way_that_breaks_off(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        stalling = StallingStream(b"half of it")
+        failures: list[BaseException] = []
+
+        def first_upload() -> None:
+            try:
+                store.put_artifact("r", "outputs/x.bin", stalling)
+            except BaseException as exc:
+                failures.append(exc)
+
+        first = threading.Thread(target=first_upload)
+        first.start()
+        assert stalling.started.wait(30)
+        threading.Timer(0.3, stalling.release.set).start()  # breaks off while the next waits
+        store.put_artifact("r", "outputs/x.bin", io.BytesIO(b"all of it"))
+        first.join(30)
+        assert len(failures) == 1 and isinstance(failures[0], (OSError, RunyardError))
+        assert read_artifact(store, "r", "outputs/x.bin") == b"all of it"
+        assert [a.path for a in store.list_artifacts("r")] == ["outputs/x.bin"]
 
     def test_open_artifact_missing_raises(self, store: Store) -> None:
         store.create_runs([new_run("r")])

@@ -85,6 +85,10 @@ _LIMITED_COLUMNS: dict[str, Any] = {
 """Text the limits module does not bound: as long as its column (PostgreSQL refuses longer)."""
 
 
+PENDING_UPLOAD_WAIT_SECONDS = 5.0
+"""How long ``put_artifact`` waits for another upload of the same path to end before refusing."""
+
+
 def _check_column_text(what: str, value: str | None) -> None:
     limit = _LIMITED_COLUMNS[what].type.length
     assert isinstance(limit, int)
@@ -481,17 +485,37 @@ class SqlStore(base.Store):
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
         path = normalize_artifact_path(path)
         now = time.time()
-        with self._write() as conn:
-            pk = self._locked_run_pk(conn, run_id)
-            self._check_no_clash(conn, pk, run_id, path)
-            claimed = conn.execute(
-                insert_ignoring_conflicts(conn, artifacts),
-                {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
-            ).rowcount
+        deadline = time.monotonic() + PENDING_UPLOAD_WAIT_SECONDS
+        while True:
+            with self._write() as conn:
+                pk = self._locked_run_pk(conn, run_id)
+                self._check_no_clash(conn, pk, run_id, path)
+                claimed = conn.execute(
+                    insert_ignoring_conflicts(conn, artifacts),
+                    {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
+                ).rowcount
+                pending = (
+                    not claimed
+                    and not conn.execute(
+                        select(artifacts.c.complete).where(
+                            artifacts.c.run_pk == pk, artifacts.c.path == path
+                        )
+                    ).scalar()
+                )
+            # Another upload of the path is under way. One that failed gives the path up in a
+            # moment (a client that broke off: its server notices and rolls back), so wait a
+            # little for it to end before refusing.
+            if claimed or not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         if not claimed:
             raise ArtifactExistsError(
                 f"Artifact {path!r} of run {run_id!r} already exists; an artifact path is "
                 "written once. Upload under another name."
+                if not pending
+                else f"Artifact {path!r} of run {run_id!r} is being uploaded by another writer; "
+                "an artifact path is written once. Upload under another name, or retry once "
+                "that upload has failed."
             )
         try:
             size = self.artifacts.write_artifact(run_id, path, source)

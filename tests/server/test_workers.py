@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
+from runyard.errors import PropertyConflictError
 from runyard.server.control import Role
 from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
@@ -89,3 +90,27 @@ def test_workers_revocation_applies_in_every_worker(two_workers: ServerProcess) 
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(status, range(16))) == {401}
+
+
+def test_workers_racing_add_properties_one_value_wins(two_workers: ServerProcess) -> None:
+    workspace = two_workers.new_workspace([Role.WRITER])
+    stores = [HttpStore(workspace.uri, token=workspace.writer) for _ in range(8)]
+    try:
+        stores[0].create_runs([NewRun("r", "raced")])
+
+        def add(worker: int) -> str:
+            try:
+                stores[worker].add_properties("r", {"winner": str(worker)})
+            except PropertyConflictError as exc:
+                assert "Property 'winner'" in exc.message
+                return "conflict"
+            return "won"
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(add, range(8)))
+        assert outcomes.count("won") == 1, outcomes
+        winner = str(outcomes.index("won"))
+        assert stores[0].get_run("r").properties == {"winner": winner}
+    finally:
+        for store in stores:
+            store.close()

@@ -17,6 +17,7 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, ValueType
+from runyard.errors import PropertyConflictError
 from runyard.store.sql import SqlStore
 
 SHARED_RUN = "shared-run"
@@ -97,6 +98,31 @@ def write_runs(
         finally:
             store.close()
         return numbers
+
+    _report(worker, results, body)
+
+
+def add_raced_property(
+    target: SqlTarget,
+    worker: int,
+    run_id: str,
+    barrier: Barrier,
+    results: Queue[tuple[int, Any]],
+) -> None:
+    """Set property ``winner`` of ``run_id`` to this worker's number, all at once: report
+    ``"won"``, or ``"conflict: <message>"`` for a PropertyConflictError."""
+
+    def body() -> str:
+        store = target.open()
+        try:
+            barrier.wait(timeout=60)
+            try:
+                store.add_properties(run_id, {"winner": str(worker), f"w{worker}": "x"})
+            except PropertyConflictError as exc:
+                return f"conflict: {exc.message}"
+            return "won"
+        finally:
+            store.close()
 
     _report(worker, results, body)
 

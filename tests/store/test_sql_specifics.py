@@ -307,6 +307,22 @@ def test_concurrent_get_or_create_experiment_yields_one(target: SqlTarget) -> No
 
 
 @pytest.mark.slow
+def test_concurrent_add_properties_one_value_wins(target: SqlTarget) -> None:
+    with opened(target) as store:
+        store.create_runs([NewRun("r", "raced")])
+    outcomes = run_processes(
+        sql_workers.add_raced_property, [(target, worker, "r") for worker in range(WORKERS)]
+    )
+    assert outcomes.count("won") == 1, outcomes
+    winner = str(outcomes.index("won"))
+    for outcome in outcomes:
+        assert outcome == "won" or outcome.startswith("conflict: Property 'winner'"), outcome
+    with opened(target) as store:
+        # A refused call writes nothing: not even its other, unraced property.
+        assert store.get_run("r").properties == {"winner": winner, f"w{winner}": "x"}
+
+
+@pytest.mark.slow
 def test_sqlite_concurrent_put_blob_stores_it_intact(sqlite_target: SqlTarget) -> None:
     # The bytes' race is the artifact folder's, whatever the database: SQLite stands for both.
     run_processes(sql_workers.put_same_blob, [(sqlite_target, worker) for worker in range(WORKERS)])

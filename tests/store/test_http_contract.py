@@ -79,10 +79,9 @@ def postgres_server(
     postgres_module_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InProcessServer]:
     artifacts = str(tmp_path_factory.mktemp("artifacts"))
-    # A workspace per test, each store with its own connection pool: keep few open, or the
-    # module's hundreds of workspaces would use up the test server's 100 connections.
-    config = ServerConfig(store=postgres_module_url, artifacts=artifacts, max_open_stores=4)
-    yield from _in_process(config)
+    # A workspace per test, hundreds in all, every one kept open (max_open_stores is 64): they
+    # share one connection pool, so the test server's 100 connections are never used up.
+    yield from _in_process(ServerConfig(store=postgres_module_url, artifacts=artifacts))
 
 
 @pytest.fixture(scope="module")

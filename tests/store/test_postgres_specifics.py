@@ -214,3 +214,63 @@ def test_postgres_stop_request_during_claims_is_kept(store: SqlStore) -> None:
             (RunStatus.CANCELED, None),
             (RunStatus.CANCEL_REQUESTED, RunStatus.CANCELED),
         ), run
+
+
+# -- one connection pool per database ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_postgres_many_schema_stores_share_one_pool(postgres_url: str, tmp_path: Path) -> None:
+    # More stores open at once than the test server allows connections (100): each store of
+    # its own pool would run out; one pool per database and process holds at most its size.
+    stores = []
+    try:
+        for i in range(110):
+            store = SqlStore(postgres_url, str(tmp_path / f"a{i}"), schema=f"ws_{i}")
+            stores.append(store)
+            store.create_runs([NewRun(f"run-{i}", "exp")])
+        for i, store in enumerate(stores):
+            assert [r.run_id for r in store.search_runs(RunQuery()).runs] == [f"run-{i}"]
+        with stores[0].engine.connect() as conn:
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            held = conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": database},
+            ).scalar_one()
+        assert held <= 15  # the pool's size and overflow (5 + 10)
+    finally:
+        for store in stores:
+            store.close()
+
+
+@pytest.mark.slow
+def test_postgres_schema_stores_sharing_a_pool_stay_isolated_under_threads(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    stores = [SqlStore(postgres_url, str(tmp_path / f"a{i}"), schema=f"ws_{i}") for i in range(6)]
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        store = stores[index]
+        try:
+            for step in range(30):
+                store.create_runs([NewRun(f"s{index}-{step}", "exp")])
+                if step % 7 == 0:  # a refused write rolls its transaction back
+                    with pytest.raises(UserError):
+                        store.create_runs([NewRun(f"s{index}-{step}", "exp")])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert errors == []
+        for index, store in enumerate(stores):
+            ids = {r.run_id for r in store.search_runs(RunQuery(page_size=100)).runs}
+            assert ids == {f"s{index}-{step}" for step in range(30)}
+    finally:
+        for store in stores:
+            store.close()

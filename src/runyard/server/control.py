@@ -120,21 +120,21 @@ class ControlStore:
         self.schema = schema
         # On PostgreSQL the tables live in ``schema``, the connections' search path (as a
         # workspace's store lives in its own schema).
-        self.engine: Engine = sql_engine.create_sql_engine(url, schema)
+        self.engine: Engine = sql_engine.acquire_engine(url, schema)
         try:
             upgrade(self.engine, CONTROL_MIGRATIONS, schema)
         except DBAPIError as exc:
-            self.engine.dispose()
+            sql_engine.release_engine(self.engine)
             raise StoreError(
                 f"Cannot open the server's tables in {_safe(url)}: {exc.orig}. Check the --data "
                 "folder or the --store URL, and that this process may write there."
             ) from None
         except BaseException:
-            self.engine.dispose()
+            sql_engine.release_engine(self.engine)
             raise
 
     def close(self) -> None:
-        self.engine.dispose()
+        sql_engine.release_engine(self.engine)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached (``/readyz``)."""

@@ -128,23 +128,23 @@ class SqlStore(base.Store):
         self._where = make_url(url).render_as_string(hide_password=True) + (
             f" (schema {schema})" if schema else ""
         )
-        self.engine = sql_engine.create_sql_engine(url, schema)
+        self.engine = sql_engine.acquire_engine(url, schema)
         try:
             migrate.upgrade(self.engine, migrate.STORE_MIGRATIONS, schema)
         except DBAPIError as exc:
-            self.engine.dispose()
+            sql_engine.release_engine(self.engine)
             raise StoreError(
                 f"Cannot open the store {self._where}: {str(exc.orig).strip()}. Check that the "
                 "tracking URI names a runyard database that this process can read and write."
             ) from None
         except BaseException:
-            self.engine.dispose()
+            sql_engine.release_engine(self.engine)
             raise
         self.artifacts = ArtifactRepository(artifact_root, storage_options)
         self._run_pks: dict[str, int] = {}
 
     def close(self) -> None:
-        self.engine.dispose()
+        sql_engine.release_engine(self.engine)
 
     @contextlib.contextmanager
     def _database_errors(self) -> Iterator[None]:

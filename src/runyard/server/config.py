@@ -77,8 +77,9 @@ class ServerConfig:
     artifacts_endpoint: str | None = None
     """The S3-compatible endpoint of an s3:// artifact root (else the AWS settings decide)."""
     max_open_stores: int = 64
-    """Workspace stores a process keeps open (least recently used closed beyond): each holds
-    its own connection pool, so on PostgreSQL this bounds the connections a process holds."""
+    """Workspace stores a process keeps open (least recently used closed beyond). An SQLite
+    workspace holds its file and a few connections; on PostgreSQL every workspace of a process
+    shares one connection pool, so this bounds memory, not connections."""
 
     def __post_init__(self) -> None:
         chosen = [x for x in (self.data or self.store, self.local) if x]

@@ -1204,6 +1204,54 @@ class StoreContract:
         (dead,) = store.expire_heartbeats(now, now, {"error": {"code": "Dead"}})
         assert dead.status is RunStatus.FAILED
 
+    def test_expire_heartbeats_ends_a_stop_request_whose_supervisor_is_gone(
+        self, store: Store
+    ) -> None:
+        """A CancelRequested run ends as its stop request asked once its heartbeat is older than
+        the not-responding time, long before the dead-run time: its supervisor, which would end
+        it, is gone (``entities.expiry_change``)."""
+        store.create_runs([new_run(r) for r in ("canceled", "failed", "bare", "alive", "own")])
+        for run_id in ("canceled", "failed", "bare", "alive", "own"):
+            store.heartbeat(run_id)
+        asked = {"error": {"code": "UserError", "message": "stopped by the user"}}
+        store.request_stop("canceled", RunStatus.CANCELED)
+        store.request_stop("failed", RunStatus.FAILED, asked)
+        store.set_run_status("bare", RunStatus.CANCEL_REQUESTED)  # no stop status: Canceled
+        store.request_stop("alive", RunStatus.CANCELED)
+        store.request_stop("own", RunStatus.CANCELED, asked)
+        store.create_runs([new_run("interactive")])  # never heartbeats: never touched
+        store.request_stop("interactive", RunStatus.CANCELED)
+        time.sleep(0.05)
+        cutoff = time.time()
+        time.sleep(0.05)  # more than a request takes: the server turns the cutoff into an age
+        store.heartbeat("alive")
+        dead = {"error": {"code": "RunNotResponding", "message": "dead"}}
+        gone = {"error": {"code": "RunNotResponding", "message": "supervisor gone"}}
+
+        changed = store.expire_heartbeats(cutoff, cutoff - 3600, dead, gone)
+
+        ended = {info.run_id: (info.status, info.error) for info in changed}
+        assert ended == {
+            "canceled": (RunStatus.CANCELED, gone),
+            "failed": (RunStatus.FAILED, asked),
+            "bare": (RunStatus.CANCELED, gone),
+            "own": (RunStatus.CANCELED, asked),
+        }
+        assert all(info.end_time is not None for info in changed)
+        assert store.get_run("canceled").status is RunStatus.CANCELED
+        for run_id in ("alive", "interactive"):
+            assert store.get_run(run_id).status is RunStatus.CANCEL_REQUESTED
+        assert store.expire_heartbeats(cutoff, cutoff - 3600, dead, gone) == []
+
+    def test_expire_heartbeats_without_a_stopped_error_records_none(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.heartbeat("r")
+        store.request_stop("r", RunStatus.CANCELED)
+        time.sleep(0.05)
+        now = time.time()
+        (ended,) = store.expire_heartbeats(now, now - 3600, {"error": {"code": "Dead"}})
+        assert (ended.status, ended.error) == (RunStatus.CANCELED, None)
+
     # -- logs ----------------------------------------------------------------------------------
 
     def test_logs_append_and_read_from_any_offset(self, store: Store) -> None:

@@ -188,14 +188,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def expire_heartbeats(
-        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+        self,
+        not_responding_before: float,
+        fail_before: float,
+        error: Mapping[str, Any],
+        stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
-        """Act on runs whose heartbeat stopped; return the runs changed.
+        """Act on runs whose heartbeat stopped, in one transaction; return the runs changed.
 
-        A heartbeating run that is Queued or active and whose last heartbeat is older than
-        ``fail_before`` becomes Failed (with ``error`` if it has none). A Running run whose last
-        heartbeat is older than ``not_responding_before`` becomes NotResponding. Runs that never
-        heartbeat (interactive runs) are never touched.
+        A CancelRequested run whose last heartbeat is older than ``not_responding_before`` ends
+        as its stop request asked (its ``stop_status``, else Canceled), with ``stopped_error``
+        if it has no error: its supervisor is gone. Any other heartbeating run that is Queued or
+        active and whose last heartbeat is older than ``fail_before`` becomes Failed (with
+        ``error`` if it has none). A Running run whose last heartbeat is older than
+        ``not_responding_before`` becomes NotResponding. Runs that never heartbeat (interactive
+        runs) are never touched. The rules: ``runyard.entities.expiry_change``.
         """
 
     @abc.abstractmethod

@@ -394,13 +394,18 @@ class HttpStore(base.Store):
         self._known.update(run_id, lambda info: {} if info.error else {"error": dict(error)})
 
     def expire_heartbeats(
-        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+        self,
+        not_responding_before: float,
+        fail_before: float,
+        error: Mapping[str, Any],
+        stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
         now = time.time()
         body = {
             "not_responding_age": now - not_responding_before,
             "fail_age": now - fail_before,
             "error": error,
+            "stopped_error": stopped_error,
         }
         changed = self._json("POST", "/runs/expire-heartbeats", json=body)["runs"]
         return [self._known.remember(wire.run_from_json(r)) for r in changed]

@@ -15,6 +15,7 @@ import random
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -998,6 +999,45 @@ class StoreContract:
             store.open_artifact("r", "outputs/x.bin")
         store.put_artifact("r", "outputs/x.bin", io.BytesIO(b"all of it"))
         assert read_artifact(store, "r", "outputs/x.bin") == b"all of it"
+
+    def test_put_new_artifacts_writes_each_path_once(self, store: Store, tmp_path: Path) -> None:
+        store.create_runs([new_run("r")])
+        folder = tmp_path / "outputs"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "a.txt").write_bytes(b"a, first")
+        (folder / "sub" / "b.bin").write_bytes(b"\x00b")
+        store.put_artifact("r", "outputs/taken.txt", io.BytesIO(b"there before"))
+        (folder / "taken.txt").write_bytes(b"not written: the path is taken")
+        files = {f"outputs/{p.relative_to(folder).as_posix()}": p for p in folder.rglob("*.*")}
+
+        store.put_new_artifacts("r", files)
+        (folder / "a.txt").write_bytes(b"a, changed")
+        (folder / "c.txt").write_bytes(b"c, new")
+        store.put_new_artifacts("r", {**files, "outputs/c.txt": str(folder / "c.txt")})
+        store.put_new_artifacts("r", {})
+
+        assert [a.path for a in store.list_artifacts("r")] == [
+            "outputs/a.txt",
+            "outputs/c.txt",
+            "outputs/sub/b.bin",
+            "outputs/taken.txt",
+        ]
+        assert read_artifact(store, "r", "outputs/a.txt") == b"a, first"
+        assert read_artifact(store, "r", "outputs/c.txt") == b"c, new"
+        assert read_artifact(store, "r", "outputs/sub/b.bin") == b"\x00b"
+        assert read_artifact(store, "r", "outputs/taken.txt") == b"there before"
+
+    def test_put_new_artifacts_refuses_bad_paths_and_missing_runs(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        store.create_runs([new_run("r")])
+        source = tmp_path / "x.txt"
+        source.write_bytes(b"x")
+        with pytest.raises(InvalidNameError):
+            store.put_new_artifacts("r", {"ok.txt": source, "../escape.txt": source})
+        assert store.list_artifacts("r") == []
+        with pytest.raises(RunNotFoundError):
+            store.put_new_artifacts("absent", {"x.txt": source})
 
     def test_open_artifact_missing_raises(self, store: Store) -> None:
         store.create_runs([new_run("r")])

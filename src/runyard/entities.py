@@ -1,7 +1,8 @@
 """Plain data shared by every layer: statuses, kinds, and the records the store returns.
 
 Also the run-status rules, once for every store: which statuses mean what, and what a status
-change or a stop request does to a run (``status_change``, ``stop_change``). The SQL store writes
+change, a stop request or a stopped heartbeat does to a run (``status_change``, ``stop_change``,
+``expiry_change``). The SQL store writes
 what they say; the HTTP store's offline guess of a run applies the same to the last ``RunInfo``.
 
 Nothing here talks to a store; every class is frozen, every function pure.
@@ -383,6 +384,51 @@ def stop_ends_as(info: RunInfo) -> RunStatus:
     """The final status of a run its supervisor stops: what the stop request asked for, else
     ``DEFAULT_STOP_STATUS`` (a stop the supervisor decided itself, or a bare CancelRequested)."""
     return info.stop_status or DEFAULT_STOP_STATUS
+
+
+SUPERVISED_STATUSES = ACTIVE_STATUSES | {RunStatus.QUEUED}
+"""A heartbeating run in one of these has a supervisor (waiting for its turn, or running it):
+a heartbeat that stopped long enough ends it (``expiry_change``)."""
+
+
+def expiry_change(
+    current: RunStatus,
+    heartbeat_time: float | None,
+    *,
+    stop_status: RunStatus | None,
+    not_responding_before: float,
+    fail_before: float,
+    has_error: bool,
+    dead_error: Mapping[str, Any],
+    stopped_error: Mapping[str, Any] | None,
+    now: float,
+) -> RunChange:
+    """What a heartbeat that stopped does to a run (``Store.expire_heartbeats``).
+
+    - A run that never heartbeat (an interactive run) or a final one changes in nothing.
+    - A CancelRequested run whose last heartbeat is older than ``not_responding_before`` ends as
+      its stop request asked (``stop_ends_as``), with the end time ``now`` and the error
+      ``stopped_error``: its supervisor, which would have ended it, is gone, and nothing else
+      would end it before the dead-run time.
+    - A run in ``SUPERVISED_STATUSES`` whose last heartbeat is older than ``fail_before`` ends
+      Failed, with the end time ``now`` and the error ``dead_error``.
+    - A Running run whose last heartbeat is older than ``not_responding_before`` becomes
+      NotResponding (a heartbeat that comes back makes it Running again).
+    - An error is kept only if the run has none, as for a status change.
+    """
+    if heartbeat_time is None or current.is_terminal:
+        return RunChange()
+    silent = heartbeat_time < not_responding_before
+    if current is RunStatus.CANCEL_REQUESTED and silent:
+        ends_as = stop_status or DEFAULT_STOP_STATUS
+        return RunChange(status=ends_as, end_time=now, error=_first_error(has_error, stopped_error))
+    if current in SUPERVISED_STATUSES and heartbeat_time < fail_before:
+        return RunChange(
+            status=RunStatus.FAILED, end_time=now, error=_first_error(has_error, dead_error)
+        )
+    if current is RunStatus.RUNNING and silent:
+        return RunChange(status=RunStatus.NOT_RESPONDING)
+    return RunChange()
 
 
 def apply_status(

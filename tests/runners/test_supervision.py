@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,43 @@ def test_script_run_killed_supervisor_goes_not_responding_then_failed(
     message = run.get_details()["error"]["error"]["message"]
     assert "supervisor sent no heartbeat for 2 s" in message
     assert "killed" in message
+
+
+def test_script_run_cancel_after_the_supervisor_died_ends_canceled_at_once(
+    experiment: Experiment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Nothing would ever act on the stop request of a run whose supervisor is gone: the run
+    ends as asked once its heartbeat is older than the not-responding time, not at the
+    dead-run time (an hour here)."""
+    monkeypatch.setenv("RUNYARD_NOT_RESPONDING_SECONDS", "1")
+    monkeypatch.setenv("RUNYARD_DEAD_RUN_SECONDS", "3600")
+    write_script(tmp_path, "script.py", SLEEPER)
+    runs, supervisors = [], []
+    for name in ("canceled", "failed"):
+        config = ScriptRunConfig(
+            source_directory=str(tmp_path), script="script.py", arguments=[tmp_path / name]
+        )
+        run = experiment.submit(config)
+        read_pids(tmp_path / name, 1)
+        supervisors.append(wait_until(partial(supervisor_pid, run.id), what="the supervisor"))
+        request.addfinalizer(partial(shutil.rmtree, run_folder(run.id), ignore_errors=True))
+        runs.append(run)
+
+    for supervisor in supervisors:
+        os.kill(supervisor, signal.SIGKILL)
+    canceled, failed = runs
+    canceled.cancel(timeout_seconds=20)
+    failed.fail("stopped from outside", timeout_seconds=20)
+
+    assert canceled.get_status() == "Canceled"
+    message = canceled.get_details()["error"]["error"]["message"]
+    assert "asked to stop, and its supervisor sent no heartbeat for 1 s" in message
+    details = failed.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Failed"
+    assert details["error"]["error"]["message"] == "stopped from outside"
 
 
 def _intervals(path: Path) -> list[tuple[str, float, float]]:

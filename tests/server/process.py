@@ -2,7 +2,8 @@
 
 The server runs as ``python -m runyard.cli.main server ...`` on a free port, its output in a
 log file; ``start`` waits for ``/healthz`` and ``stop`` ends it by its process id. A test gets
-a fresh workspace (and tokens for it) from ``new_workspace``, through the admin API.
+a fresh workspace (and tokens for it) from ``new_workspace``, through the admin API. A
+``Restartable`` server is killed and started again on the same port with the same data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
+from runyard.store import Store, open_store
 
 STARTUP_SECONDS = 30.0
 
@@ -145,3 +147,40 @@ def start(
             server.stop()
             raise AssertionError(f"the server did not come up:\n{server.output()}")
         time.sleep(0.05)
+
+
+class Restartable:
+    """A server that the test kills and starts again, on the same port with the same data."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.server: ServerProcess | None = start(folder)
+        self.port = int(self.server.url.rsplit(":", 1)[1])
+
+    @property
+    def up(self) -> ServerProcess:
+        assert self.server is not None
+        return self.server
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no graceful shutdown."""
+        server, self.server = self.up, None
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        server.stop()
+
+    def restart(self) -> ServerProcess:
+        assert self.server is None
+        self.server = start(self.folder, port=self.port)
+        return self.server
+
+    def local_store(self, workspace: Workspace) -> Store:
+        """The workspace's SQLite store itself, to count what arrived without the server."""
+        data = self.folder / "data"
+        return open_store(
+            f"sqlite:///{data / workspace.name}.db", str(data / "artifacts" / workspace.name)
+        )
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()

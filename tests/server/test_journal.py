@@ -6,8 +6,7 @@ on the same port with the same data folder; real client processes, killed the sa
 
 from __future__ import annotations
 
-import os
-import signal
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,50 +19,15 @@ from runyard import Experiment, Workspace
 from runyard.entities import STOP_STATUSES, MetricChunk, MetricKind, NewRun, RunStatus, ValueType
 from runyard.errors import StoreError, UserError
 from runyard.server.control import Role
-from runyard.store import Store, open_store
-from runyard.store.http.journal import SEGMENT_MAGIC, iter_records
+from runyard.store import Store
+from runyard.store.http.journal import iter_records
+from runyard.store.http.records import SEGMENT_MAGIC
 from runyard.store.http.store import HttpStore
 from tests.cli.conftest import Invoke
-from tests.server.process import ServerProcess, start
-from tests.server.process import Workspace as ServerWorkspace
+from tests.server.process import Restartable
 from tests.store import status_changes
 
 CLIENTS = Path(__file__).with_name("clients.py")
-
-
-class Restartable:
-    """A server that the test kills and starts again, on the same port with the same data."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.server: ServerProcess | None = start(folder)
-        self.port = int(self.server.url.rsplit(":", 1)[1])
-
-    @property
-    def up(self) -> ServerProcess:
-        assert self.server is not None
-        return self.server
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: no graceful shutdown."""
-        server, self.server = self.up, None
-        os.kill(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=10)
-        server.stop()
-
-    def restart(self) -> ServerProcess:
-        assert self.server is None
-        self.server = start(self.folder, port=self.port)
-        return self.server
-
-    def local_store(self, workspace: ServerWorkspace) -> Store:
-        """The workspace's SQLite store itself, to count what arrived without the server."""
-        data = self.folder / "data"
-        return open_store(f"sqlite:///{data / workspace.name}.db", str(data / "artifacts"))
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
 
 
 @pytest.fixture
@@ -258,4 +222,50 @@ def test_sync_ignores_a_torn_last_record_and_stops_at_a_corrupt_one(
     assert "Ignored a torn last record (" in torn.output
     assert "Sent 4 change(s)" in torn.stdout
     assert _steps(local, "t") == list(range(40))
+    local.close()
+
+
+def test_journal_complete_with_outputs_while_the_server_is_away(
+    restartable: Restartable, journal_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run.complete()`` uploads ``./outputs`` before the status change: while the server is
+    away both wait in the journal (the files as copies: the user may delete them at once), and
+    reach the server in that order once it is back."""
+    workspace = restartable.up.new_workspace([Role.WRITER])
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    sdk = Workspace(workspace.uri)
+    store = cast(HttpStore, sdk.store)
+    run = Experiment(sdk, "away").start_logging(snapshot_directory=None)
+    (tmp_path / "outputs" / "early.txt").write_text("uploaded before")
+    run.upload_file("outputs/early.txt", str(tmp_path / "outputs" / "early.txt"))
+    run.log("loss", 0.5)
+
+    restartable.kill()
+    (tmp_path / "outputs" / "model").mkdir()
+    (tmp_path / "outputs" / "model" / "weights.bin").write_bytes(b"\x00\x01" * 1000)
+    (tmp_path / "outputs" / "early.txt").write_text("changed after its upload: not sent")
+    run.complete()
+    assert run.status == "Completed"
+    # Which files the server has is unknown while it is away: every file is kept, and one the
+    # server holds already (early.txt) keeps what it holds.
+    records = list(iter_records(store.journal_path))
+    assert [r.verb for r in records][-3:] == ["put_new_artifact"] * 2 + ["set_run_status"]
+    uploads = {r.params["path"]: r.file for r in records if r.params and r.file}
+    assert sorted(uploads) == ["outputs/early.txt", "outputs/model/weights.bin"]
+    assert all((store.journal_path / copy).is_file() for copy in uploads.values())
+    shutil.rmtree(tmp_path / "outputs")  # the copies in the journal are what is sent
+
+    restartable.restart()
+    sdk.close()
+    assert not store.journal_path.exists()
+    local = restartable.local_store(workspace)
+    assert local.get_run(run.id).status is RunStatus.COMPLETED
+    assert [a.path for a in local.list_artifacts(run.id)] == [
+        "outputs/early.txt",
+        "outputs/model/weights.bin",
+    ]
+    with local.open_artifact(run.id, "outputs/model/weights.bin") as stream:
+        assert stream.read() == b"\x00\x01" * 1000
+    with local.open_artifact(run.id, "outputs/early.txt") as stream:
+        assert stream.read() == b"uploaded before"
     local.close()

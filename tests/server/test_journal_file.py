@@ -6,6 +6,7 @@ is covered by ``test_journal.py``).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,13 +14,8 @@ import pytest
 
 from runyard.errors import JournalBusyError, JournalCorruptError, RunNotFoundError, StoreError
 from runyard.store.http import journal
-from runyard.store.http.journal import (
-    Journal,
-    Record,
-    find_journals,
-    iter_records,
-    new_meta,
-)
+from runyard.store.http.journal import Journal, find_journals, iter_records, new_meta
+from runyard.store.http.records import Record
 
 
 def _record(n: int, size: int = 10) -> Record:
@@ -164,3 +160,71 @@ def test_journal_iter_records_skips_a_torn_tail(tmp_path: Path) -> None:
     (segment,) = (tmp_path / "c").glob("*.seg")
     segment.write_bytes(segment.read_bytes()[:-1])
     assert [r.request_id for r in iter_records(tmp_path / "c")] == ["client-0", "client-1"]
+
+
+def _upload(n: int, source: Path) -> Record:
+    return Record(
+        f"client-{n}",
+        "put_new_artifact",
+        "POST",
+        "/runs/r/artifacts/content",
+        ("r",),
+        source.stat().st_size,
+        params={"path": f"outputs/{source.name}"},
+        file=str(source),
+    )
+
+
+def test_journal_upload_records_send_their_copy_once(tmp_path: Path) -> None:
+    """A record that uploads a file keeps a copy of it in ``files/``: the file may go once the
+    record is kept. The copy goes once the record is acknowledged (and survives until then)."""
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (outputs / name).write_text(f"bytes of {name}")
+    owned = _journal(tmp_path / "c", 1)
+    for n, name in enumerate(("a.txt", "b.txt", "c.txt"), start=1):
+        owned.append(_upload(n, outputs / name))
+    shutil.rmtree(outputs)
+    kept = sorted((tmp_path / "c" / "files").iterdir())
+    assert [p.name for p in kept] == ["client-1", "client-2", "client-3"]
+    assert [r.file for r in iter_records(tmp_path / "c")][1:] == [
+        f"files/client-{n}" for n in (1, 2, 3)
+    ]
+    received: dict[str, str] = {}
+
+    def upload(record: Record) -> None:
+        if record.request_id == "client-3":
+            raise StoreError("the server is away")
+        if record.file is not None:
+            assert record.params is not None
+            received[record.params["path"]] = Path(record.file).read_text()
+
+    owned.replay(upload)
+    assert received == {"outputs/a.txt": "bytes of a.txt", "outputs/b.txt": "bytes of b.txt"}
+    assert [p.name for p in (tmp_path / "c" / "files").iterdir()] == ["client-3"]
+    owned.replay(lambda record: None)
+    owned.close()
+    assert not (tmp_path / "c").exists()
+
+
+def test_journal_upload_whose_copy_is_missing_is_refused_and_the_rest_sent(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights")
+    owned = _journal(tmp_path / "c", 0)
+    owned.append(_upload(0, source))
+    owned.append(_record(1))
+    (tmp_path / "c" / "files" / "client-0").unlink()  # by hand
+    sent: list[str] = []
+
+    report = owned.replay(_collect(sent))
+
+    assert sent == ["client-1"]
+    ((refused, error),) = report.refused
+    assert refused.request_id == "client-0"
+    assert isinstance(error, JournalCorruptError)
+    assert "is missing from the journal" in error.message
+    owned.close()
+    assert "outputs/model.bin" in (tmp_path / "c" / "rejected.jsonl").read_text()

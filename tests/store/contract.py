@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1039,6 +1040,45 @@ class StoreContract:
         assert read_artifact(store, "r", "outputs/x.bin") == b"all of it"
         assert [a.path for a in store.list_artifacts("r")] == ["outputs/x.bin"]
 
+    def test_put_new_artifacts_writes_each_path_once(self, store: Store, tmp_path: Path) -> None:
+        store.create_runs([new_run("r")])
+        folder = tmp_path / "outputs"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "a.txt").write_bytes(b"a, first")
+        (folder / "sub" / "b.bin").write_bytes(b"\x00b")
+        store.put_artifact("r", "outputs/taken.txt", io.BytesIO(b"there before"))
+        (folder / "taken.txt").write_bytes(b"not written: the path is taken")
+        files = {f"outputs/{p.relative_to(folder).as_posix()}": p for p in folder.rglob("*.*")}
+
+        store.put_new_artifacts("r", files)
+        (folder / "a.txt").write_bytes(b"a, changed")
+        (folder / "c.txt").write_bytes(b"c, new")
+        store.put_new_artifacts("r", {**files, "outputs/c.txt": str(folder / "c.txt")})
+        store.put_new_artifacts("r", {})
+
+        assert [a.path for a in store.list_artifacts("r")] == [
+            "outputs/a.txt",
+            "outputs/c.txt",
+            "outputs/sub/b.bin",
+            "outputs/taken.txt",
+        ]
+        assert read_artifact(store, "r", "outputs/a.txt") == b"a, first"
+        assert read_artifact(store, "r", "outputs/c.txt") == b"c, new"
+        assert read_artifact(store, "r", "outputs/sub/b.bin") == b"\x00b"
+        assert read_artifact(store, "r", "outputs/taken.txt") == b"there before"
+
+    def test_put_new_artifacts_refuses_bad_paths_and_missing_runs(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        store.create_runs([new_run("r")])
+        source = tmp_path / "x.txt"
+        source.write_bytes(b"x")
+        with pytest.raises(InvalidNameError):
+            store.put_new_artifacts("r", {"ok.txt": source, "../escape.txt": source})
+        assert store.list_artifacts("r") == []
+        with pytest.raises(RunNotFoundError):
+            store.put_new_artifacts("absent", {"x.txt": source})
+
     def test_open_artifact_missing_raises(self, store: Store) -> None:
         store.create_runs([new_run("r")])
         store.put_artifact("r", "present.txt", io.BytesIO(b"x"))
@@ -1243,6 +1283,54 @@ class StoreContract:
         now = time.time()
         (dead,) = store.expire_heartbeats(now, now, {"error": {"code": "Dead"}})
         assert dead.status is RunStatus.FAILED
+
+    def test_expire_heartbeats_ends_a_stop_request_whose_supervisor_is_gone(
+        self, store: Store
+    ) -> None:
+        """A CancelRequested run ends as its stop request asked once its heartbeat is older than
+        the not-responding time, long before the dead-run time: its supervisor, which would end
+        it, is gone (``entities.expiry_change``)."""
+        store.create_runs([new_run(r) for r in ("canceled", "failed", "bare", "alive", "own")])
+        for run_id in ("canceled", "failed", "bare", "alive", "own"):
+            store.heartbeat(run_id)
+        asked = {"error": {"code": "UserError", "message": "stopped by the user"}}
+        store.request_stop("canceled", RunStatus.CANCELED)
+        store.request_stop("failed", RunStatus.FAILED, asked)
+        store.set_run_status("bare", RunStatus.CANCEL_REQUESTED)  # no stop status: Canceled
+        store.request_stop("alive", RunStatus.CANCELED)
+        store.request_stop("own", RunStatus.CANCELED, asked)
+        store.create_runs([new_run("interactive")])  # never heartbeats: never touched
+        store.request_stop("interactive", RunStatus.CANCELED)
+        time.sleep(0.05)
+        cutoff = time.time()
+        time.sleep(0.05)  # more than a request takes: the server turns the cutoff into an age
+        store.heartbeat("alive")
+        dead = {"error": {"code": "RunNotResponding", "message": "dead"}}
+        gone = {"error": {"code": "RunNotResponding", "message": "supervisor gone"}}
+
+        changed = store.expire_heartbeats(cutoff, cutoff - 3600, dead, gone)
+
+        ended = {info.run_id: (info.status, info.error) for info in changed}
+        assert ended == {
+            "canceled": (RunStatus.CANCELED, gone),
+            "failed": (RunStatus.FAILED, asked),
+            "bare": (RunStatus.CANCELED, gone),
+            "own": (RunStatus.CANCELED, asked),
+        }
+        assert all(info.end_time is not None for info in changed)
+        assert store.get_run("canceled").status is RunStatus.CANCELED
+        for run_id in ("alive", "interactive"):
+            assert store.get_run(run_id).status is RunStatus.CANCEL_REQUESTED
+        assert store.expire_heartbeats(cutoff, cutoff - 3600, dead, gone) == []
+
+    def test_expire_heartbeats_without_a_stopped_error_records_none(self, store: Store) -> None:
+        store.create_runs([new_run("r")])
+        store.heartbeat("r")
+        store.request_stop("r", RunStatus.CANCELED)
+        time.sleep(0.05)
+        now = time.time()
+        (ended,) = store.expire_heartbeats(now, now - 3600, {"error": {"code": "Dead"}})
+        assert (ended.status, ended.error) == (RunStatus.CANCELED, None)
 
     # -- logs ----------------------------------------------------------------------------------
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from runyard.errors import ArtifactExistsError
 from runyard.store.base import Store
 
 
@@ -13,15 +11,15 @@ def upload_new(store: Store, run_id: str, name: str, folder: Path) -> None:
     """Upload every file of ``folder`` not yet stored under ``name/`` as the run's artifact
     ``name/<relative path>``; nothing when the folder does not exist.
 
-    A file uploaded meanwhile by another process ending the same run is left as it is.
+    A file uploaded meanwhile by another process ending the same run is left as it is. Through a
+    tracking server that is away, the files are copied into the client's journal and uploaded
+    when it is back (``Store.put_new_artifacts``), before the status change that follows.
     """
     if not folder.is_dir():
         return
-    have = {a.path for a in store.list_artifacts(run_id, name + "/")}
-    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        artifact = f"{name}/{file.relative_to(folder).as_posix()}"
-        if artifact in have:
-            continue
-        # Uploaded meanwhile by another process ending the same run: it is there.
-        with contextlib.suppress(ArtifactExistsError), file.open("rb") as handle:
-            store.put_artifact(run_id, artifact, handle)
+    files = {
+        f"{name}/{file.relative_to(folder).as_posix()}": file
+        for file in sorted(folder.rglob("*"))
+        if file.is_file()
+    }
+    store.put_new_artifacts(run_id, files)

@@ -108,11 +108,13 @@ class ErrorRecordBody(BaseModel):
 
 class ExpireBody(BaseModel):
     """Ages in seconds: heartbeats older than ``not_responding_age`` make a Running run
-    NotResponding, older than ``fail_age`` make an active or queued run Failed."""
+    NotResponding and end a CancelRequested run as asked (with ``stopped_error``), older than
+    ``fail_age`` make an active or queued run Failed (with ``error``)."""
 
     not_responding_age: float
     fail_age: float
     error: dict[str, Any]
+    stopped_error: dict[str, Any] | None = None
 
 
 # -- metrics ---------------------------------------------------------------------------------------

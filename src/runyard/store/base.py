@@ -13,7 +13,10 @@ write that failed left no id behind and can be retried with the same one.
 from __future__ import annotations
 
 import abc
+import contextlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from runyard.entities import (
@@ -29,7 +32,8 @@ from runyard.entities import (
     SnapshotFile,
     ViewType,
 )
-from runyard.errors import UserError
+from runyard.errors import ArtifactExistsError, UserError
+from runyard.limits import normalize_artifact_path
 
 UNSET: Any = object()
 """Marks an argument of ``update_run`` that was not given."""
@@ -188,14 +192,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def expire_heartbeats(
-        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+        self,
+        not_responding_before: float,
+        fail_before: float,
+        error: Mapping[str, Any],
+        stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
-        """Act on runs whose heartbeat stopped; return the runs changed.
+        """Act on runs whose heartbeat stopped, in one transaction; return the runs changed.
 
-        A heartbeating run that is Queued or active and whose last heartbeat is older than
-        ``fail_before`` becomes Failed (with ``error`` if it has none). A Running run whose last
-        heartbeat is older than ``not_responding_before`` becomes NotResponding. Runs that never
-        heartbeat (interactive runs) are never touched.
+        A CancelRequested run whose last heartbeat is older than ``not_responding_before`` ends
+        as its stop request asked (its ``stop_status``, else Canceled), with ``stopped_error``
+        if it has no error: its supervisor is gone. Any other heartbeating run that is Queued or
+        active and whose last heartbeat is older than ``fail_before`` becomes Failed (with
+        ``error`` if it has none). A Running run whose last heartbeat is older than
+        ``not_responding_before`` becomes NotResponding. Runs that never heartbeat (interactive
+        runs) are never touched. The rules: ``runyard.entities.expiry_change``.
         """
 
     @abc.abstractmethod
@@ -297,6 +308,35 @@ class Store(abc.ABC):
             InvalidNameError: the path is absolute, empty or climbs with ``..``.
             ArtifactExistsError: the path is already written; artifact paths are written once.
         """
+
+    def put_new_artifacts(self, run_id: str, files: Mapping[str, str | os.PathLike[str]]) -> None:
+        """Store each local file of ``files`` (artifact path: file path) as the run's artifact
+        at that path, unless the path is written already: such a path keeps what it holds.
+        Safe to repeat, and for two processes uploading the same folder (``outputs/`` when a run
+        ends): each path is written once.
+
+        A store whose backend cannot be reached may keep the files and store them later, in
+        order with the run's other changes: the HTTP store does so while its server is away,
+        with copies of the files in its journal (the local files may go as soon as this returns).
+        This default lists the run's artifacts, then calls ``put_artifact`` for the others.
+
+        Raises:
+            InvalidNameError: a path is absolute, empty or climbs with ``..`` (LimitExceededError:
+                too long); nothing is written.
+            RunNotFoundError: there is no such run; nothing is written.
+            OSError: a file cannot be read (the files before it may be stored).
+        """
+        wanted = {normalize_artifact_path(path): Path(file) for path, file in files.items()}
+        if not wanted:
+            return
+        prefix = os.path.commonpath(list(wanted))
+        have = {a.path for a in self.list_artifacts(run_id, prefix or None)}
+        for path, file in sorted(wanted.items()):
+            if path in have:
+                continue
+            # Written meanwhile by another process ending the same run: it is there.
+            with contextlib.suppress(ArtifactExistsError), file.open("rb") as source:
+                self.put_artifact(run_id, path, source)
 
     @abc.abstractmethod
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:

@@ -49,9 +49,10 @@ def record_error(run_id: str, body: schemas.ErrorRecordBody, access: Writer) -> 
 
 @router.post("/runs/expire-heartbeats", response_model=schemas.RunList)
 def expire_heartbeats(body: schemas.ExpireBody, access: Writer) -> Response:
-    """`Store.expire_heartbeats`: NotResponding, then Failed, for runs whose heartbeat stopped."""
+    """`Store.expire_heartbeats`: NotResponding, then Failed, for runs whose heartbeat stopped;
+    a CancelRequested one ends as asked."""
     now = time.time()
     changed = access.store.expire_heartbeats(
-        now - body.not_responding_age, now - body.fail_age, body.error
+        now - body.not_responding_age, now - body.fail_age, body.error, body.stopped_error
     )
     return json({"runs": [wire.to_json(r) for r in changed]})

@@ -9,11 +9,11 @@ One folder per client (one ``HttpStore``), ``<root>/<host_port>/<workspace>/<cli
     00000001.seg     segments: append-only files of records, read in order
     acked            how far the server has acknowledged: {"segment": n, "offset": k}
     rejected.jsonl   records the server refused for good (a missing run...), with its answer
+    files/           copies of the files that records upload (outputs of a run that ended while
+                     the server was away), one per record, deleted once the record is sent
 
-A segment starts with ``SEGMENT_MAGIC``; each record is ``RECORD_MAGIC``, the payload's length
-and CRC32 (both unsigned 32-bit little-endian), then the payload: a JSON object holding the HTTP
-request of the change (method, path, query, body) and its request id. Each record is written in
-one ``write`` and fsync'ed before the change counts as kept.
+How a segment and its records are framed: ``runyard.store.http.records``. Each record is
+written in one ``write`` and fsync'ed before the change counts as kept.
 
 A record that does not check out (short, bad magic or CRC) is a *torn last record* when no valid
 record follows it anywhere in the file: the writer was killed in the middle of an append, and it
@@ -24,227 +24,65 @@ offset, and sends none of it.
 Records are sent in order. A record is removed only after the server acknowledged it: the
 ``acked`` position is advanced durably (written to a temporary file, fsync'ed, renamed), and a
 segment is deleted once every record in it is acknowledged. A crash between "applied" and
-"acknowledged here" sends the record again; its request id makes the server ignore it.
+"acknowledged here" sends the record again; its request id makes the server ignore it (an
+upload of a file is written once: the path the server holds already counts as done).
+
+A record that uploads a file (``Record.file``) is appended after the file was copied into
+``files/`` durably, so the upload does not depend on the user's file, which may be gone by the
+time the server is back; the copy is deleted after the record is acknowledged durably. A copy that
+is missing when its record is sent (deleted by hand) makes the record refused, not the journal
+stuck.
 """
 
 from __future__ import annotations
 
-import base64
-import collections
 import contextlib
 import json
 import os
+import re
+import shutil
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from runyard.errors import (
     JournalBusyError,
     JournalCorruptError,
-    NotFoundError,
     RunyardError,
     StoreError,
-    UserError,
-    WorkspaceConfigError,
 )
 
 # JOURNAL_DIR_ENV is re-exported: the offline side names it in its messages.
 from runyard.settings import JOURNAL_DIR_ENV as JOURNAL_DIR_ENV
 from runyard.settings import env_value
+from runyard.store.http.records import (
+    HEADER_SIZE,
+    SEGMENT_MAGIC,
+    Position,
+    Record,
+    ReplayReport,
+    check_at,
+    frame,
+    is_refusal,
+    scan,
+)
 
-SEGMENT_MAGIC = b"RUNYARD-JOURNAL-1\n"
-RECORD_MAGIC = b"RYRC"
-_FRAME = struct.Struct("<II")
-HEADER_SIZE = len(RECORD_MAGIC) + _FRAME.size
 SEGMENT_BYTES = 4 * 1024 * 1024
 """A new segment starts once the current one is this large (sent segments are deleted whole)."""
-MAX_RECORD_BYTES = 1 << 30
+FILES = "files"
+"""The journal's folder of copies of the files its records upload."""
 BATCH_RECORDS = 64
 """Records sent between two durable advances of the ``acked`` position."""
-
-Position = tuple[int, int]
-"""(segment number, byte offset in it)."""
 
 
 def default_root() -> Path:
     """The folder of the variable ``JOURNAL_DIR_ENV``, else ``~/.cache/runyard/journal``."""
     given = env_value(JOURNAL_DIR_ENV)
     return Path(given).expanduser() if given else Path.home() / ".cache" / "runyard" / "journal"
-
-
-# -- records ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One change: the HTTP request that applies it, and what it is about (for reports)."""
-
-    request_id: str
-    verb: str
-    method: str
-    path: str
-    run_ids: tuple[str, ...] = ()
-    count: int = 0
-    """Metric points, log bytes, or tag and property keys: what reports add up."""
-    params: Mapping[str, Any] | None = None
-    body: Any = None
-    """The JSON body, if any."""
-    content: bytes | None = None
-    """The binary body, if any."""
-    time: float = 0.0
-
-    def to_bytes(self) -> bytes:
-        data = {
-            "request_id": self.request_id,
-            "verb": self.verb,
-            "method": self.method,
-            "path": self.path,
-            "run_ids": list(self.run_ids),
-            "count": self.count,
-            "params": None if self.params is None else dict(self.params),
-            "body": self.body,
-            "content": None if self.content is None else base64.b64encode(self.content).decode(),
-            "time": self.time,
-        }
-        return json.dumps(data, separators=(",", ":"), allow_nan=True).encode()
-
-    @classmethod
-    def from_bytes(cls, payload: bytes) -> Record:
-        data = json.loads(payload)
-        content = data.get("content")
-        return cls(
-            request_id=str(data["request_id"]),
-            verb=str(data["verb"]),
-            method=str(data["method"]),
-            path=str(data["path"]),
-            run_ids=tuple(data.get("run_ids") or ()),
-            count=int(data.get("count") or 0),
-            params=data.get("params"),
-            body=data.get("body"),
-            content=None if content is None else base64.b64decode(content, validate=True),
-            time=float(data.get("time") or 0.0),
-        )
-
-
-def frame(record: Record) -> bytes:
-    """The record as it is written in a segment."""
-    payload = record.to_bytes()
-    return RECORD_MAGIC + _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def _check_at(data: bytes, pos: int) -> tuple[int, str | None]:
-    """The end of the record at ``pos``, or (pos, what is wrong with it)."""
-    if len(data) - pos < HEADER_SIZE:
-        return pos, "a record header cut short"
-    if data[pos : pos + len(RECORD_MAGIC)] != RECORD_MAGIC:
-        return pos, "no record starts there"
-    length, crc = _FRAME.unpack_from(data, pos + len(RECORD_MAGIC))
-    end = pos + HEADER_SIZE + length
-    if length > MAX_RECORD_BYTES or end > len(data):
-        return pos, "a record cut short"
-    if zlib.crc32(data[pos + HEADER_SIZE : end]) != crc:
-        return pos, "a record whose checksum does not match"
-    return end, None
-
-
-def _valid_record_after(data: bytes, pos: int) -> bool:
-    found = data.find(RECORD_MAGIC, pos + 1)
-    while found != -1:
-        if _check_at(data, found)[1] is None:
-            return True
-        found = data.find(RECORD_MAGIC, found + 1)
-    return False
-
-
-def scan(data: bytes, start: int, path: Path, last: bool) -> tuple[list[Position], str | None]:
-    """The (start, end) of every record of a segment's bytes from ``start``, and a note on a torn
-    last record that was ignored (None when there is none).
-
-    Raises:
-        JournalCorruptError: a record that does not check out is followed by a valid one, or a
-            segment other than the last one ends in a torn record.
-    """
-    if not data.startswith(SEGMENT_MAGIC):
-        if last and SEGMENT_MAGIC.startswith(data):
-            return [], None  # created, killed before its header was written: empty
-        raise JournalCorruptError(
-            f"The journal file {path} is not a runyard journal segment (bad header). Move it "
-            "out of the journal folder to send the rest."
-        )
-    records: list[Position] = []
-    pos = max(start, len(SEGMENT_MAGIC))
-    while pos < len(data):
-        end, problem = _check_at(data, pos)
-        if problem is None:
-            records.append((pos, end))
-            pos = end
-            continue
-        if not last or _valid_record_after(data, pos):
-            raise JournalCorruptError(
-                f"The journal file {path} is corrupt at byte {pos}: {problem}, with records "
-                "after it. Nothing of this journal was sent. Keep the file for inspection; moving "
-                "it out of the journal folder lets `runyard sync` send the rest, and loses every "
-                "change in it."
-            )
-        return records, (
-            f"Ignored a torn last record ({len(data) - pos} bytes, {problem}) at the end of "
-            f"{path}: the writing process was stopped in the middle of writing it."
-        )
-    return records, None
-
-
-def is_refusal(error: RunyardError) -> bool:
-    """Whether the server refused a record for good (a missing run, a limit...): sending it
-    again would be refused again. Not so for an unreachable server, a missing workspace or a
-    token without access: those stop the replay and keep the record."""
-    if isinstance(error, WorkspaceConfigError):
-        return False
-    if isinstance(error, NotFoundError):
-        return type(error) is not NotFoundError  # a missing run, not a missing workspace
-    return isinstance(error, UserError)
-
-
-# -- reports ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class ReplayReport:
-    """What one replay sent, what the server refused, and what stopped it."""
-
-    sent: collections.Counter[str] = field(default_factory=collections.Counter)
-    """Records sent, by verb."""
-    counts: collections.Counter[str] = field(default_factory=collections.Counter)
-    """Points, bytes or keys sent, by verb."""
-    run_ids: set[str] = field(default_factory=set)
-    refused: list[tuple[Record, RunyardError]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    error: RunyardError | None = None
-    """What stopped the replay before the end (the server went away...); None if it ended."""
-
-    @property
-    def total(self) -> int:
-        return sum(self.sent.values())
-
-    def add(self, record: Record) -> None:
-        self.sent[record.verb] += 1
-        self.counts[record.verb] += record.count
-        self.run_ids.update(record.run_ids)
-
-    def describe(self) -> str:
-        """``8 log_metrics (800 points), 1 set_run_status; runs r1, r2``."""
-        units = {"log_metrics": "points", "append_log": "bytes"}
-        parts = []
-        for verb, records in sorted(self.sent.items()):
-            unit = units.get(verb)
-            parts.append(f"{records} {verb}" + (f" ({self.counts[verb]} {unit})" if unit else ""))
-        runs = f"; runs {', '.join(sorted(self.run_ids))}" if self.run_ids else ""
-        return ", ".join(parts) + runs
 
 
 # -- the journal -----------------------------------------------------------------------------------
@@ -303,6 +141,8 @@ class Journal:
         self._pending = 0
         self.notes: list[str] = []
         """Torn last records found when the journal was opened."""
+        self._sent_files: list[Path] = []
+        """Copies of files whose records were sent, deleted once that is durably recorded."""
 
     @classmethod
     def create(cls, folder: Path, meta: Mapping[str, Any]) -> Journal:
@@ -364,7 +204,14 @@ class Journal:
             return (last, self._ends[last])
 
     def append(self, record: Record) -> None:
-        """Write the record at the end, durably, before returning."""
+        """Write the record at the end, durably, before returning; a file it uploads
+        (``record.file``, an absolute path) is copied into the journal first.
+
+        Raises:
+            OSError: the record or the copy of its file cannot be written.
+        """
+        if record.file is not None and Path(record.file).is_absolute():
+            record = replace(record, file=self._keep_file(record))
         data = frame(record)
         with self._lock:
             if self._lock_fd is None:
@@ -377,6 +224,20 @@ class Journal:
             os.fsync(self._active.fileno())
             self._ends[self._active_number] += len(data)
             self._pending += 1
+
+    def _keep_file(self, record: Record) -> str:
+        """Copy the record's file to ``files/`` durably; return the copy's relative path."""
+        assert record.file is not None
+        folder = self.folder / FILES
+        folder.mkdir(mode=0o700, exist_ok=True)
+        name = f"{FILES}/" + re.sub(r"[^A-Za-z0-9._-]", "_", record.request_id)
+        temporary = self.folder / (name + ".tmp")
+        shutil.copyfile(record.file, temporary)
+        with open(temporary, "rb") as copy:
+            os.fsync(copy.fileno())
+        os.replace(temporary, self.folder / name)
+        _fsync_dir(folder)
+        return name
 
     def _roll(self) -> None:
         """Start a new segment (the lock is held)."""
@@ -432,16 +293,31 @@ class Journal:
                     f"The journal file {path} holds a record at byte {start} that cannot be "
                     f"read ({exc}). Nothing from this record on was sent."
                 ) from None
-            try:
-                send(record)
-            except RunyardError as exc:
-                if not is_refusal(exc):
-                    report.error = exc
-                    return
-                self._reject(record, exc)
-                report.refused.append((record, exc))
+            copy = None if record.file is None else self.folder / record.file
+            if copy is not None:
+                record = replace(record, file=str(copy))
+            refused: RunyardError | None = None
+            if copy is not None and not copy.is_file():
+                # Deleted by hand: this record cannot be sent, the rest of the journal can.
+                refused = JournalCorruptError(
+                    f"The copy of the file to upload ({copy}) is missing from the journal: the "
+                    f"upload {record.params} cannot be sent. Upload it again if you still can."
+                )
+            else:
+                try:
+                    send(record)
+                except RunyardError as exc:
+                    if not is_refusal(exc):
+                        report.error = exc
+                        return
+                    refused = exc
+            if refused is not None:
+                self._reject(record, refused)
+                report.refused.append((record, refused))
             else:
                 report.add(record)
+                if copy is not None:
+                    self._sent_files.append(copy)
             with self._lock:
                 self._cursor = (number, end)
                 self._pending -= 1
@@ -476,7 +352,7 @@ class Journal:
         while pos < len(data) and len(batch) < BATCH_RECORDS:
             if upto is not None and (number, offset + pos) >= upto:
                 break
-            stop, problem = _check_at(data, pos)
+            stop, problem = check_at(data, pos)
             if problem is not None:
                 raise JournalCorruptError(
                     f"The journal file {path} changed under this process: at byte "
@@ -511,13 +387,14 @@ class Journal:
             self._segments = [n for n in self._segments if n >= cursor[0]]
             for number in done:
                 self._ends.pop(number, None)
+            sent_files, self._sent_files = self._sent_files, []
         _write_atomically(
             self.folder / "acked", json.dumps({"segment": cursor[0], "offset": cursor[1]}).encode()
         )
         self._saved = cursor
-        for number in done:
+        for path in [*(self.folder / _segment_name(n) for n in done), *sent_files]:
             with contextlib.suppress(FileNotFoundError):
-                (self.folder / _segment_name(number)).unlink()
+                path.unlink()
 
     def close(self) -> None:
         """Release the journal; an empty one is deleted (its folder too, unless it keeps
@@ -540,7 +417,8 @@ class Journal:
         for path in self.folder.glob("*.seg"):
             path.unlink()
         if (self.folder / "rejected.jsonl").exists():
-            return  # kept for the user, with the meta that says where it belongs
+            return  # kept for the user (with the copies of refused uploads), and the meta
+        shutil.rmtree(self.folder / FILES, ignore_errors=True)  # copies a crash left behind
         for name in ("acked", "meta.json", "lock"):
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / name).unlink()

@@ -26,7 +26,8 @@ from typing import Any
 from runyard.entities import RunInfo, RunStatus
 from runyard.errors import RunyardError, StoreError
 from runyard.store.http import journal as journals
-from runyard.store.http.journal import Journal, Record, ReplayReport
+from runyard.store.http.journal import Journal
+from runyard.store.http.records import Record, ReplayReport
 
 KNOWN_RUNS = 1024
 """RunInfos remembered per client, for the best local knowledge of a run."""
@@ -144,7 +145,8 @@ class Offline:
         self._send(record, 0)
 
     def keep(self, record: Record, cause: StoreError | None = None) -> None:
-        """Append the change to the journal (durably) and wake the sender.
+        """Append the change to the journal (durably; a file it uploads is copied into the
+        journal first) and wake the sender.
 
         Raises:
             StoreError: the journal cannot be written either.

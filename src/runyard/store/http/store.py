@@ -17,9 +17,11 @@ When the server cannot be reached (after the transport's retries), the verbs tha
 knowledge: the last the server sent, with the change applied here). While the journal holds
 changes, new changes go to it too, in order; a background thread, woken by every new change,
 sends them in order as soon as the server answers. Heartbeats are dropped rather than kept: a
-stale one means nothing. Any other verb first sends what the journal holds (so it reads its own
-writes) and raises a ``StoreError`` saying so while the server stays away. ``runyard sync``
-sends the journals that processes left behind.
+stale one means nothing. ``put_new_artifacts`` (``outputs/`` when a run ends) is kept too: each
+file is copied into the journal and uploaded from there, so the status change that follows it is
+never lost, nor sent before the outputs. Any other verb first sends what the journal holds (so
+it reads its own writes) and raises a ``StoreError`` saying so while the server stays away.
+``runyard sync`` sends the journals that processes left behind.
 """
 
 from __future__ import annotations
@@ -65,12 +67,15 @@ from runyard.errors import (
     UserError,
     WorkspaceConfigError,
 )
+from runyard.limits import normalize_artifact_path
 from runyard.settings import TRACKING_URI_ENV, TrackingUri, no_workspace_error
 from runyard.store import base, wire
 from runyard.store.http import journal as journals
+from runyard.store.http import uploads
 from runyard.store.http.client import ApiClient, Retry, Upload
-from runyard.store.http.journal import Journal, Record, ReplayReport
+from runyard.store.http.journal import Journal
 from runyard.store.http.offline import KnownRuns, Offline
+from runyard.store.http.records import Record, ReplayReport
 
 JOURNALED_VERBS = frozenset(
     {
@@ -244,6 +249,9 @@ class HttpStore(base.Store):
 
     def _send(self, record: Record, retries: int | None = None) -> None:
         """Send a change (with the transport's retries, or ``retries``)."""
+        if record.verb == uploads.PUT_NEW_ARTIFACT:
+            uploads.send_new_artifact(self._api, record, retries)
+            return
         response = self._api.call(
             record.method,
             record.path,
@@ -394,13 +402,18 @@ class HttpStore(base.Store):
         self._known.update(run_id, lambda info: {} if info.error else {"error": dict(error)})
 
     def expire_heartbeats(
-        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+        self,
+        not_responding_before: float,
+        fail_before: float,
+        error: Mapping[str, Any],
+        stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
         now = time.time()
         body = {
             "not_responding_age": now - not_responding_before,
             "fail_age": now - fail_before,
             "error": error,
+            "stopped_error": stopped_error,
         }
         changed = self._json("POST", "/runs/expire-heartbeats", json=body)["runs"]
         return [self._known.remember(wire.run_from_json(r)) for r in changed]
@@ -502,6 +515,36 @@ class HttpStore(base.Store):
         params = {} if prefix is None else {"prefix": prefix}
         found = self._json("GET", self._run(run_id) + "/artifacts", params=params)["artifacts"]
         return [wire.artifact_from_json(a) for a in found]
+
+    def put_new_artifacts(self, run_id: str, files: Mapping[str, str | os.PathLike[str]]) -> None:
+        """As ``Store.put_new_artifacts``; while the server is away (or the journal holds
+        changes), each file not uploaded yet is copied into the journal, one record per file
+        (``runyard.store.http.uploads``), and uploaded when the server is back, before any
+        change made after this call."""
+        wanted = {normalize_artifact_path(path): Path(file) for path, file in files.items()}
+        if not wanted:
+            return
+        run_url = self._run(run_id)
+        offline = self._own()
+        offline.raise_failure()
+        away: ServerUnreachableError | None = None
+        have: set[str] = set()
+        if not offline.pending:
+            try:
+                have = uploads.artifact_paths(self._api, run_url, os.path.commonpath(list(wanted)))
+            except ServerUnreachableError as exc:
+                away = exc
+        for path, file in sorted(wanted.items()):
+            if path in have:
+                continue
+            record = uploads.new_artifact_record(self._request_id(), run_url, run_id, path, file)
+            if away is None and not offline.pending:
+                try:
+                    self._send(record)
+                    continue
+                except ServerUnreachableError as exc:
+                    away = exc
+            offline.keep(record, away)
 
     def open_artifact(self, run_id: str, path: str) -> BinaryIO:
         self._own().ready()

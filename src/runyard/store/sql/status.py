@@ -32,7 +32,7 @@ def set_status(
         error=error,
         now=now,
     )
-    _write(conn, pk, change)
+    write_change(conn, pk, change)
 
 
 def request_stop(
@@ -52,10 +52,10 @@ def request_stop(
         error=error,
         now=time.time(),
     )
-    _write(conn, pk, change)
+    write_change(conn, pk, change)
 
 
-def _write(conn: Connection, pk: int, change: RunChange) -> None:
+def write_change(conn: Connection, pk: int, change: RunChange) -> None:
     """Store the fields ``change`` sets in the run's row (nothing when it sets none)."""
     values: dict[str, Any] = {}
     if change.status is not None:

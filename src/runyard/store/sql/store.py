@@ -358,10 +358,16 @@ class SqlStore(base.Store):
             supervision.record_error(conn, self._run_pk(conn, run_id), error)
 
     def expire_heartbeats(
-        self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
+        self,
+        not_responding_before: float,
+        fail_before: float,
+        error: Mapping[str, Any],
+        stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
         with self._write() as conn:
-            changed = supervision.expire_heartbeats(conn, not_responding_before, fail_before, error)
+            changed = supervision.expire_heartbeats(
+                conn, not_responding_before, fail_before, error, stopped_error
+            )
             if not changed:
                 return []
             rows = conn.execute(run_select().where(runs.c.pk.in_(changed))).all()

@@ -1,6 +1,7 @@
 """Verbs for supervised (submitted) runs: the local queue, heartbeats, recorded errors.
 
-Stop requests are status changes: ``runyard.store.sql.status``."""
+Stop requests are status changes: ``runyard.store.sql.status``, which also writes what a stopped
+heartbeat changes."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from runyard.entities import ACTIVE_STATUSES, RunStatus
+from runyard.entities import ACTIVE_STATUSES, SUPERVISED_STATUSES, RunStatus, expiry_change
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
 from runyard.store.sql.locks import LockSpace, lock_for_transaction
 from runyard.store.sql.schema import runs
+from runyard.store.sql.status import write_change
 
 
 def lock_queue(conn: Connection, target: str) -> None:
@@ -80,53 +82,49 @@ def expire_heartbeats(
     not_responding_before: float,
     fail_before: float,
     error: Mapping[str, Any],
+    stopped_error: Mapping[str, Any] | None,
 ) -> list[int]:
-    """Stale Running runs become NotResponding, long-dead supervised runs Failed; return pks."""
-    supervised = {s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED)}
+    """Act on runs whose heartbeat stopped, as ``entities.expiry_change`` says; return the pks
+    of the runs changed."""
     col = runs.c
-    # One locking read, in pk order (PostgreSQL): a run that ends or heartbeats meanwhile is
-    # judged as it is then, and two expiries at once cannot deadlock.
+    silent = (RunStatus.RUNNING.value, RunStatus.CANCEL_REQUESTED.value)
+    # One locking read of the runs the rule may change, in pk order (PostgreSQL): a run that
+    # ends or heartbeats meanwhile is judged as it is then, and two expiries cannot deadlock.
     candidates = conn.execute(
         for_update(
             conn,
-            select(col.pk, col.status, col.heartbeat_time)
+            select(
+                col.pk,
+                col.status,
+                col.heartbeat_time,
+                col.stop_status,
+                col.error_json.is_not(None).label("has_error"),
+            )
             .where(
+                col.status.in_(sorted(s.value for s in SUPERVISED_STATUSES)),
                 or_(
-                    and_(col.status.in_(sorted(supervised)), col.heartbeat_time < fail_before),
-                    and_(
-                        col.status == RunStatus.RUNNING.value,
-                        col.heartbeat_time < not_responding_before,
-                    ),
-                )
+                    col.heartbeat_time < fail_before,
+                    and_(col.status.in_(silent), col.heartbeat_time < not_responding_before),
+                ),
             )
             .order_by(col.pk),
         )
     ).all()
-    dead = [
-        row.pk
-        for row in candidates
-        if row.status in supervised and row.heartbeat_time < fail_before
-    ]
-    silent = [
-        row.pk
-        for row in candidates
-        if row.pk not in dead
-        and row.status == RunStatus.RUNNING.value
-        and row.heartbeat_time < not_responding_before
-    ]
-    if dead:
-        conn.execute(
-            update(runs)
-            .where(runs.c.pk.in_(dead))
-            .values(status=RunStatus.FAILED.value, end_time=time.time())
+    now = time.time()
+    changed = []
+    for row in candidates:
+        change = expiry_change(
+            RunStatus(row.status),
+            row.heartbeat_time,
+            stop_status=None if row.stop_status is None else RunStatus(row.stop_status),
+            not_responding_before=not_responding_before,
+            fail_before=fail_before,
+            has_error=bool(row.has_error),
+            dead_error=error,
+            stopped_error=stopped_error,
+            now=now,
         )
-        conn.execute(
-            update(runs)
-            .where(runs.c.pk.in_(dead), runs.c.error_json.is_(None))
-            .values(error_json=json.dumps(error))
-        )
-    if silent:
-        conn.execute(
-            update(runs).where(runs.c.pk.in_(silent)).values(status=RunStatus.NOT_RESPONDING.value)
-        )
-    return dead + silent
+        if change.fields():
+            write_change(conn, row.pk, change)
+            changed.append(row.pk)
+    return changed

@@ -47,11 +47,9 @@ from typing import IO, Any
 from runyard.errors import (
     JournalBusyError,
     JournalCorruptError,
-    NotFoundError,
     RunyardError,
     StoreError,
-    UserError,
-    WorkspaceConfigError,
+    is_refusal,
 )
 
 # JOURNAL_DIR_ENV is re-exported: the offline side names it in its messages.
@@ -197,17 +195,6 @@ def scan(data: bytes, start: int, path: Path, last: bool) -> tuple[list[Position
             f"{path}: the writing process was stopped in the middle of writing it."
         )
     return records, None
-
-
-def is_refusal(error: RunyardError) -> bool:
-    """Whether the server refused a record for good (a missing run, a limit...): sending it
-    again would be refused again. Not so for an unreachable server, a missing workspace or a
-    token without access: those stop the replay and keep the record."""
-    if isinstance(error, WorkspaceConfigError):
-        return False
-    if isinstance(error, NotFoundError):
-        return type(error) is not NotFoundError  # a missing run, not a missing workspace
-    return isinstance(error, UserError)
 
 
 # -- reports ---------------------------------------------------------------------------------------

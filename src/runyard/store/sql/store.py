@@ -356,6 +356,9 @@ class SqlStore(base.Store):
     def expire_heartbeats(
         self, not_responding_before: float, fail_before: float, error: Mapping[str, Any]
     ) -> list[RunInfo]:
+        with self._read() as conn:
+            if not supervision.any_stale(conn, not_responding_before, fail_before):
+                return []  # the usual answer, without the write lock
         with self._write() as conn:
             changed = supervision.expire_heartbeats(conn, not_responding_before, fail_before, error)
             if not changed:

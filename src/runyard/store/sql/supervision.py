@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
 
 from runyard.entities import ACTIVE_STATUSES, RunStatus
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
@@ -75,6 +75,33 @@ def record_error(conn: Connection, pk: int, error: Mapping[str, Any]) -> None:
     )
 
 
+_SUPERVISED = sorted(s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED))
+
+
+def _stale(not_responding_before: float, fail_before: float) -> Select[Any]:
+    """The runs ``expire_heartbeats`` changes, in pk order."""
+    col = runs.c
+    return (
+        select(col.pk, col.status, col.heartbeat_time)
+        .where(
+            or_(
+                and_(col.status.in_(_SUPERVISED), col.heartbeat_time < fail_before),
+                and_(
+                    col.status == RunStatus.RUNNING.value,
+                    col.heartbeat_time < not_responding_before,
+                ),
+            )
+        )
+        .order_by(col.pk)
+    )
+
+
+def any_stale(conn: Connection, not_responding_before: float, fail_before: float) -> bool:
+    """Whether ``expire_heartbeats`` would change a run: a plain read, to take the write lock
+    only when there is something to write (readers sweep for dead runs)."""
+    return conn.execute(_stale(not_responding_before, fail_before).limit(1)).first() is not None
+
+
 def expire_heartbeats(
     conn: Connection,
     not_responding_before: float,
@@ -82,26 +109,10 @@ def expire_heartbeats(
     error: Mapping[str, Any],
 ) -> list[int]:
     """Stale Running runs become NotResponding, long-dead supervised runs Failed; return pks."""
-    supervised = {s.value for s in (*ACTIVE_STATUSES, RunStatus.QUEUED)}
-    col = runs.c
+    supervised = set(_SUPERVISED)
     # One locking read, in pk order (PostgreSQL): a run that ends or heartbeats meanwhile is
     # judged as it is then, and two expiries at once cannot deadlock.
-    candidates = conn.execute(
-        for_update(
-            conn,
-            select(col.pk, col.status, col.heartbeat_time)
-            .where(
-                or_(
-                    and_(col.status.in_(sorted(supervised)), col.heartbeat_time < fail_before),
-                    and_(
-                        col.status == RunStatus.RUNNING.value,
-                        col.heartbeat_time < not_responding_before,
-                    ),
-                )
-            )
-            .order_by(col.pk),
-        )
-    ).all()
+    candidates = conn.execute(for_update(conn, _stale(not_responding_before, fail_before))).all()
     dead = [
         row.pk
         for row in candidates

@@ -15,7 +15,8 @@
     │   │   ├── AuthenticationError   401  no token, or an invalid or revoked one
     │   │   └── PermissionDeniedError 403  the token may not do this here
     │   ├── SnapshotError             400  a folder could not be snapshotted
-    │   └── RunEnvironmentError       400  Run.get_context() outside a submitted run
+    │   ├── RunEnvironmentError       400  Run.get_context() outside a submitted run
+    │   └── MetricRejectedError       400  the store refused queued metric points for good
     ├── NotFoundError                 404
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
@@ -31,6 +32,10 @@
 
 Each class carries ``http_status``, the status the server answers with, and ``code``, a stable
 name for the error in JSON bodies. Messages say what was wrong and what to do.
+
+``is_refusal`` tells a refusal for good (sending the same thing again would be refused again)
+from a failure worth retrying; ``RunAlreadyEndedWarning`` is the one warning class: a call that
+would have ended a run that had already ended.
 """
 
 from __future__ import annotations
@@ -48,12 +53,14 @@ __all__ = [
     "JournalBusyError",
     "JournalCorruptError",
     "LimitExceededError",
+    "MetricRejectedError",
     "MetricValueError",
     "MetricWriteError",
     "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "PropertyConflictError",
+    "RunAlreadyEndedWarning",
     "RunEnvironmentError",
     "RunNotFoundError",
     "RunStateError",
@@ -65,6 +72,7 @@ __all__ = [
     "UserError",
     "WorkspaceConfigError",
     "error_class_for_code",
+    "is_refusal",
 ]
 
 
@@ -168,6 +176,13 @@ class RunEnvironmentError(UserError):
     code = "RunEnvironment"
 
 
+class MetricRejectedError(UserError):
+    """The store refused queued metric points for good (an unknown run, a limit): they were not
+    written, and sending them again would not help. Raised by the next ``log`` or ``flush``."""
+
+    code = "MetricRejected"
+
+
 class NotFoundError(RunyardError):
     """Something named in the call does not exist."""
 
@@ -237,6 +252,23 @@ class ServerUnreachableError(StoreError):
     the request may be sent again later (the HTTP store's journal does)."""
 
     code = "ServerUnreachable"
+
+
+class RunAlreadyEndedWarning(UserWarning):
+    """``complete()``, ``fail()`` or ``cancel()`` on a run that had already ended: the call
+    changed nothing (a final status never changes), so what it meant to record was lost."""
+
+
+def is_refusal(error: BaseException) -> bool:
+    """Whether ``error`` refuses a change for good (a missing run, an invalid value, a limit):
+    sending it again would be refused again. Not so for an unreachable store, a missing
+    workspace, a token without access, or any error that is not a runyard error: those may pass
+    when tried again."""
+    if isinstance(error, WorkspaceConfigError):
+        return False
+    if isinstance(error, NotFoundError):
+        return type(error) is not NotFoundError  # a missing run, not a missing workspace
+    return isinstance(error, UserError)
 
 
 def _all_subclasses(cls: type[RunyardError]) -> list[type[RunyardError]]:

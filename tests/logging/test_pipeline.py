@@ -9,12 +9,20 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runyard import Experiment, Run, Workspace
 from runyard.entities import MetricChunk, MetricKind, ValueType
-from runyard.errors import MetricWriteError, StoreError, UserError
+from runyard.errors import (
+    MetricRejectedError,
+    MetricValueError,
+    MetricWriteError,
+    RunyardError,
+    StoreError,
+    UserError,
+)
 from runyard.logging.pipeline import MetricPipeline, Series, chunk_points
 from runyard.store.sql import SqlStore
 
@@ -166,6 +174,129 @@ def test_pipeline_isolates_a_chunk_the_store_refuses(workspace: Workspace, run: 
     assert _values(workspace, run.id, "good") == [0.0, 1.0, 2.0]
     pipeline.flush()  # the refused chunk is not retried forever
     pipeline.close()
+
+
+class RefusingStore(SqlStore):
+    """A real SQLite store that refuses every write holding a chunk of the series ``bad`` (as an
+    invalid value would be), and fails the first ``hiccups`` writes of other lone chunks with
+    ``hiccup`` (a transient failure, or an error that is not a runyard error at all)."""
+
+    hiccups = 0
+    hiccup: Exception = StoreError("the store is busy (injected)")
+
+    def log_metrics(self, chunks: Sequence[MetricChunk], **kw: Any) -> None:
+        if any(c.name == "bad" for c in chunks):
+            raise MetricValueError("'bad' is refused (injected)")
+        if len(chunks) == 1 and self.hiccups > 0:
+            self.hiccups -= 1
+            raise self.hiccup
+        super().log_metrics(chunks, **kw)
+
+
+def _refusing(tmp_path: Path, hiccup: Exception) -> tuple[RefusingStore, str]:
+    store = RefusingStore(f"sqlite:///{tmp_path}/refusing.db", str(tmp_path / "artifacts"))
+    store.hiccup = hiccup
+    (info,) = store.create_runs([_new_run()])
+    return store, info.run_id
+
+
+def test_pipeline_isolation_retries_a_chunk_that_fails_transiently(tmp_path: Path) -> None:
+    store, run_id = _refusing(tmp_path, StoreError("the store is busy (injected)"))
+    pipeline = MetricPipeline(store, interval=3600)
+    _queue(pipeline, run_id, "good", 3)
+    _queue(pipeline, run_id, "bad", 2)
+    store.hiccups = 1  # the good chunk, written alone, meets a busy store once
+
+    with pytest.raises(MetricRejectedError, match="2 point\\(s\\) of 'bad'"):
+        pipeline.flush()
+    pipeline.flush()
+
+    assert list(store.read_metrics([run_id], ["good"])[0].values) == [0.0, 1.0, 2.0]
+    assert store.read_metrics([run_id], ["bad"]) == []
+    pipeline.close()
+
+
+def test_pipeline_flush_does_not_hang_on_an_error_that_is_not_a_runyard_error(
+    tmp_path: Path,
+) -> None:
+    store, run_id = _refusing(tmp_path, RuntimeError("a bug in a driver (injected)"))
+    pipeline = MetricPipeline(store, interval=3600)
+    _queue(pipeline, run_id, "good", 3)
+    _queue(pipeline, run_id, "bad", 2)
+    store.hiccups = 1
+
+    with pytest.raises(RunyardError) as raised:
+        pipeline.flush(timeout_seconds=20)
+
+    assert "within 20 s" not in str(raised.value)  # released with the error, not timed out
+    assert isinstance(raised.value, MetricRejectedError)
+    pipeline.flush(timeout_seconds=20)  # the good points were kept, and are written now
+    assert list(store.read_metrics([run_id], ["good"])[0].values) == [0.0, 1.0, 2.0]
+    pipeline.close()
+
+
+def test_pipeline_error_that_is_not_a_runyard_error_keeps_the_points(tmp_path: Path) -> None:
+    store, run_id = _refusing(tmp_path, RuntimeError("a bug in a driver (injected)"))
+    pipeline = MetricPipeline(store, interval=3600)
+    _queue(pipeline, run_id, "good", 3)
+    store.hiccups = 100
+
+    with pytest.raises(MetricWriteError, match="a bug in a driver"):
+        pipeline.flush(timeout_seconds=20)
+    store.hiccups = 0
+    pipeline.flush(timeout_seconds=20)
+
+    assert list(store.read_metrics([run_id], ["good"])[0].values) == [0.0, 1.0, 2.0]
+    pipeline.close()
+
+
+def test_pipeline_refusal_is_the_same_error_on_log_and_on_flush(
+    workspace: Workspace, run: Run
+) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=0.01)
+    _queue(pipeline, "no-such-run", "bad", 2)
+    deadline = time.monotonic() + 30
+    while pipeline.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the background writer meets the refusal
+    key = pipeline.register(run.id, "good", MetricKind.VECTOR, ValueType.NUMBER, "")
+
+    with pytest.raises(MetricRejectedError, match="2 point\\(s\\) of 'bad'"):
+        pipeline.append(key, 1.0, None, time.time())  # what run.log raises
+    _queue(pipeline, "no-such-run", "bad", 3)
+    with pytest.raises(MetricRejectedError, match="3 point\\(s\\) of 'bad'"):
+        pipeline.flush()
+
+    pipeline.append(key, 2.0, None, time.time())
+    pipeline.flush()
+    assert _values(workspace, run.id, "good") == [2.0]
+    pipeline.close()
+
+
+def test_pipeline_flush_restarts_a_writer_thread_that_is_gone(
+    workspace: Workspace, run: Run
+) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=3600)
+    pipeline._closed = True  # how the writer thread ends; then as if it had died
+    pipeline._wake.set()
+    assert pipeline._thread is not None
+    pipeline._thread.join(timeout=30)
+    pipeline._closed = False
+    _queue(pipeline, run.id, "loss", 10)
+
+    pipeline.flush(timeout_seconds=20)
+
+    assert _values(workspace, run.id, "loss") == [float(i) for i in range(10)]
+    pipeline.close()
+
+
+def test_pipeline_flush_after_close_writes_and_returns(workspace: Workspace, run: Run) -> None:
+    pipeline = MetricPipeline(workspace.store, interval=3600)
+    pipeline.close()
+    _queue(pipeline, run.id, "late", 3)
+
+    pipeline.flush(timeout_seconds=20)
+
+    assert _values(workspace, run.id, "late") == [0.0, 1.0, 2.0]
 
 
 def test_pipeline_memory_is_bounded(workspace: Workspace, run: Run) -> None:

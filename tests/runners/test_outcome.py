@@ -155,3 +155,54 @@ def test_script_run_wait_returns_the_final_status_after_a_long_finalizing(
 
     assert run.status == "Failed"
     assert len([n for n in run.get_file_names() if n.startswith("outputs/")]) == 300
+
+
+CHILDREN_THEN_RAISES = """
+from pathlib import Path
+from runyard import Run
+
+context = Run.get_context()
+children = [context.child_run("first"), context.child_run("second")]
+Path("children.txt").write_text(" ".join(c.id for c in children))
+raise ValueError("bad learning rate")
+"""
+
+
+def test_script_run_children_open_at_an_uncaught_exception_fail_with_it(
+    experiment: Experiment, tmp_path: Path
+) -> None:
+    # The script's process owns the children it starts (its supervisor owns the run itself):
+    # they heartbeat from the script's process and end with it, Failed with the exception.
+    run = _run(experiment, tmp_path, CHILDREN_THEN_RAISES)
+    run.wait_for_completion(raise_on_error=False)
+
+    children = list(run.get_children())
+    assert len(children) == 2
+    for child in children:
+        assert child.get_status() == "Failed"
+        message = child.get_details()["error"]["error"]["message"]
+        assert message == "User program failed with ValueError: bad learning rate"
+    assert run.get_status() == "Failed"
+    assert run.get_details()["error"]["error"]["message"] == message
+    log = run.get_details_with_logs()["logFiles"]["user_logs/std_log.txt"]
+    assert log.count("Traceback (most recent call last):") == 1
+    assert "bootstrap" not in log  # the traceback starts at the script, as before
+
+
+def test_script_run_context_run_is_not_heartbeated_by_the_script(
+    experiment: Experiment, tmp_path: Path
+) -> None:
+    code = """
+    from runyard import Run
+    from runyard.sdk import lifetime
+
+    context = Run.get_context()
+    context.log("kept alive by", float(len(context.experiment.workspace.pipeline.kept_alive)))
+    child = context.child_run()
+    context.log("owned", float(len(lifetime.owned_runs())))
+    """
+    run = _run(experiment, tmp_path, code)
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert run.get_metrics() == {"kept alive by": 0.0, "owned": 1.0}
+    (child,) = run.get_children()
+    assert child.get_status() == "Completed"

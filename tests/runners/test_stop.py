@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from runyard import Experiment, Run, ScriptRunConfig
 from runyard.cli.main import main
-from runyard.errors import RunStateError
+from runyard.errors import RunAlreadyEndedWarning, RunStateError
 from runyard.sdk.script_run import ScriptRun
 from runyard.sdk.script_run_config import DEFAULT_MAX_RUN_DURATION_SECONDS
 from tests.runners.helpers import is_alive, read_pids, script_pids, wait_until, write_script
@@ -204,9 +204,11 @@ def test_script_run_cancel_and_fail_on_a_finished_run_change_nothing(
     run.wait_for_completion()
     ended = run.get_details()["endTimeUtc"]
 
-    run.cancel()
-    run.fail("too late")
-    run.complete()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Completed: cancel"):
+        run.cancel()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Completed: fail"):
+        run.fail("too late")
+    run.complete()  # a script run completes when its script exits: that is what happened
 
     again = Run.get(experiment.workspace, run.id)
     assert again.get_status() == "Completed"

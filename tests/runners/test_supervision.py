@@ -133,7 +133,7 @@ def test_script_run_killed_supervisor_goes_not_responding_then_failed(
     wait_until(failed, timeout=15, what="Failed")
     assert seen[-2:] == ["NotResponding", "Failed"]
     message = run.get_details()["error"]["error"]["message"]
-    assert "supervisor sent no heartbeat for 2 s" in message
+    assert "stopped sending heartbeats: none for 2 s" in message
     assert "killed" in message
 
 
@@ -262,7 +262,7 @@ def test_script_run_supervisor_killed_while_finalizing_ends_failed(
 
     details = run.wait_for_completion(raise_on_error=False)
     assert details["status"] == "Failed"
-    assert "no heartbeat" in details["error"]["error"]["message"]
+    assert "stopped sending heartbeats" in details["error"]["error"]["message"]
 
 
 @pytest.mark.usefixtures("one_at_a_time")

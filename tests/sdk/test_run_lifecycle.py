@@ -15,7 +15,12 @@ import pytest
 
 from runyard import Experiment, Run, RunStatus, Workspace
 from runyard.entities import NewRun
-from runyard.errors import InvalidArgumentError, InvalidNameError, RunNotFoundError
+from runyard.errors import (
+    InvalidArgumentError,
+    InvalidNameError,
+    RunAlreadyEndedWarning,
+    RunNotFoundError,
+)
 
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 DETAIL_KEYS_RUNNING = [
@@ -302,8 +307,10 @@ def test_run_complete_after_fail_stays_failed(experiment: Experiment) -> None:
     run.fail("first")
     end = run.get_details()["endTimeUtc"]
 
-    run.complete()
-    run.cancel()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Failed: complete"):
+        run.complete()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Failed: cancel"):
+        run.cancel()
 
     details = run.get_details()
     assert details["status"] == "Failed"
@@ -314,7 +321,8 @@ def test_run_complete_after_fail_stays_failed(experiment: Experiment) -> None:
 def test_run_fail_twice_keeps_the_first_error(experiment: Experiment) -> None:
     run = experiment.start_logging()
     run.fail("first")
-    run.fail(RuntimeError("second"), error_code="Other")
+    with pytest.warns(RunAlreadyEndedWarning, match="fail\\(\\) changed nothing"):
+        run.fail(RuntimeError("second"), error_code="Other")
 
     assert run.get_details()["error"]["error"] == {"code": "UserError", "message": "first"}
 
@@ -323,8 +331,10 @@ def test_run_cancel_after_complete_stays_completed(experiment: Experiment) -> No
     run = experiment.start_logging()
     run.complete()
 
-    run.cancel()
-    run.fail("too late")
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Completed: cancel"):
+        run.cancel()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Completed: fail"):
+        run.fail("too late")
 
     details = run.get_details()
     assert details["status"] == "Completed"
@@ -337,7 +347,8 @@ def test_run_terminal_status_is_final_through_a_stale_object(experiment: Experim
     run.fail("first")
 
     assert stale.status == "Running"
-    stale.complete()
+    with pytest.warns(RunAlreadyEndedWarning, match="already ended as Failed"):
+        stale.complete()
 
     assert stale.get_status() == "Failed"
     assert _stored_status(run) == "Failed"

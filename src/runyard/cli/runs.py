@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from typing import Any
 
 import click
@@ -37,6 +38,8 @@ from runyard.entities import (
     RunStatus,
     TagFilter,
 )
+from runyard.errors import RunAlreadyEndedWarning
+from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
 from runyard.store.base import Store
@@ -196,6 +199,7 @@ def list_runs(
         status=status,
         include_children=include_children,
     )
+    sweep_dead_runs(state.workspace.store)  # a run whose process died is not listed Running
     found, more = _search(state.workspace.store, query, limit)
     if as_json:
         print_json([_record(info) for info in found])
@@ -347,7 +351,9 @@ def cancel_run(state: CliState, run_id: str) -> None:
     started = isinstance(run, ScriptRun) and before not in NOT_STARTED_STATUSES
     if started and not before.is_terminal:
         print_note(f"Stopping run {run.id} and waiting for its processes to end...")
-    run.cancel()
+    with warnings.catch_warnings():  # a run that had already ended is said so below
+        warnings.simplefilter("ignore", RunAlreadyEndedWarning)
+        run.cancel()
     after = RunStatus(run.status)
     if after is RunStatus.CANCELED and not before.is_terminal:
         gone = "; its processes are gone" if started else ""

@@ -15,8 +15,17 @@ The write path of a metric:
    ``get_metrics`` and interpreter exit all flush.
 
 A failed write is retried with backoff; if it still fails, the points stay queued for the next
-flush and the error is raised to the user on the next call. Memory is bounded: past
+flush and the error is raised to the user on the next call (``MetricWriteError``). Only points
+the store refuses for good (``errors.is_refusal``: an unknown run, a limit) are dropped, each
+chunk judged on its own, and the refusal is raised once, as ``MetricRejectedError``, by the next
+``log`` or ``flush`` alike. Whatever a write raises, the flushes waiting for it are released
+with the error: ``flush`` never waits on a write that has given up. Memory is bounded: past
 ``max_pending`` points, ``log`` waits for the writer instead of growing without end.
+
+The writer thread also heartbeats the interactive runs this process keeps alive
+(``keep_alive``), every ``heartbeat_seconds``, after the points of that turn: the heartbeat
+costs ``log`` nothing. A heartbeat the store cannot take (away, locked) is dropped, as the next
+one comes a period later.
 """
 
 from __future__ import annotations
@@ -34,7 +43,14 @@ from operator import itemgetter
 from typing import Any
 
 from runyard.entities import MetricChunk, MetricKind, ValueType
-from runyard.errors import MetricWriteError, RunyardError, StoreError, UserError
+from runyard.errors import (
+    MetricRejectedError,
+    MetricWriteError,
+    RunNotFoundError,
+    RunyardError,
+    is_refusal,
+)
+from runyard.settings import RunnerSettings
 from runyard.store.base import Store
 
 FIELDS = 4
@@ -45,6 +61,8 @@ DEFAULT_MAX_PENDING = 2_000_000
 MAX_POINTS_PER_CHUNK = 100_000
 MAX_POINTS_PER_WRITE = 50_000
 _RETRY_DELAYS = (0.05, 0.25, 1.0)
+FLUSH_CHECK_SECONDS = 0.5
+"""How often a waiting ``flush`` makes sure the writer thread is still there."""
 
 _live: weakref.WeakSet[MetricPipeline] = weakref.WeakSet()
 
@@ -137,9 +155,24 @@ class MetricPipeline:
         store: Store,
         interval: float = DEFAULT_INTERVAL_SECONDS,
         max_pending: int = DEFAULT_MAX_PENDING,
+        heartbeat_seconds: float | None = None,
     ) -> None:
+        """
+        Args:
+            heartbeat_seconds: how often the runs of ``keep_alive`` heartbeat (default:
+                ``RunnerSettings.heartbeat_seconds`` of the environment).
+
+        Raises:
+            WorkspaceConfigError: the heartbeat setting of the environment is not a number.
+        """
         self.store = store
         self.interval = interval
+        if heartbeat_seconds is None:
+            heartbeat_seconds = RunnerSettings.from_env().heartbeat_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._beating: dict[str, None] = {}
+        """The runs to heartbeat, in the order they were kept alive (a dict as ordered set)."""
+        self._next_beat = 0.0
         self._queue_limit = 0
         self.max_pending = max_pending
         self._queue: collections.deque[Any] = collections.deque()
@@ -161,6 +194,12 @@ class MetricPipeline:
         )
         self._thread.start()
 
+    def _ensure_writer(self) -> None:
+        """Start the writer thread again if it is gone (it ends only when the pipeline closes,
+        and after a fork, where the child gets a new one)."""
+        if not self._closed and (self._thread is None or not self._thread.is_alive()):
+            self._start()
+
     @property
     def max_pending(self) -> int:
         """Points that may wait before ``log`` blocks for the writer."""
@@ -179,8 +218,8 @@ class MetricPipeline:
     def append(self, key: int, value: Any, step: int | None, time: float) -> None:
         """Queue one point of series ``key`` (from ``register``): the one way points get in.
 
-        Raises the writer's pending failure first (``MetricWriteError``), and waits for the
-        writer while ``max_pending`` points are queued. A few bytecodes: it is ``run.log``'s
+        Raises the writer's pending failure first (``raise_error``), and waits for the writer
+        while ``max_pending`` points are queued. A few bytecodes: it is ``run.log``'s
         hot path.
         """
         if self.error is not None:
@@ -199,13 +238,37 @@ class MetricPipeline:
             return len(self.series) - 1
 
     def raise_error(self) -> None:
-        """Raise the writer's last failure once (the points it concerned are kept and retried)."""
+        """Raise the writer's last failure once, as ``flush`` would: ``MetricRejectedError`` for
+        points the store refused (dropped), ``MetricWriteError`` otherwise (the points are kept
+        and retried)."""
         error, self.error = self.error, None
+        self._ensure_writer()
         if error is not None:
-            raise MetricWriteError(
-                f"Writing metrics to {self.store.uri} failed: {error}. The points are kept in "
-                "memory and retried on the next flush; check that the store is reachable."
-            ) from error
+            raise self._as_raised(error)
+
+    def _as_raised(self, error: BaseException) -> RunyardError:
+        if isinstance(error, MetricRejectedError):
+            return error
+        raised = MetricWriteError(
+            f"Writing metrics to {self.store.uri} failed: {error}. The points are kept in "
+            "memory and retried on the next flush; check that the store is reachable."
+        )
+        raised.__cause__ = error
+        return raised
+
+    def keep_alive(self, run_id: str) -> None:
+        """Heartbeat ``run_id`` every ``heartbeat_seconds`` from the writer thread, until
+        ``release``."""
+        self._beating[run_id] = None
+
+    def release(self, run_id: str) -> None:
+        """Stop heartbeating ``run_id`` (no-op if it is not kept alive)."""
+        self._beating.pop(run_id, None)
+
+    @property
+    def kept_alive(self) -> list[str]:
+        """The runs this pipeline heartbeats."""
+        return list(self._beating)
 
     def wait_for_room(self) -> None:
         """Block while more than half of ``max_pending`` points wait (bounded memory)."""
@@ -220,26 +283,27 @@ class MetricPipeline:
         """Return once every point queued before the call is written.
 
         Raises:
-            MetricWriteError: the writer failed, or did not finish within the timeout.
+            MetricWriteError: the writer failed (the points are kept and retried), or did not
+                finish within the timeout.
+            MetricRejectedError: the store refused some points for good; they were dropped.
         """
-        if self._thread is None or not self._thread.is_alive():
-            self._start()
+        self._ensure_writer()
         marker = _Marker()
         self._markers.append(marker)
         self._wake.set()
-        if not marker.done.wait(timeout_seconds):
-            raise MetricWriteError(
-                f"Metrics were not all written within {timeout_seconds} s; they are still queued "
-                "and being written. Call flush() again to keep waiting."
-            )
+        if self._closed and (self._thread is None or not self._thread.is_alive()):
+            self._drain()  # closed: no writer any more, so the caller writes what is left
+        deadline = time.monotonic() + timeout_seconds
+        while not marker.done.wait(max(0.0, min(FLUSH_CHECK_SECONDS, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                raise MetricWriteError(
+                    f"Metrics were not all written within {timeout_seconds} s; they are still "
+                    "queued and being written. Call flush() again to keep waiting."
+                )
+            self._ensure_writer()  # a marker not taken yet waits for the new writer
         if marker.error is not None:
             self.error = None
-            if isinstance(marker.error, UserError):
-                raise marker.error
-            raise MetricWriteError(
-                f"Writing metrics to {self.store.uri} failed: {marker.error}. The points are "
-                "kept in memory and retried on the next flush."
-            ) from marker.error
+            raise self._as_raised(marker.error)
 
     def close(self) -> None:
         """Flush, then stop the writer thread."""
@@ -263,65 +327,104 @@ class MetricPipeline:
                 self._drain()
             except BaseException as exc:  # never let the thread die silently
                 self.error = exc
+            try:
+                self._beat()
+            except BaseException as exc:
+                self.error = exc
 
     def _drain(self) -> None:
         # Markers first, then the queue's length: every point queued before a marker taken
         # here is in the queue already, so it is written before the marker is released.
         markers = [self._markers.popleft() for _ in range(len(self._markers))]
-        queue = self._queue
-        remaining = len(queue) // FIELDS * FIELDS
         failure: BaseException | None = None
-        while True:
-            # Batches of at most MAX_POINTS_PER_WRITE: freeing a huge batch at once would hold
-            # the GIL, and the caller's log() with it, for tens of milliseconds.
-            count = min(remaining, MAX_POINTS_PER_WRITE * FIELDS)
-            items = list(starmap(queue.popleft, repeat((), count)))  # a C loop
-            remaining -= count
-            failure = self._write(items) or failure
-            if remaining <= 0 or failure is not None:
-                break
-        for marker in markers:
-            marker.error = failure
-            marker.done.set()
+        try:
+            queue = self._queue
+            remaining = len(queue) // FIELDS * FIELDS
+            while True:
+                # Batches of at most MAX_POINTS_PER_WRITE: freeing a huge batch at once would
+                # hold the GIL, and the caller's log() with it, for tens of milliseconds.
+                count = min(remaining, MAX_POINTS_PER_WRITE * FIELDS)
+                items = list(starmap(queue.popleft, repeat((), count)))  # a C loop
+                remaining -= count
+                failure = self._write(items) or failure
+                if remaining <= 0 or self._retry:  # the store is away: later points wait too
+                    break
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            # Whatever happened, the flushes waiting are released: with the failure, if any.
+            for marker in markers:
+                marker.error = failure
+                marker.done.set()
 
     def _write(self, items: list[Any]) -> BaseException | None:
-        chunks = self._retry + chunk_points(self.series, items) if items else self._retry
-        self._retry = []
+        """Write the chunks kept from a failed turn, then ``items``; return the failure, if any.
+
+        Chunks that could not be written are kept in ``_retry``, whatever the error, except
+        those the store refuses for good."""
+        if items:
+            try:
+                self._retry = self._retry + chunk_points(self.series, items)
+            except BaseException:
+                self._queue.extendleft(reversed(items))  # kept, in order, for the next turn
+                raise
+        chunks = self._retry
         if not chunks:
             return None
         failure: BaseException | None = None
         for delay in (*_RETRY_DELAYS, None):
             try:
                 self.store.log_metrics(chunks)
+                self._retry = []
                 return None
-            except RunyardError as exc:
-                if not isinstance(exc, StoreError):
-                    return self._isolate(chunks, exc)
-                failure = exc
             except Exception as exc:
+                if is_refusal(exc):
+                    return self._isolate(chunks)
                 failure = exc
             if delay is None:
                 break
             time.sleep(delay)
-        self._retry = chunks
         self.error = failure
         return failure
 
-    def _isolate(self, chunks: list[MetricChunk], first: RunyardError) -> UserError:
-        """Write the chunks one by one so that one bad chunk cannot hold the others back."""
+    def _isolate(self, chunks: list[MetricChunk]) -> BaseException | None:
+        """Write the chunks one by one so that one bad chunk cannot hold the others back: drop
+        those the store refuses for good, keep the others that fail for the next turn."""
         rejected: list[str] = []
+        kept: list[MetricChunk] = []
+        failure: BaseException | None = None
         for chunk in chunks:
             try:
                 self.store.log_metrics([chunk])
-            except RunyardError as exc:
-                rejected.append(f"{len(chunk.values)} point(s) of {chunk.name!r}: {exc}")
-        error = UserError(
-            "The store refused some metrics, which were not written: " + "; ".join(rejected)
-            if rejected
-            else str(first)
-        )
-        self.error = error
-        return error
+            except Exception as exc:
+                if is_refusal(exc):
+                    rejected.append(f"{len(chunk.values)} point(s) of {chunk.name!r}: {exc}")
+                else:
+                    kept.append(chunk)
+                    failure = exc
+        self._retry = kept
+        if rejected:
+            failure = MetricRejectedError(
+                "The store refused some metrics, which were not written: " + "; ".join(rejected)
+            )
+        if failure is not None:
+            self.error = failure
+        return failure
+
+    def _beat(self) -> None:
+        """Heartbeat the runs kept alive, if it is time."""
+        now = time.monotonic()
+        if not self._beating or now < self._next_beat:
+            return
+        self._next_beat = now + self.heartbeat_seconds
+        for run_id in list(self._beating):
+            try:
+                self.store.heartbeat(run_id)
+            except RunNotFoundError:
+                self.release(run_id)  # nothing left to keep alive
+            except RunyardError:
+                pass  # away or locked: dropped; a heartbeat is worth something only on time
 
 
 def flush_all(timeout_seconds: float = 60.0) -> None:
@@ -341,6 +444,7 @@ def _after_fork_in_child() -> None:
         pipeline._queue.clear()
         pipeline._markers.clear()
         pipeline._retry = []
+        pipeline._beating.clear()  # the parent's runs: the parent keeps them alive
         pipeline._thread = None
         pipeline._register_lock = threading.Lock()
         if not pipeline._closed:

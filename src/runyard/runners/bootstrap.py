@@ -3,8 +3,9 @@
 ``python .../runyard/runners/bootstrap.py SCRIPT [ARGS...]`` (run as a file, before the package
 is imported). The difference: an uncaught exception
 is also written as JSON to the file ``ERROR_FILE_ENV`` names, so that the supervisor can record
-"User program failed with ValueError: ..." as the run's error. The traceback still goes to
-stderr, and the exit code is Python's (1 for an exception, the SystemExit code otherwise).
+"User program failed with ValueError: ..." as the run's error. The exception still goes to
+``sys.excepthook`` (the traceback to stderr), and the exit code is Python's (1 for an
+exception, the SystemExit code otherwise).
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def main(argv: list[str]) -> int:
         return 1
     except BaseException as exc:
         _record(exc, script)
-        traceback.print_exception(type(exc), exc, _user_traceback(exc, script))
+        # As `python script.py` would: the hook prints the traceback, and hooks the script set
+        # see the exception (the one of runyard's interactive runs fails those still open).
+        trimmed = _user_traceback(exc, script)
+        sys.excepthook(type(exc), exc.with_traceback(trimmed), trimmed)
         return 1
     return 0
 

@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -29,12 +30,15 @@ from runyard.entities import (
 from runyard.errors import (
     InvalidArgumentError,
     LimitExceededError,
+    RunAlreadyEndedWarning,
     RunNotFoundError,
     SnapshotError,
     SnapshotNotFoundError,
     UserError,
 )
 from runyard.limits import MAX_CHILDREN_PER_CALL
+from runyard.runners.liveness import sweep_dead_runs
+from runyard.sdk import lifetime
 from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
 from runyard.sdk.filters import as_str, key_filters, parse_status, tag_values
@@ -80,6 +84,7 @@ def iterate_runs(
     experiments: dict[str, Experiment] = {}
     if experiment is not None:
         experiments[experiment.name] = experiment
+    sweep_dead_runs(workspace.store)  # a dead run is not listed as Running
     while True:
         page = workspace.store.search_runs(dataclasses.replace(query, page_token=token))
         for info in page.runs:
@@ -162,6 +167,7 @@ class Run:
         name: str | None = None,
         **_: Any,
     ) -> Run:
+        lifetime.prepare(experiment.workspace)
         outputs_dir = _outputs_dir(outputs)
         properties: dict[str, str] = {"runyard.ComputeTargetType": "local"}
         if snapshot_directory:
@@ -180,7 +186,9 @@ class Run:
             submitted_by=_user(),
         )
         info = experiment.workspace.store.create_runs([new])[0]
-        return cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
+        run = cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
+        lifetime.adopt(run)
+        return run
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -242,8 +250,11 @@ class Run:
         return dict(self._info.properties)
 
     def _refresh(self) -> RunInfo:
-        self._info = self._store.get_run(self.id)
-        return self._info
+        info = self._store.get_run(self.id)
+        if sweep_dead_runs(self._store, info):  # it looked dead: read what the store made of it
+            info = self._store.get_run(self.id)
+        self._info = info
+        return info
 
     # -- status --------------------------------------------------------------------------------
 
@@ -265,13 +276,48 @@ class Run:
         """Wait until every metric logged so far is in the store."""
         self._experiment.workspace.flush(timeout_seconds)
 
-    def _finish(self, status: RunStatus, error: Mapping[str, Any] | None = None) -> None:
+    def _finish(
+        self, status: RunStatus, error: Mapping[str, Any] | None = None, *, warn: bool = True
+    ) -> None:
+        ended = self._info.status if self._info.status.is_terminal else None
         self.flush()
         self._upload_outputs()
         self._info = self._store.set_run_status(self.id, status, error)
+        lifetime.release(self)
+        if warn:
+            self._warn_if_ended(ended, status)
+
+    def _warn_if_ended(self, ended: RunStatus | None, status: RunStatus) -> None:
+        """Warn that a call meant to end the run as ``status`` changed nothing, if the run had
+        ``ended`` before it (as this object knew), or the store shows it ended otherwise."""
+        now = self._info.status
+        if ended is None and now is not status and now.is_terminal:
+            ended = now  # ended elsewhere meanwhile (another object or process)
+        if ended is not None:
+            call = {RunStatus.COMPLETED: "complete", RunStatus.FAILED: "fail"}.get(status, "cancel")
+            warnings.warn(
+                RunAlreadyEndedWarning(
+                    f"Run {self.id} had already ended as {ended.value}: {call}() changed nothing "
+                    "(a final status never changes, and its first error stands)."
+                ),
+                stacklevel=4,
+            )
+
+    def _end_owned(self, failure: BaseException | None) -> None:
+        """End this run, which this process owns and which is still open at exit (or at
+        ``Workspace.close()``): Failed with ``failure`` if given, else Completed."""
+        if self._info.status.is_terminal:
+            lifetime.release(self)
+        elif failure is None:
+            self._finish(RunStatus.COMPLETED, warn=False)
+        else:
+            self._finish(RunStatus.FAILED, build_error(failure, None, time.time()), warn=False)
 
     def complete(self, _set_status: bool = True) -> None:
-        """Flush metrics, upload ``outputs/``, mark Completed (no-op on a finished run)."""
+        """Flush metrics, upload ``outputs/``, mark Completed.
+
+        On a run that has already ended, the status stays as it is, and a
+        ``RunAlreadyEndedWarning`` says so (the same for ``fail`` and ``cancel``)."""
         if _set_status:
             self._finish(RunStatus.COMPLETED)
         else:
@@ -279,7 +325,8 @@ class Run:
             self._upload_outputs()
 
     def fail(self, error_details: Any = None, error_code: str | None = None, **_: Any) -> None:
-        """Record an error and mark the run Failed (a finished run keeps its status and error).
+        """Record an error and mark the run Failed (a run that has already ended keeps its
+        status and error, with a ``RunAlreadyEndedWarning``).
 
         Args:
             error_details: a message or an exception ("User program failed with T: msg").
@@ -291,7 +338,7 @@ class Run:
         self._finish(RunStatus.FAILED, build_error(error_details, error_code, time.time()))
 
     def cancel(self) -> None:
-        """Mark the run Canceled (no-op on a finished run)."""
+        """Mark the run Canceled (a run that has already ended warns and stays as it is)."""
         self._finish(RunStatus.CANCELED)
 
     def __enter__(self) -> Run:
@@ -303,14 +350,17 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        if exc is None:
-            self.complete()
-            return False
+        ended = self._info.status.is_terminal  # ended in the block: nothing left to record
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             self.flush()
             self._upload_outputs()
             return True  # as in Azure ML: sys.exit(0) in the block leaves the status alone
-        self.fail(exc)
+        if ended:
+            self._finish(self._info.status, warn=False)
+        elif exc is None:
+            self.complete()
+        else:
+            self.fail(exc)
         return False
 
     def _upload_outputs(self) -> None:
@@ -361,6 +411,7 @@ class Run:
         return self._create_children(specs, None)
 
     def _create_children(self, specs: list[ChildSpec], outputs: str | None) -> list[Run]:
+        lifetime.prepare(self._experiment.workspace)
         news = [
             NewRun(
                 run_id=run_id or str(uuid.uuid4()),
@@ -385,6 +436,7 @@ class Run:
                 _new=True,
             )
             child._parent = self
+            lifetime.adopt(child)
             children.append(child)
         return children
 

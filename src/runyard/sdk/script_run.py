@@ -9,9 +9,8 @@ import time
 from typing import IO, Any
 
 from runyard.capture.error import build_error
-from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunInfo, RunStatus
+from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunStatus
 from runyard.errors import ActivityFailedError, RunStateError
-from runyard.runners.liveness import expire_dead_runs
 from runyard.sdk.details import run_details
 from runyard.sdk.run import Run
 from runyard.settings import RunnerSettings
@@ -28,23 +27,12 @@ class ScriptRun(Run):
     """
 
     # -- status --------------------------------------------------------------------------------
-
-    def _refresh(self) -> RunInfo:
-        info = super()._refresh()
-        if not info.status.is_terminal:  # Finalizing too: its supervisor can die then as well
-            self._check_alive(info)
-        return self._info
-
-    def _check_alive(self, info: RunInfo) -> None:
-        """Any reader may declare a silent run NotResponding, then Failed (no daemon needed)."""
-        settings = RunnerSettings.from_env()
-        last = info.heartbeat_time
-        if last is not None and time.time() - last > settings.not_responding_seconds:
-            expire_dead_runs(self._store, settings)
-            self._info = self._store.get_run(self.id)
+    # A silent run is found dead by any reader: Run._refresh sweeps (runners.liveness).
 
     def _stop(self, status: RunStatus, error: Any, timeout_seconds: float | None) -> None:
+        ended = self._info.status if self._info.status.is_terminal else None
         self._info = self._store.request_stop(self.id, status, error)
+        self._warn_if_ended(ended, status)
         limit = timeout_seconds
         if limit is None:
             limit = RunnerSettings.from_env().cancel_grace_seconds + 30.0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
+from runyard.sdk import lifetime
 from runyard.sdk.experiment import Experiment
 from runyard.settings import (
     ARTIFACT_ROOT_ENV,
@@ -206,7 +207,9 @@ class Workspace:
         return {e.name: e for e in Experiment.list(self)}
 
     def close(self) -> None:
-        """Flush pending metrics and release the store."""
+        """End the runs this process started here that are still open (Completed, as at
+        interpreter exit), flush pending metrics and release the store."""
+        lifetime.end_owned(self._store)
         if self._pipeline is not None:
             self._pipeline.close()
         self._store.close()

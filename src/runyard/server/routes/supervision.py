@@ -18,6 +18,17 @@ from runyard.store import wire
 
 router = workspace_router("supervision")
 
+_SERVING_SINCE = time.time()
+"""When this server process started: no heartbeat could arrive before."""
+
+
+def _silent_before(now: float, age: float) -> float:
+    """The time before which a last heartbeat means ``age`` seconds of silence, counted only
+    while this server was up: a heartbeat sent while it was down was dropped by its client, so
+    a restarted server waits ``age`` before it takes anyone for silent (0: no one yet)."""
+    before = now - age
+    return before if before > _SERVING_SINCE else 0.0
+
 
 @router.post("/runs/{run_id}/heartbeat", status_code=204)
 def heartbeat(run_id: str, access: Writer) -> Response:
@@ -53,6 +64,9 @@ def expire_heartbeats(body: schemas.ExpireBody, access: Writer) -> Response:
     a CancelRequested one ends as asked."""
     now = time.time()
     changed = access.store.expire_heartbeats(
-        now - body.not_responding_age, now - body.fail_age, body.error, body.stopped_error
+        _silent_before(now, body.not_responding_age),
+        _silent_before(now, body.fail_age),
+        body.error,
+        body.stopped_error,
     )
     return json({"runs": [wire.to_json(r) for r in changed]})

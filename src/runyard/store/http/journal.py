@@ -54,6 +54,7 @@ from runyard.errors import (
     JournalCorruptError,
     RunyardError,
     StoreError,
+    is_refusal,
 )
 
 # JOURNAL_DIR_ENV is re-exported: the offline side names it in its messages.
@@ -67,7 +68,6 @@ from runyard.store.http.records import (
     ReplayReport,
     check_at,
     frame,
-    is_refusal,
     scan,
 )
 

@@ -22,10 +22,7 @@ from typing import Any
 
 from runyard.errors import (
     JournalCorruptError,
-    NotFoundError,
     RunyardError,
-    UserError,
-    WorkspaceConfigError,
 )
 
 SEGMENT_MAGIC = b"RUNYARD-JOURNAL-1\n"
@@ -163,17 +160,6 @@ def scan(data: bytes, start: int, path: Path, last: bool) -> tuple[list[Position
             f"{path}: the writing process was stopped in the middle of writing it."
         )
     return records, None
-
-
-def is_refusal(error: RunyardError) -> bool:
-    """Whether the server refused a record for good (a missing run, a limit...): sending it
-    again would be refused again. Not so for an unreachable server, a missing workspace or a
-    token without access: those stop the replay and keep the record."""
-    if isinstance(error, WorkspaceConfigError):
-        return False
-    if isinstance(error, NotFoundError):
-        return type(error) is not NotFoundError  # a missing run, not a missing workspace
-    return isinstance(error, UserError)
 
 
 # -- reports ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ it reads its own writes) and raises a ``StoreError`` saying so while the server 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -374,7 +375,15 @@ class HttpStore(base.Store):
         return self._known.remember(guess)
 
     def heartbeat(self, run_id: str) -> None:
-        self._change("heartbeat", self._run(run_id) + "/heartbeat", [run_id], 0, method="POST")
+        # Dropped while the server is away or the journal holds changes, and tried once: a
+        # heartbeat is worth something only on time, and the next one comes a period later.
+        # Not through _change: a failure of the journal is for the user's next call, not this.
+        if self._own().pending:
+            return
+        with contextlib.suppress(ServerUnreachableError):
+            self._api.call(
+                "POST", self._run(run_id) + "/heartbeat", retry=Retry.IDEMPOTENT, retries=0
+            )
 
     def claim_queued_run(
         self, run_id: str, target: str, max_active: int, stale_before: float

@@ -364,6 +364,9 @@ class SqlStore(base.Store):
         error: Mapping[str, Any],
         stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
+        with self._read() as conn:
+            if not supervision.any_stale(conn, not_responding_before, fail_before):
+                return []  # the usual answer, without the write lock
         with self._write() as conn:
             changed = supervision.expire_heartbeats(
                 conn, not_responding_before, fail_before, error, stopped_error

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
 
 from runyard.entities import ACTIVE_STATUSES, SUPERVISED_STATUSES, RunStatus, expiry_change
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
@@ -77,6 +77,38 @@ def record_error(conn: Connection, pk: int, error: Mapping[str, Any]) -> None:
     )
 
 
+_SUPERVISED = sorted(s.value for s in SUPERVISED_STATUSES)
+_SILENT = (RunStatus.RUNNING.value, RunStatus.CANCEL_REQUESTED.value)
+
+
+def _stale(not_responding_before: float, fail_before: float) -> Select[Any]:
+    """The runs ``expiry_change`` may change, in pk order."""
+    col = runs.c
+    return (
+        select(
+            col.pk,
+            col.status,
+            col.heartbeat_time,
+            col.stop_status,
+            col.error_json.is_not(None).label("has_error"),
+        )
+        .where(
+            col.status.in_(_SUPERVISED),
+            or_(
+                col.heartbeat_time < fail_before,
+                and_(col.status.in_(_SILENT), col.heartbeat_time < not_responding_before),
+            ),
+        )
+        .order_by(col.pk)
+    )
+
+
+def any_stale(conn: Connection, not_responding_before: float, fail_before: float) -> bool:
+    """Whether ``expire_heartbeats`` may change a run: a plain read, to take the write lock
+    only when there is something to write (readers sweep for dead runs)."""
+    return conn.execute(_stale(not_responding_before, fail_before).limit(1)).first() is not None
+
+
 def expire_heartbeats(
     conn: Connection,
     not_responding_before: float,
@@ -86,30 +118,9 @@ def expire_heartbeats(
 ) -> list[int]:
     """Act on runs whose heartbeat stopped, as ``entities.expiry_change`` says; return the pks
     of the runs changed."""
-    col = runs.c
-    silent = (RunStatus.RUNNING.value, RunStatus.CANCEL_REQUESTED.value)
     # One locking read of the runs the rule may change, in pk order (PostgreSQL): a run that
     # ends or heartbeats meanwhile is judged as it is then, and two expiries cannot deadlock.
-    candidates = conn.execute(
-        for_update(
-            conn,
-            select(
-                col.pk,
-                col.status,
-                col.heartbeat_time,
-                col.stop_status,
-                col.error_json.is_not(None).label("has_error"),
-            )
-            .where(
-                col.status.in_(sorted(s.value for s in SUPERVISED_STATUSES)),
-                or_(
-                    col.heartbeat_time < fail_before,
-                    and_(col.status.in_(silent), col.heartbeat_time < not_responding_before),
-                ),
-            )
-            .order_by(col.pk),
-        )
-    ).all()
+    candidates = conn.execute(for_update(conn, _stale(not_responding_before, fail_before))).all()
     now = time.time()
     changed = []
     for row in candidates:

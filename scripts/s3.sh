@@ -92,13 +92,15 @@ start() {
         write_server
         (
             # The server outlives this script: it must not keep our lock (fd 8) or a caller's
-            # pipe open, or `url=$(scripts/s3.sh start)` would wait for it to exit.
+            # pipe open, or `url=$(scripts/s3.sh start)` would wait for it to exit; and it runs in
+            # a session of its own, so that ending the test session that started it (its
+            # process group) does not end it under the other sessions that share it.
             for fd in /proc/self/fd/*; do
                 fd=${fd##*/}
                 if ((fd > 2)); then eval "exec $fd>&-"; fi
             done 2>/dev/null
             cd /tmp
-            exec "$PYTHON" "$SERVER" -H 127.0.0.1 -p "$PORT" </dev/null >"$LOG" 2>&1
+            exec setsid "$PYTHON" "$SERVER" -H 127.0.0.1 -p "$PORT" </dev/null >"$LOG" 2>&1
         ) &
         echo $! >"$PID_FILE"
         local waited=0

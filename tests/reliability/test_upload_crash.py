@@ -31,8 +31,14 @@ from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 from tests.server.process import ServerProcess, start
 from tests.store.sql_workers import SqlTarget
-from tests.store.test_http_contract import backing_of
-from tests.store.uploads import MiB, leftovers, sql_spec, stored_bytes, upload_worker
+from tests.store.uploads import (
+    MiB,
+    backing_of,
+    leftovers,
+    sql_spec,
+    stored_bytes,
+    upload_worker,
+)
 
 HUGE = 2048 * MiB
 """What a worker sets out to upload: far more than it gets to write before it is killed."""

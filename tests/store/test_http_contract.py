@@ -20,7 +20,7 @@ import pytest
 from a2wsgi import ASGIMiddleware
 
 from runyard.server.app import create_app
-from runyard.server.config import WORKSPACE_SCHEMA_PREFIX, ServerConfig
+from runyard.server.config import ServerConfig
 from runyard.server.control import ControlStore, Role
 from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store import Store
@@ -28,6 +28,7 @@ from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
 from tests.store.contract import STALE_UPLOAD_SECONDS, StoreContract
 from tests.store.sql_workers import SqlTarget
+from tests.store.uploads import backing_of
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,6 @@ class InProcessServer:
     def backing(self, store: HttpStore) -> SqlTarget:
         """The SQL store the server keeps ``store``'s workspace in (see ``server/config.py``)."""
         return backing_of(self.config, store)
-
-
-def backing_of(config: ServerConfig, store: HttpStore) -> SqlTarget:
-    name = store.uri.rstrip("/").rsplit("/", 1)[1]
-    root = f"{config.artifact_root}/{name}"
-    if config.store is not None:
-        return SqlTarget(config.store, root, WORKSPACE_SCHEMA_PREFIX + name)
-    assert config.data is not None
-    return SqlTarget(f"sqlite:///{Path(config.data).resolve() / name}.db", root)
 
 
 class _AppTransport(httpx.WSGITransport):

@@ -18,6 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
+from runyard.server.config import WORKSPACE_SCHEMA_PREFIX, ServerConfig
+from runyard.store import Store
 from tests.store.sql_workers import SqlTarget
 
 WORKER = Path(__file__).with_name("upload_worker.py")
@@ -105,6 +107,17 @@ def upload_worker(
 def sql_spec(target: SqlTarget, run_id: str, path: str, size: int, **more: Any) -> dict[str, Any]:
     """A worker's spec uploading ``run_id``/``path`` straight into the SQL store ``target``."""
     return {**asdict(target), "run_id": run_id, "path": path, "size": size, **more}
+
+
+def backing_of(config: ServerConfig, store: Store) -> SqlTarget:
+    """The SQL store in which a server of ``config`` keeps the workspace of ``store`` (an
+    ``HttpStore``; see ``runyard/server/config.py``)."""
+    name = store.uri.rstrip("/").rsplit("/", 1)[1]
+    root = f"{config.artifact_root}/{name}"
+    if config.store is not None:
+        return SqlTarget(config.store, root, WORKSPACE_SCHEMA_PREFIX + name)
+    assert config.data is not None
+    return SqlTarget(f"sqlite:///{Path(config.data).resolve() / name}.db", root)
 
 
 def leftovers(target: SqlTarget) -> list[str]:

@@ -22,11 +22,12 @@ import pytest
 from sqlalchemy import text
 
 from runyard.entities import NewRun
-from runyard.errors import ArtifactNotFoundError
+from runyard.errors import ArtifactExistsError, ArtifactNotFoundError
 from runyard.server.config import ServerConfig
 from runyard.server.control import Role
 from runyard.store import Store
 from runyard.store.http.store import HttpStore
+from runyard.store.sql import store as sql_store
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 from tests.server.process import ServerProcess, start
@@ -129,6 +130,23 @@ def test_opening_the_store_leaves_a_live_upload_alone(store: Store, target: SqlT
     with upload_worker(sql_spec(target, "r", PATH, 6 * MiB, tail=MiB)) as worker:
         worker.wait_stalled()
         target.open().close()
+        assert worker.resume() == f"done {7 * MiB}"
+    (info,) = store.list_artifacts("r")
+    assert (info.path, info.size) == (PATH, 7 * MiB)
+    assert leftovers(target) == []
+
+
+def test_live_upload_is_never_taken_over_while_it_makes_progress(
+    store: Store, target: SqlTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default stale time (300 s); the wait for a live upload to end, shortened.
+    monkeypatch.setattr(sql_store, "PENDING_UPLOAD_WAIT_SECONDS", 0.2)
+    with upload_worker(sql_spec(target, "r", PATH, 6 * MiB, tail=MiB)) as worker:
+        worker.wait_stalled()
+        with pytest.raises(ArtifactExistsError, match=r"is being uploaded by process \d+"):
+            store.put_artifact("r", PATH, io.BytesIO(b"meanwhile"))
+        with pytest.raises(ArtifactExistsError, match=r"clashes with .* being uploaded"):
+            store.put_artifact("r", "outputs", io.BytesIO(b"a file where its folder is"))
         assert worker.resume() == f"done {7 * MiB}"
     (info,) = store.list_artifacts("r")
     assert (info.path, info.size) == (PATH, 7 * MiB)

@@ -93,6 +93,10 @@ _LIMITED_COLUMNS: dict[str, Any] = {
 """Text the limits module does not bound: as long as its column (PostgreSQL refuses longer)."""
 
 
+PENDING_UPLOAD_WAIT_SECONDS = 5.0
+"""How long ``put_artifact`` waits for another upload of the same path to end before refusing."""
+
+
 def _check_column_text(what: str, value: str | None) -> None:
     limit = _LIMITED_COLUMNS[what].type.length
     assert isinstance(limit, int)
@@ -488,11 +492,21 @@ class SqlStore(base.Store):
 
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
         path = normalize_artifact_path(path)
-        now = time.time()
-        with self._write() as conn:
-            upload = uploads.Upload.new(self._locked_run_pk(conn, run_id), run_id, path)
-            abandoned = uploads.reserve(conn, upload, now)
-        size = uploads.write(upload, abandoned, source, self.artifacts, self._write)
+        deadline = time.monotonic() + PENDING_UPLOAD_WAIT_SECONDS
+        while True:
+            now = time.time()
+            with self._write() as conn:
+                upload = uploads.Upload.new(self._locked_run_pk(conn, run_id), run_id, path)
+                reserved = uploads.reserve(conn, upload, now)
+            if not isinstance(reserved, uploads.Busy):
+                break
+            # A live upload holds the path. One that failed gives it up in a moment (a client
+            # that broke off: its server notices and rolls back), and one that went silent is
+            # taken over once stale, so wait a little before refusing.
+            if time.monotonic() > deadline:
+                raise reserved.error
+            time.sleep(0.05)
+        size = uploads.write(upload, reserved, source, self.artifacts, self._write)
         return ArtifactInfo(run_id=run_id, path=path, size=size, created_time=now)
 
     def reclaim_abandoned_uploads(self) -> int:

@@ -81,6 +81,14 @@ class Abandoned:
     """For ``upload_id`` None: artifacts of the run named like its partial files."""
 
 
+@dataclass(frozen=True)
+class Busy:
+    """A live upload holds the path (or one it would clash with): nothing was reserved."""
+
+    error: ArtifactExistsError
+    """What to raise if it still does after a wait."""
+
+
 def _is_abandoned(row: Any, now: float, stale_after: float) -> bool:
     last = row.heartbeat_time if row.heartbeat_time is not None else row.created_time
     if now - last > stale_after:
@@ -146,14 +154,16 @@ def _pending_columns() -> list[Any]:
     ]
 
 
-def reserve(conn: Connection, upload: Upload, now: float) -> list[Abandoned]:
+def reserve(conn: Connection, upload: Upload, now: float) -> list[Abandoned] | Busy:
     """Reserve ``upload.path``, taking over the abandoned uploads in its way (the path's own,
-    or of a path it would clash with); return those, for their leftovers to be cleaned. The
-    run's row is locked by the caller.
+    or of a path it would clash with). The run's row is locked by the caller.
+
+    Returns:
+        The uploads taken over, for their leftovers to be cleaned; or ``Busy`` when a live
+        upload holds the path or a clashing one (nothing reserved: the caller may retry).
 
     Raises:
-        ArtifactExistsError: an artifact is complete at the path or at a clashing one, or a
-            live upload holds one of them.
+        ArtifactExistsError: an artifact is complete at the path or at a clashing one.
     """
     parts = upload.path.split("/")
     folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
@@ -175,7 +185,7 @@ def reserve(conn: Connection, upload: Upload, now: float) -> list[Abandoned]:
     ).all()
     for row in pending:
         if not _is_abandoned(row, now, upload.stale_after):
-            raise _being_uploaded(upload, row, now)
+            return Busy(_being_uploaded(upload, row, now))
     abandoned = []
     for row in pending:
         gone = conn.execute(

@@ -56,6 +56,13 @@ CANCEL_GRACE_SECONDS_ENV = "RUNYARD_CANCEL_GRACE_SECONDS"
 POLL_SECONDS_ENV = "RUNYARD_POLL_SECONDS"
 
 
+# -- artifact uploads ----------------------------------------------------------------------------
+
+UPLOAD_STALE_SECONDS_ENV = "RUNYARD_UPLOAD_STALE_SECONDS"
+"""An artifact upload silent this long may be taken over by another upload of its path."""
+DEFAULT_UPLOAD_STALE_SECONDS = 300.0
+
+
 def env_value(name: str) -> str | None:
     """The environment variable ``name``; None when it is unset or empty."""
     return os.environ.get(name) or None
@@ -189,6 +196,17 @@ def _number(name: str, default: float) -> float:
     if value < 0:
         raise WorkspaceConfigError(f"{name}={raw!r} must not be negative.")
     return value
+
+
+def upload_stale_seconds() -> float:
+    """``UPLOAD_STALE_SECONDS_ENV`` (default 300): how long an artifact upload may make no
+    progress before another upload of the same path, or a process opening the store, may take
+    its place. Read at each upload, so tests and users can shorten it at any time.
+
+    Raises:
+        WorkspaceConfigError: the value is not a number, or is negative.
+    """
+    return _number(UPLOAD_STALE_SECONDS_ENV, DEFAULT_UPLOAD_STALE_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,10 @@ def test_put_artifact_streams_the_body_to_the_store(
     store.create_runs([NewRun("r", "exp")])
     store.close()
     assert server.data is not None
-    folder = server.data / "artifacts" / workspace.name / "runs" / "r"
+    folder = server.data / "artifacts" / workspace.name / "uploads"  # the partial files
 
     def partial_files() -> list[Path]:
-        return list(folder.glob("*.partial-*")) if folder.exists() else []
+        return list(folder.iterdir()) if folder.exists() else []
 
     seen_while_uploading: list[Path] = []
 

@@ -54,8 +54,11 @@ from runyard.limits import (
     MAX_TAGS_PER_RUN,
     MAX_VALUE_LENGTH,
 )
+from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store.base import Store
 from tests.store import status_changes
+from tests.store.sql_workers import SqlTarget
+from tests.store.uploads import MiB, leftovers, sql_spec, upload_worker
 
 AZURE_EXPERIMENT_NAME_RULE = (
     "Experiment name must be between 1 and 255 characters long. Its first character has to be "
@@ -63,6 +66,9 @@ AZURE_EXPERIMENT_NAME_RULE = (
 )
 CLOCK_SLACK = 1.0
 """Seconds of tolerance when a recorded time is compared with the test's clock."""
+STALE_UPLOAD_SECONDS = 2.0
+"""How long an upload may stall before another may take it over, in the tests (a server process
+running the contract is started with it)."""
 
 
 def new_run(run_id: str, experiment: str = "exp", **fields: Any) -> NewRun:
@@ -1096,6 +1102,57 @@ class StoreContract:
         info = store.put_artifact("r", "big/blob.bin", io.BytesIO(data))
         assert info.size == len(data)
         assert read_artifact(store, "r", "big/blob.bin") == data
+
+    # -- uploads that die or stall --------------------------------------------------------------
+
+    @pytest.fixture
+    def backing(self) -> SqlTarget:
+        """The SQL store behind the backend, where a worker process can upload as the store (or
+        the server) would, and be killed half-way."""
+        raise NotImplementedError("A backend's test class provides the SQL store behind it.")
+
+    def test_put_artifact_takes_over_an_upload_whose_writer_died(
+        self, store: Store, backing: SqlTarget
+    ) -> None:
+        store.create_runs([new_run("r")])
+        with upload_worker(sql_spec(backing, "r", "outputs/model.bin", 6 * MiB)) as worker:
+            worker.wait_stalled()
+            worker.kill()
+        assert store.list_artifacts("r") == []
+        with pytest.raises(ArtifactNotFoundError):
+            store.open_artifact("r", "outputs/model.bin")
+
+        info = store.put_artifact("r", "outputs/model.bin", io.BytesIO(b"after the crash"))
+        assert store.list_artifacts("r") == [info]
+        assert read_artifact(store, "r", "outputs/model.bin") == b"after the crash"
+        assert leftovers(backing) == []
+
+    def test_put_artifact_takes_over_a_stalled_upload_which_then_fails(
+        self, store: Store, backing: SqlTarget, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stale = {UPLOAD_STALE_SECONDS_ENV: str(STALE_UPLOAD_SECONDS)}
+        monkeypatch.setenv(UPLOAD_STALE_SECONDS_ENV, str(STALE_UPLOAD_SECONDS))
+        store.create_runs([new_run("r")])
+        spec = sql_spec(backing, "r", "outputs/model.bin", 6 * MiB, tail=MiB)
+        with upload_worker(spec, stale) as worker:
+            worker.wait_stalled()
+            # The next upload waits, then takes the stalled one over once it has been silent
+            # for STALE_UPLOAD_SECONDS (a live upload is refused until then: see
+            # tests/reliability/test_upload_crash.py).
+            deadline = time.monotonic() + 30 * STALE_UPLOAD_SECONDS
+            while True:
+                try:
+                    info = store.put_artifact("r", "outputs/model.bin", io.BytesIO(b"the winner"))
+                    break
+                except ArtifactExistsError:
+                    assert time.monotonic() < deadline, "the stalled upload was never taken over"
+                    time.sleep(0.1)
+            outcome = worker.resume()
+
+        assert outcome.startswith("error ArtifactExistsError") and "taken over" in outcome
+        assert store.list_artifacts("r") == [info]
+        assert read_artifact(store, "r", "outputs/model.bin") == b"the winner"
+        assert leftovers(backing) == []
 
     # -- snapshots -----------------------------------------------------------------------------
 

@@ -31,9 +31,13 @@ class SqlTarget:
     url: str
     artifact_root: str
     schema: str | None = None
+    storage_options: dict[str, Any] | None = None
+    """fsspec options of the artifact root (an ``s3://`` root's endpoint and keys)."""
 
     def open(self) -> SqlStore:
-        return SqlStore(self.url, self.artifact_root, schema=self.schema)
+        return SqlStore(
+            self.url, self.artifact_root, schema=self.schema, storage_options=self.storage_options
+        )
 
     def migrate_to(self, revision: str) -> None:
         """Create the store at an older ``revision`` (as an older runyard left it)."""

@@ -22,10 +22,13 @@ from a2wsgi import ASGIMiddleware
 from runyard.server.app import create_app
 from runyard.server.config import ServerConfig
 from runyard.server.control import ControlStore, Role
+from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store import Store
 from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start
-from tests.store.contract import StoreContract
+from tests.store.contract import STALE_UPLOAD_SECONDS, StoreContract
+from tests.store.sql_workers import SqlTarget
+from tests.store.uploads import backing_of
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class InProcessServer:
     url: str
     transport: httpx.BaseTransport
     control: ControlStore
+    config: ServerConfig
 
     def new_store(self, journal_dir: Path) -> HttpStore:
         """A store on a new workspace of this server, with a writer token of it."""
@@ -44,6 +48,10 @@ class InProcessServer:
         return HttpStore(
             f"{self.url}/{name}", token, journal_dir=journal_dir, transport=self.transport
         )
+
+    def backing(self, store: HttpStore) -> SqlTarget:
+        """The SQL store the server keeps ``store``'s workspace in (see ``server/config.py``)."""
+        return backing_of(self.config, store)
 
 
 class _AppTransport(httpx.WSGITransport):
@@ -63,7 +71,7 @@ def _in_process(config: ServerConfig) -> Iterator[InProcessServer]:
     control = ControlStore(url, schema)
     transport = _AppTransport(app=ASGIMiddleware(app))
     try:
-        yield InProcessServer("http://testserver", transport, control)
+        yield InProcessServer("http://testserver", transport, control, config)
     finally:
         control.close()
         app.state.runyard.close()  # what the app's lifespan does at shutdown
@@ -86,7 +94,11 @@ def postgres_server(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    running = start(tmp_path_factory.mktemp("server"))
+    # Uploads stalled this long may be taken over, as the contract's tests expect.
+    running = start(
+        tmp_path_factory.mktemp("server"),
+        env={UPLOAD_STALE_SECONDS_ENV: str(STALE_UPLOAD_SECONDS)},
+    )
     yield running
     running.stop()
 
@@ -95,17 +107,37 @@ class TestHttpInProcess(StoreContract):
     """HTTP -> SQLite and HTTP -> PostgreSQL, the server's app in this process."""
 
     @pytest.fixture(params=["sqlite_server", "postgres_server"])
-    def store(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    def served(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> Iterator[tuple[InProcessServer, HttpStore]]:
         server: InProcessServer = request.getfixturevalue(request.param)
         store = server.new_store(tmp_path / "journal")
-        yield store
+        yield server, store
         store.close()
+
+    @pytest.fixture
+    def store(self, served: tuple[InProcessServer, HttpStore]) -> Store:
+        return served[1]
+
+    @pytest.fixture
+    def backing(self, served: tuple[InProcessServer, HttpStore]) -> SqlTarget:
+        server, store = served
+        return server.backing(store)
 
 
 class TestHttpServerProcess(StoreContract):
     @pytest.fixture
-    def store(self, server: ServerProcess, tmp_path: Path) -> Iterator[Store]:
+    def http_store(self, server: ServerProcess, tmp_path: Path) -> Iterator[HttpStore]:
         workspace = server.new_workspace([Role.WRITER])
         store = HttpStore(workspace.uri, token=workspace.writer, journal_dir=tmp_path / "journal")
         yield store
         store.close()
+
+    @pytest.fixture
+    def store(self, http_store: HttpStore) -> Store:
+        return http_store
+
+    @pytest.fixture
+    def backing(self, server: ServerProcess, http_store: HttpStore) -> SqlTarget:
+        assert server.data is not None
+        return backing_of(ServerConfig(data=str(server.data)), http_store)

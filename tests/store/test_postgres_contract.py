@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 
 from runyard.store import Store
-from runyard.store.sql import SqlStore
 from tests.store.contract import StoreContract
+from tests.store.sql_workers import SqlTarget
 
 
 class TestPostgresStore(StoreContract):
     @pytest.fixture
-    def store(
-        self, postgres_server_url: str, postgres_schema: str, tmp_path: Path
-    ) -> Iterator[Store]:
-        store = SqlStore(postgres_server_url, str(tmp_path / "artifacts"), schema=postgres_schema)
+    def backing(self, postgres_server_url: str, postgres_schema: str, tmp_path: Path) -> SqlTarget:
+        return SqlTarget(postgres_server_url, str(tmp_path / "artifacts"), postgres_schema)
+
+    @pytest.fixture
+    def store(self, backing: SqlTarget) -> Iterator[Store]:
+        store = backing.open()
         yield store
         store.close()

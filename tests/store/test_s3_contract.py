@@ -27,6 +27,7 @@ from runyard.errors import MissingExtraError, StoreError, UserError
 from runyard.store import Store, open_store
 from runyard.store.artifacts import ArtifactRepository
 from tests.store.contract import BrokenStream, StoreContract, new_run, sha256
+from tests.store.sql_workers import SqlTarget
 
 MiB = 1024 * 1024
 S3_PART = 5 * MiB
@@ -91,12 +92,16 @@ def pending_uploads(s3: Any, bucket: str) -> list[dict[str, Any]]:
 
 class TestSqliteStoreWithS3Artifacts(StoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path, s3_endpoint: str, bucket: str) -> Iterator[Store]:
-        store = open_store(
+    def backing(self, tmp_path: Path, s3_endpoint: str, bucket: str) -> SqlTarget:
+        return SqlTarget(
             f"sqlite:///{tmp_path}/runyard.db",
             f"s3://{bucket}/artifacts",
             storage_options=s3_options(s3_endpoint),
         )
+
+    @pytest.fixture
+    def store(self, backing: SqlTarget) -> Iterator[Store]:
+        store = open_store(backing.url, backing.artifact_root, backing.storage_options)
         yield store
         store.close()
 

@@ -9,11 +9,16 @@ import pytest
 
 from runyard.store import Store, open_store
 from tests.store.contract import StoreContract
+from tests.store.sql_workers import SqlTarget
 
 
 class TestSqliteStore(StoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[Store]:
-        store = open_store(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
+    def backing(self, tmp_path: Path) -> SqlTarget:
+        return SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
+
+    @pytest.fixture
+    def store(self, backing: SqlTarget) -> Iterator[Store]:
+        store = open_store(backing.url, backing.artifact_root)
         yield store
         store.close()

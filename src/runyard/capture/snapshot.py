@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 import uuid
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from runyard.entities import SnapshotFile
 from runyard.errors import SnapshotError
@@ -97,23 +98,57 @@ def select_files(
 
 
 RACY_SECONDS = 2.0
+_SPOOL_BYTES = 8 * 1024 * 1024
+"""A file copied for upload stays in memory up to this size, then goes to a temporary file."""
 
 
-def _digest(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+def _digest(path: Path) -> tuple[str, int] | None:
+    """(sha256, size) of the file's content as read now; None if it is gone."""
+    try:
+        before = path.stat()
+    except FileNotFoundError:
+        return None
+    key = (str(path), before.st_size, before.st_mtime_ns)
     found = _digests.get(key)
-    if found is None:
-        hasher = hashlib.sha256()
+    if found is not None:
+        return found, before.st_size
+    hasher = hashlib.sha256()
+    size = 0
+    try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1024 * 1024), b""):
                 hasher.update(block)
-        found = hasher.hexdigest()
-        # As git does for "racy" files: a file modified within the timestamp's resolution of
-        # now could change again without its (size, mtime) changing, so it is not cached.
-        if stat.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
-            _digests[key] = found
-    return found
+                size += len(block)
+        after = path.stat()
+    except FileNotFoundError:
+        return None
+    found = hasher.hexdigest()
+    # As git does for "racy" files: a file modified within the timestamp's resolution of now
+    # could change again without its (size, mtime) changing, so it is not cached; nor is one
+    # that changed while it was read (its digest is of neither version).
+    unchanged = (size, after.st_size, after.st_mtime_ns) == (key[1], key[1], key[2])
+    if unchanged and before.st_mtime_ns < (time.time() - RACY_SECONDS) * 1e9:
+        _digests[key] = found
+    return found, size
+
+
+def _upload(store: Store, path: Path) -> tuple[str, int] | None:
+    """Upload the file as read now; return the (sha256, size) of what was uploaded, None if the
+    file is gone. The file is read once, into a copy, hashed on the way: the bytes uploaded are
+    the bytes hashed, even if the file changes meanwhile."""
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as copy:
+        hasher = hashlib.sha256()
+        try:
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1024 * 1024), b""):
+                    hasher.update(block)
+                    copy.write(block)
+        except FileNotFoundError:
+            return None
+        size = copy.tell()
+        copy.seek(0)
+        store.put_blob(hasher.hexdigest(), cast(BinaryIO, copy))
+    return hasher.hexdigest(), size
 
 
 def take_snapshot(
@@ -122,19 +157,37 @@ def take_snapshot(
     max_files: int = MAX_SNAPSHOT_FILES,
     max_bytes: int = MAX_SNAPSHOT_BYTES,
 ) -> str:
-    """Snapshot ``folder`` into the store; return the snapshot id."""
+    """Snapshot ``folder`` into the store; return the snapshot id.
+
+    Each file is snapshotted as it is read: a file that changes while it is read (a log being
+    written) is recorded with the digest and size of the bytes stored, and a file deleted
+    after it was listed is left out, so the snapshot always succeeds and every entry matches
+    its stored content.
+
+    Raises:
+        SnapshotError: the folder is missing or over the limits (``select_files``).
+    """
     root = Path(folder).resolve()
-    files = [
-        SnapshotFile(path=rel, digest=_digest(path), size=size)
-        for rel, path, size in select_files(root, max_files, max_bytes)
-    ]
-    paths = {f.digest: root / f.path for f in files}
-    for digest in store.missing_blobs(paths):
-        with paths[digest].open("rb") as handle:
-            store.put_blob(digest, handle)
-    manifest = "\n".join(f"{f.path}\0{f.digest}" for f in files).encode()
+    files = []
+    for rel, path, _ in select_files(root, max_files, max_bytes):
+        read = _digest(path)
+        if read is not None:
+            files.append(SnapshotFile(path=rel, digest=read[0], size=read[1]))
+    missing = store.missing_blobs(f.digest for f in files)
+    stored: set[str] = set()
+    snapshotted = []
+    for entry in files:
+        if entry.digest in missing and entry.digest not in stored:
+            # The file may have changed since it was hashed: what is uploaded is recorded.
+            uploaded = _upload(store, root / entry.path)
+            if uploaded is None:
+                continue
+            entry = SnapshotFile(path=entry.path, digest=uploaded[0], size=uploaded[1])
+            stored.add(entry.digest)
+        snapshotted.append(entry)
+    manifest = "\n".join(f"{f.path}\0{f.digest}" for f in snapshotted).encode()
     snapshot_id = str(uuid.UUID(hashlib.sha256(manifest).hexdigest()[:32]))
-    store.create_snapshot(snapshot_id, files)
+    store.create_snapshot(snapshot_id, snapshotted)
     return snapshot_id
 
 

@@ -304,9 +304,19 @@ class Store(abc.ABC):
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
         """Store the bytes of ``source`` as the run's artifact ``path``.
 
+        The artifact appears whole (listed, readable) when this returns, or never; a path is
+        written once. While the bytes are read the path is reserved: another upload of it (or of
+        a path that would make it both a file and a folder) is refused. An upload that makes
+        no progress for ``settings.upload_stale_seconds()`` (300 s by default), or whose
+        process is known to have ended (killed, crashed: a process of the machine that finds
+        it), is abandoned: the next upload of the path takes it over and removes what it left,
+        so a dead upload never blocks its path. An upload taken over while still alive fails
+        when it resumes, and nothing of it is kept.
+
         Raises:
             InvalidNameError: the path is absolute, empty or climbs with ``..``.
-            ArtifactExistsError: the path is already written; artifact paths are written once.
+            ArtifactExistsError: the path is already written (artifact paths are written once),
+                a live upload holds it, or this upload was taken over.
         """
 
     def put_new_artifacts(self, run_id: str, files: Mapping[str, str | os.PathLike[str]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.store.sql.schema import runs
@@ -49,6 +49,12 @@ def for_update(conn: Connection, stmt: Any) -> Any:
     """``stmt`` locking the rows it selects until the transaction ends (PostgreSQL); rows
     changed meanwhile by another transaction are selected as they are once it commits."""
     return stmt.with_for_update(key_share=True) if is_postgresql(conn) else stmt
+
+
+def starts_with(column: Any, prefix: str) -> Any:
+    """``column`` begins with ``prefix``, literally and case-sensitively on every database
+    (SQLite's LIKE ignores ASCII case, and would need '%' and '_' escaped)."""
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 def by_code_point(conn: Connection, column: Any) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from runyard.errors import StoreError
 from runyard.store.sql.engine import check_schema_name
@@ -32,7 +32,7 @@ class Migrations:
     head: str
 
 
-STORE_MIGRATIONS = Migrations("store", Path(__file__).parent / "migrations", "0003")
+STORE_MIGRATIONS = Migrations("store", Path(__file__).parent / "migrations", "0004")
 """A workspace's store (``runyard.store.sql.schema``)."""
 
 
@@ -82,6 +82,7 @@ def upgrade(
     with (
         _one_migrator(engine, schema),
         engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+        _foreign_keys_unenforced(conn),
     ):
         if schema is not None:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(schema)}"'))
@@ -89,6 +90,14 @@ def upgrade(
         config.set_main_option("script_location", str(migrations.folder))
         config.attributes["connection"] = conn
         command.upgrade(config, target)
+        if conn.dialect.name == "sqlite":
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise StoreError(
+                    f"Migrating the {migrations.name} to revision {target} would break "
+                    f"{len(broken)} reference(s) between its tables (first: {tuple(broken[0])}); "
+                    "nothing was changed. Report this to the runyard developers."
+                )
         conn.commit()
 
 
@@ -101,6 +110,28 @@ def run_migrations(metadata: MetaData) -> None:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+
+
+@contextlib.contextmanager
+def _foreign_keys_unenforced(conn: Connection) -> Iterator[None]:
+    """SQLite: foreign keys unenforced while migrations run, enforced again after (SQLite's own
+    procedure for schema changes). A batch migration rebuilds a table (copy, drop, rename):
+    with enforcement on, dropping a table that other rows refer to fails ("FOREIGN KEY
+    constraint failed"), so a store with runs that have tags or metrics could not be upgraded.
+    ``upgrade`` checks the references before it commits."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    # Outside any transaction: inside one, this pragma does nothing.
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 @contextlib.contextmanager

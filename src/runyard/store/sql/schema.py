@@ -144,7 +144,14 @@ artifacts = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_time", Float, nullable=False),
     Column("complete", Integer, nullable=False, server_default="0"),
+    Column("upload_id", String(32), nullable=True),
+    Column("writer", Text, nullable=True),
+    Column("heartbeat_time", Float, nullable=True),
+    Index(None, "complete"),
 )
+"""A run's artifacts, and the uploads under way (``complete`` 0): see ``store/sql/uploads.py``.
+``upload_id`` names a pending upload (and its partial file), ``writer`` is the process writing
+it, ``heartbeat_time`` its last progress."""
 
 blobs = Table(
     "blobs",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
@@ -27,10 +28,10 @@ from runyard.entities import (
     ViewType,
 )
 from runyard.errors import (
-    ArtifactExistsError,
     ArtifactNotFoundError,
     PropertyConflictError,
     RunNotFoundError,
+    RunyardError,
     SnapshotNotFoundError,
     StoreError,
     UserError,
@@ -53,10 +54,15 @@ from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
-from runyard.store.sql import migrate, requests, supervision
+from runyard.store.sql import migrate, requests, supervision, uploads
 from runyard.store.sql import status as sql_status
 from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
-from runyard.store.sql.dialect import by_code_point, insert_ignoring_conflicts, lock_runs
+from runyard.store.sql.dialect import (
+    by_code_point,
+    insert_ignoring_conflicts,
+    lock_runs,
+    starts_with,
+)
 from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
 from runyard.store.sql.schema import (
     artifacts,
@@ -71,6 +77,8 @@ from runyard.store.sql.schema import (
 )
 from runyard.store.sql.search import count_runs as _count_runs
 from runyard.store.sql.search import search_runs as _search_runs
+
+logger = logging.getLogger("runyard")
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _IN_LIST_SIZE = 5000
@@ -93,12 +101,6 @@ def _check_column_text(what: str, value: str | None) -> None:
     limit = _LIMITED_COLUMNS[what].type.length
     assert isinstance(limit, int)
     check_text(what, value, limit)
-
-
-def _starts_with(column: Any, prefix: str) -> Any:
-    """``column`` begins with ``prefix``, literally and case-sensitively on every database
-    (SQLite's LIKE ignores ASCII case, and would need '%' and '_' escaped)."""
-    return func.substr(column, 1, len(prefix)) == prefix
 
 
 class SqlStore(base.Store):
@@ -142,6 +144,12 @@ class SqlStore(base.Store):
             raise
         self.artifacts = ArtifactRepository(artifact_root, storage_options)
         self._run_pks: dict[str, int] = {}
+        try:
+            self.reclaim_abandoned_uploads()
+        except (RunyardError, OSError) as exc:
+            # Opening a store must not fail for this (a read-only copy, say): the next upload
+            # of a path still takes its dead upload over.
+            logger.warning("Could not reclaim the abandoned uploads of %s: %s", self._where, exc)
 
     def close(self) -> None:
         sql_engine.release_engine(self.engine)
@@ -493,73 +501,36 @@ class SqlStore(base.Store):
 
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
         path = normalize_artifact_path(path)
-        now = time.time()
         deadline = time.monotonic() + PENDING_UPLOAD_WAIT_SECONDS
         while True:
+            now = time.time()
             with self._write() as conn:
-                pk = self._locked_run_pk(conn, run_id)
-                self._check_no_clash(conn, pk, run_id, path)
-                claimed = conn.execute(
-                    insert_ignoring_conflicts(conn, artifacts),
-                    {"run_pk": pk, "path": path, "size": 0, "created_time": now, "complete": 0},
-                ).rowcount
-                pending = (
-                    not claimed
-                    and not conn.execute(
-                        select(artifacts.c.complete).where(
-                            artifacts.c.run_pk == pk, artifacts.c.path == path
-                        )
-                    ).scalar()
-                )
-            # Another upload of the path is under way. One that failed gives the path up in a
-            # moment (a client that broke off: its server notices and rolls back), so wait a
-            # little for it to end before refusing.
-            if claimed or not pending or time.monotonic() > deadline:
+                upload = uploads.Upload.new(self._locked_run_pk(conn, run_id), run_id, path)
+                reserved = uploads.reserve(conn, upload, now)
+            if not isinstance(reserved, uploads.Busy):
                 break
+            # A live upload holds the path. One that failed gives it up in a moment (a client
+            # that broke off: its server notices and rolls back), and one that went silent is
+            # taken over once stale, so wait a little before refusing.
+            if time.monotonic() > deadline:
+                raise reserved.error
             time.sleep(0.05)
-        if not claimed:
-            raise ArtifactExistsError(
-                f"Artifact {path!r} of run {run_id!r} already exists; an artifact path is "
-                "written once. Upload under another name."
-                if not pending
-                else f"Artifact {path!r} of run {run_id!r} is being uploaded by another writer; "
-                "an artifact path is written once. Upload under another name, or retry once "
-                "that upload has failed."
-            )
-        try:
-            size = self.artifacts.write_artifact(run_id, path, source)
-        except BaseException:
-            with self._write() as conn:
-                conn.execute(
-                    delete(artifacts).where(artifacts.c.run_pk == pk, artifacts.c.path == path)
-                )
-            raise
-        with self._write() as conn:
-            conn.execute(
-                update(artifacts)
-                .where(artifacts.c.run_pk == pk, artifacts.c.path == path)
-                .values(size=size, complete=1)
-            )
+        size = uploads.write(upload, reserved, source, self.artifacts, self._write)
         return ArtifactInfo(run_id=run_id, path=path, size=size, created_time=now)
 
-    def _check_no_clash(self, conn: Connection, pk: int, run_id: str, path: str) -> None:
-        """Refuse a path that is a folder of another artifact, or has one as a folder: files
-        cannot be both, and the bytes live in a file tree."""
-        parts = path.split("/")
-        folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
-        clash = conn.execute(
-            select(artifacts.c.path)
-            .where(
-                artifacts.c.run_pk == pk,
-                or_(artifacts.c.path.in_(folders), _starts_with(artifacts.c.path, path + "/")),
-            )
-            .limit(1)
-        ).scalar()
-        if clash is not None:
-            raise ArtifactExistsError(
-                f"Artifact {path!r} of run {run_id!r} clashes with its artifact {clash!r}: a "
-                "path cannot be both a file and a folder. Upload under another name."
-            )
+    def reclaim_abandoned_uploads(self) -> int:
+        """Reclaim the uploads that died without a later upload of their path taking them over:
+        their reservations, partial files and unfinished S3 uploads; also the partial files no
+        upload owns, silent for the stale time (``store/sql/uploads.py``). Run whenever a store
+        is opened.
+
+        Returns:
+            The number of uploads reclaimed.
+
+        Raises:
+            StoreError: the database or the artifact storage failed.
+        """
+        return uploads.reclaim(self._read, self._write, self.artifacts)
 
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
         with self._read() as conn:
@@ -568,7 +539,7 @@ class SqlStore(base.Store):
                 artifacts.c.run_pk == pk, artifacts.c.complete == 1
             )
             if prefix:
-                stmt = stmt.where(_starts_with(artifacts.c.path, prefix))
+                stmt = stmt.where(starts_with(artifacts.c.path, prefix))
             stmt = stmt.order_by(by_code_point(conn, artifacts.c.path))
             return [
                 ArtifactInfo(run_id=run_id, path=p, size=s, created_time=t)

@@ -54,6 +54,7 @@ from runyard.limits import (
 )
 from runyard.store.base import Store
 from tests.store import status_changes
+from tests.store.contract_input import InputContract
 
 AZURE_EXPERIMENT_NAME_RULE = (
     "Experiment name must be between 1 and 255 characters long. Its first character has to be "
@@ -127,7 +128,7 @@ def assert_recent(value: float | None, before: float, after: float) -> None:
     assert before - CLOCK_SLACK <= value <= after + CLOCK_SLACK
 
 
-class StoreContract:
+class StoreContract(InputContract):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture
@@ -737,7 +738,14 @@ class StoreContract:
         store.log_metrics(
             [
                 chunk("r", "rows", [{"a": 1}], kind=MetricKind.TABLE, value_type=ValueType.ROW),
-                chunk("r", "rows", [{"a": 2}], description="ignored later description"),
+                chunk(
+                    "r",
+                    "rows",
+                    [{"a": 2}],
+                    kind=MetricKind.TABLE,
+                    value_type=ValueType.ROW,
+                    description="ignored later description",
+                ),
             ]
         )
         store.log_metrics([chunk("r", "acc", [0.5], description="accuracy")])

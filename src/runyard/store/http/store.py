@@ -565,10 +565,14 @@ class HttpStore(base.Store):
 
 def _segment(value: str, missing: Callable[[], RunyardError]) -> str:
     """``value`` as one URL path segment. Values no URL can carry as a segment (empty, with a
-    '/', '.' or '..') name nothing the store can hold: ``missing()`` is raised for them."""
+    '/', '.' or '..', or not Unicode) name nothing the store can hold: ``missing()`` is raised
+    for them."""
     if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
         raise missing()
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: not Unicode, so nothing is named so either
+        raise missing() from None
 
 
 def _settle_all() -> None:

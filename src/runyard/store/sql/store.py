@@ -140,6 +140,9 @@ class SqlStore(base.Store):
             raise
         self.artifacts = ArtifactRepository(artifact_root, storage_options)
         self._run_pks: dict[str, int] = {}
+        self.request_retention_seconds = requests.RETENTION_SECONDS
+        """How long applied request ids are remembered (``store.sql.requests``)."""
+        self._next_prune = 0.0  # time.monotonic() of the next pruning of request ids
 
     def close(self) -> None:
         self.engine.dispose()
@@ -204,6 +207,19 @@ class SqlStore(base.Store):
         pk = self._run_pk(conn, run_id)
         lock_runs(conn, [pk])
         return pk
+
+    def _forget_old_requests(self, request_id: str | None) -> None:
+        """Before a write with a request id: forget the ids older than the retention, if that
+        was not done in the last hour by this store (each in transactions of its own)."""
+        now = time.monotonic()
+        if request_id is None or now < self._next_prune:
+            return
+        self._next_prune = now + requests.PRUNE_EVERY_SECONDS
+        applied_before = time.time() - self.request_retention_seconds
+        while True:
+            with self._write() as conn:
+                if requests.prune(conn, applied_before) < requests.PRUNE_BATCH:
+                    return
 
     def _load_run(self, conn: Connection, run_id: str) -> RunInfo:
         if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
@@ -284,6 +300,7 @@ class SqlStore(base.Store):
         self, new_runs: Sequence[NewRun], *, request_id: str | None = None
     ) -> list[RunInfo]:
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         for new in new_runs:
             check_run_id(new.run_id)
             check_experiment_name(new.experiment_name)
@@ -405,6 +422,7 @@ class SqlStore(base.Store):
         name = normalize_artifact_path(name)
         _check_column_text("log name", name)
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         if not data:
             return
         with self._write() as conn:
@@ -492,6 +510,7 @@ class SqlStore(base.Store):
 
     def log_metrics(self, chunks: Sequence[MetricChunk], *, request_id: str | None = None) -> None:
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         if not chunks:
             return
         for chunk in chunks:

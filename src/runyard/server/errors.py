@@ -45,6 +45,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (401, "No token, or an invalid or revoked one."),
         (403, "The token has no access to this workspace, or its role is too low."),
         (404, "The workspace, experiment, run, artifact or snapshot does not exist."),
+        (408, "The request body stopped arriving; nothing was stored. Send it again."),
         (409, "A property, artifact path or run status conflicts with what is stored."),
         (413, "The request body is larger than the server takes (see docs/server.md)."),
         (503, "The store could not be reached or written, or too many uploads; retry."),

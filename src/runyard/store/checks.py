@@ -85,13 +85,29 @@ def check_metric_chunk(chunk: MetricChunk) -> None:
             f"Metric {name!r}: a chunk of {counts}. A chunk has one time, and one step when it "
             "has steps, per value."
         )
-    if not set(map(type, times)) <= {float, int}:
-        raise InvalidArgumentError(f"Metric {name!r}: times must be numbers (POSIX seconds).")
+    try:
+        array("d", times)  # a C loop, as fast as a look at each time's type
+    except (TypeError, OverflowError):
+        raise InvalidArgumentError(
+            f"Metric {name!r}: times must be numbers (POSIX seconds)."
+        ) from None
     if steps is not None:
-        if not set(map(type, steps)) <= {int, _NONE}:
-            raise InvalidArgumentError(f"Metric {name!r}: steps must be integers (or None).")
-        _check_int64(name, "step", [s for s in steps if s is not None])
+        _check_steps(name, steps)
     _check_values(name, value_type, values)
+
+
+def _check_steps(name: str, steps: Sequence[Any]) -> None:
+    try:
+        array("q", steps)  # the common case, in C: every point has a step, in 64 bits
+        return
+    except TypeError:  # some points have none (or a step is no integer)
+        pass
+    except OverflowError:
+        pass  # _check_int64 names the step
+    given = [s for s in steps if s is not None]
+    if not set(map(type, given)) <= {int, bool}:
+        raise InvalidArgumentError(f"Metric {name!r}: steps must be integers (or None).")
+    _check_int64(name, "step", given)
 
 
 def _kind_types(kind: MetricKind) -> frozenset[ValueType]:

@@ -8,6 +8,7 @@
     │   ├── InvalidNameError          400  an experiment, metric, tag or artifact name breaks a rule
     │   ├── MetricValueError          400  a metric value that cannot be logged
     │   ├── LimitExceededError        400  more tags, properties, names... than runyard allows
+    │   │   └── PayloadTooLargeError  413  a request body larger than the server takes
     │   ├── PropertyConflictError     409  a property is immutable once set
     │   ├── ArtifactExistsError       409  an artifact path is written once
     │   ├── RunStateError             409  the run's status does not allow the call
@@ -28,7 +29,8 @@
     ├── JournalBusyError              500  another process owns the journal
     └── StoreError                    503  the store could not be reached or written
         ├── MetricWriteError          503  the background metric writer failed
-        └── ServerUnreachableError    503  the tracking server cannot be reached (for now)
+        ├── ServerUnreachableError    503  the tracking server cannot be reached (for now)
+        └── RequestTimeoutError       408  a request body stopped arriving; the server gave up
 
 Each class carries ``http_status``, the status the server answers with, and ``code``, a stable
 name for the error in JSON bodies. Messages say what was wrong and what to do.
@@ -58,8 +60,10 @@ __all__ = [
     "MetricWriteError",
     "MissingExtraError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PropertyConflictError",
+    "RequestTimeoutError",
     "RunAlreadyEndedWarning",
     "RunEnvironmentError",
     "RunNotFoundError",
@@ -120,6 +124,13 @@ class LimitExceededError(UserError):
     """A documented limit of runyard would be exceeded (see docs/api.md, Limits)."""
 
     code = "LimitExceeded"
+
+
+class PayloadTooLargeError(LimitExceededError):
+    """A request body is larger than the tracking server takes (413); nothing was done."""
+
+    http_status = 413
+    code = "PayloadTooLarge"
 
 
 class PropertyConflictError(UserError):
@@ -269,6 +280,14 @@ def is_refusal(error: BaseException) -> bool:
     if isinstance(error, NotFoundError):
         return type(error) is not NotFoundError  # a missing run, not a missing workspace
     return isinstance(error, UserError)
+
+
+class RequestTimeoutError(StoreError):
+    """A request body stopped arriving for longer than the tracking server waits (408): the
+    server gave up on the request and stored nothing of it. Sending it again is safe."""
+
+    http_status = 408
+    code = "RequestTimeout"
 
 
 def _all_subclasses(cls: type[RunyardError]) -> list[type[RunyardError]]:

@@ -6,11 +6,12 @@ same rule holds for the SDK, the CLI and the server.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Mapping
 
-from runyard.errors import InvalidNameError, LimitExceededError
+from runyard.errors import InvalidArgumentError, InvalidNameError, LimitExceededError, UserError
 
 MAX_TAGS_PER_RUN = 1000
 MAX_PROPERTIES_PER_RUN = 1000
@@ -25,6 +26,13 @@ MAX_STRING_METRIC_LENGTH = 10_000
 MAX_TABLE_COLUMNS = 100
 MAX_CHILDREN_PER_CALL = 100
 MAX_ARTIFACT_PATH_LENGTH = 1024
+MAX_RUN_DEFINITION_LENGTH = 1_000_000
+"""Characters of a run definition, as JSON."""
+MAX_ERROR_LENGTH = 100_000
+"""Characters of a recorded error, as JSON (its messages are cut at 3,000 characters each)."""
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""The integers a store keeps: metric values and steps, log offsets."""
 
 EXPERIMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 RUN_ID_RE = re.compile(r"^[\w\-.]{1,256}$")
@@ -50,6 +58,76 @@ def check_run_id(run_id: object) -> str:
     return run_id
 
 
+def check_chars(what: str, value: str, error: type[UserError] = InvalidArgumentError) -> str:
+    """``value`` if every backend can store it as text: no NUL character (PostgreSQL refuses
+    them) and no lone UTF-16 surrogate (not Unicode: it cannot be encoded as UTF-8).
+
+    Raises:
+        InvalidArgumentError (or ``error``): it holds one; nothing was written.
+    """
+    if "\x00" in value:
+        raise error(
+            f"The {what} {value[:60]!r} holds a NUL character (\\x00), which cannot be stored. "
+            "Remove it."
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise error(
+                f"The {what} {value[:60]!r} is not valid Unicode: it holds a lone UTF-16 "
+                f"surrogate ({value[exc.start]!r}). Send text as proper UTF-8."
+            ) from None
+    return value
+
+
+def check_metric_name(name: object) -> str:
+    """``name`` if it is a valid metric name: 1 to 255 characters a store can hold."""
+    if not isinstance(name, str) or not name:
+        raise InvalidNameError(f"A metric name must be a non-empty string, got {name!r}.")
+    if len(name) > MAX_METRIC_NAME_LENGTH:
+        raise LimitExceededError(
+            f"The metric name {name[:40]!r}... is {len(name)} characters long; the limit is "
+            f"{MAX_METRIC_NAME_LENGTH}."
+        )
+    return check_chars("metric name", name, InvalidNameError)
+
+
+def check_int64(what: str, value: object, *, minimum: int = INT64_MIN) -> int:
+    """``value`` if it is an int (not a bool) from ``minimum`` to ``INT64_MAX``.
+
+    Raises:
+        InvalidArgumentError: it is not.
+    """
+    if type(value) is not int or not minimum <= value <= INT64_MAX:
+        raise InvalidArgumentError(
+            f"The {what} must be an integer from {minimum} to {INT64_MAX}, got {value!r}."
+        )
+    return value
+
+
+def check_json(what: str, value: object, limit: int) -> str:
+    """``value`` (a JSON object: a run definition, a recorded error) as JSON text, if it has
+    at most ``limit`` characters and every string in it can be stored.
+
+    Raises:
+        InvalidArgumentError: it is not a mapping, not JSON, or holds a lone surrogate.
+        LimitExceededError: it is longer than ``limit``.
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"The {what} must be a dict (a JSON object), got {value!r:.60}.")
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:  # a set, a cycle, too deep...
+        raise InvalidArgumentError(f"The {what} cannot be stored as JSON: {exc}.") from None
+    if len(text) > limit:
+        raise LimitExceededError(
+            f"The {what} is {len(text)} characters long as JSON; the limit is {limit}. Keep "
+            "large content in an artifact instead."
+        )
+    return check_chars(what, text)  # control characters are escaped in JSON: only surrogates
+
+
 def check_key_values(
     what: str, items: Mapping[str, str | None], *, max_count: int | None = None
 ) -> None:
@@ -57,6 +135,10 @@ def check_key_values(
     for key, value in items.items():
         if not isinstance(key, str) or not key:
             raise InvalidNameError(f"A {what} key must be a non-empty string, got {key!r}.")
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"The value of {what} {key!r} must be a string (or None), got {value!r:.60}."
+            )
         if len(key) > MAX_KEY_LENGTH:
             raise LimitExceededError(
                 f"The {what} key {key[:40]!r}... is {len(key)} characters long; the limit is "
@@ -67,6 +149,9 @@ def check_key_values(
                 f"The value of {what} {key!r} is {len(value)} characters long; the limit is "
                 f"{MAX_VALUE_LENGTH}. Store long text as an artifact (run.upload_file) instead."
             )
+        check_chars(f"{what} key", key, InvalidNameError)
+        if value is not None:
+            check_chars(f"value of {what} {key!r}", value)
     if max_count is not None:
         check_count(what, len(items), max_count)
 
@@ -80,17 +165,23 @@ def check_count(what: str, count: int, limit: int) -> None:
 
 
 def check_text(what: str, value: str | None, limit: int) -> str | None:
-    if value is not None and len(value) > limit:
+    """``value`` if it is None or a string of at most ``limit`` characters a store can hold."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"The {what} must be a string, got {value!r:.60}.")
+    if len(value) > limit:
         raise LimitExceededError(
             f"The {what} is {len(value)} characters long; the limit is {limit}. Shorten it."
         )
-    return value
+    return check_chars(what, value)
 
 
 def normalize_artifact_path(path: object) -> str:
     """The canonical form of an artifact path, or InvalidNameError if it leaves the run's root."""
     if not isinstance(path, str) or not path.strip():
         raise InvalidNameError(f"An artifact path must be a non-empty string, got {path!r}.")
+    check_chars("artifact path", path, InvalidNameError)
     candidate = path.replace("\\", "/")
     if candidate.startswith("/") or re.match(r"^[a-zA-Z]:", candidate):
         raise InvalidNameError(

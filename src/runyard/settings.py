@@ -55,6 +55,12 @@ DEAD_RUN_SECONDS_ENV = "RUNYARD_DEAD_RUN_SECONDS"
 CANCEL_GRACE_SECONDS_ENV = "RUNYARD_CANCEL_GRACE_SECONDS"
 POLL_SECONDS_ENV = "RUNYARD_POLL_SECONDS"
 
+# -- how a tracking server guards itself (ServerSettings) ----------------------------------------
+
+SERVER_READ_TIMEOUT_ENV = "RUNYARD_SERVER_READ_TIMEOUT"
+SERVER_MAX_UPLOADS_ENV = "RUNYARD_SERVER_MAX_UPLOADS"
+SERVER_MAX_BODY_ENV = "RUNYARD_SERVER_MAX_BODY_BYTES"
+
 
 # -- artifact uploads ----------------------------------------------------------------------------
 
@@ -243,3 +249,39 @@ class RunnerSettings:
             cancel_grace_seconds=_number(CANCEL_GRACE_SECONDS_ENV, 10.0),
             poll_seconds=_number(POLL_SECONDS_ENV, 0.1),
         )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How a tracking server process guards itself against clients that send too much or
+    stall (docs/server.md, "Limits and timeouts")."""
+
+    read_timeout_seconds: float = 60.0
+    """RUNYARD_SERVER_READ_TIMEOUT: a request body that sends nothing for this long is given up
+    (408; an upload stores nothing). Also the longest an upload waits for a slot (then 503)."""
+    max_uploads: int = 16
+    """RUNYARD_SERVER_MAX_UPLOADS: artifact and blob uploads streamed at once by one process,
+    each in a thread of its own, apart from the threads of the other routes."""
+    max_body_bytes: int = 64 * 1024 * 1024
+    """RUNYARD_SERVER_MAX_BODY_BYTES: the largest request body of a route other than the
+    streamed uploads (which have no limit); larger ones are refused with 413."""
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        """The settings of the environment, defaults for those unset.
+
+        Raises:
+            WorkspaceConfigError: a value is not a number, is negative, or is zero where a
+                positive number is needed.
+        """
+        settings = cls(
+            read_timeout_seconds=_number(SERVER_READ_TIMEOUT_ENV, cls.read_timeout_seconds),
+            max_uploads=int(_number(SERVER_MAX_UPLOADS_ENV, cls.max_uploads)),
+            max_body_bytes=int(_number(SERVER_MAX_BODY_ENV, cls.max_body_bytes)),
+        )
+        if settings.read_timeout_seconds <= 0 or settings.max_uploads < 1:
+            raise WorkspaceConfigError(
+                f"{SERVER_READ_TIMEOUT_ENV} must be more than 0 seconds and "
+                f"{SERVER_MAX_UPLOADS_ENV} at least 1; unset them for the defaults."
+            )
+        return settings

@@ -57,6 +57,7 @@ from runyard.limits import (
 from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store.base import Store
 from tests.store import status_changes
+from tests.store.contract_input import InputContract
 from tests.store.sql_workers import SqlTarget
 from tests.store.uploads import MiB, leftovers, sql_spec, upload_worker
 
@@ -153,7 +154,7 @@ def assert_recent(value: float | None, before: float, after: float) -> None:
     assert before - CLOCK_SLACK <= value <= after + CLOCK_SLACK
 
 
-class StoreContract:
+class StoreContract(InputContract):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture
@@ -763,7 +764,14 @@ class StoreContract:
         store.log_metrics(
             [
                 chunk("r", "rows", [{"a": 1}], kind=MetricKind.TABLE, value_type=ValueType.ROW),
-                chunk("r", "rows", [{"a": 2}], description="ignored later description"),
+                chunk(
+                    "r",
+                    "rows",
+                    [{"a": 2}],
+                    kind=MetricKind.TABLE,
+                    value_type=ValueType.ROW,
+                    description="ignored later description",
+                ),
             ]
         )
         store.log_metrics([chunk("r", "acc", [0.5], description="accuracy")])

@@ -13,24 +13,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.entities import ValueType
-from runyard.errors import InvalidNameError, LimitExceededError, MetricValueError, UserError
-from runyard.limits import MAX_METRIC_NAME_LENGTH, MAX_STRING_METRIC_LENGTH, MAX_TABLE_COLUMNS
+from runyard.errors import LimitExceededError, MetricValueError, UserError
+from runyard.limits import MAX_STRING_METRIC_LENGTH, MAX_TABLE_COLUMNS
+from runyard.limits import check_metric_name as check_metric_name  # the store's rule, re-exported
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 SUPPORTED = "[int, float, bool, str, None, numpy scalars]"
 _SEQUENCES = (list, tuple, range, set, frozenset, types.GeneratorType)
-
-
-def check_metric_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise InvalidNameError(f"A metric name must be a non-empty string, got {name!r}.")
-    if len(name) > MAX_METRIC_NAME_LENGTH:
-        raise LimitExceededError(
-            f"The metric name {name[:40]!r}... is {len(name)} characters long; the limit is "
-            f"{MAX_METRIC_NAME_LENGTH}."
-        )
-    return name
 
 
 def _is_sequence(value: object) -> bool:

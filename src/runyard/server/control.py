@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from runyard.errors import NotFoundError, StoreError, UserError
+from runyard.limits import check_text
 from runyard.server.config import check_workspace_name
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql.migrate import Migrations, upgrade
@@ -39,6 +40,7 @@ from runyard.store.sql.migrate import Migrations, upgrade
 ALL_WORKSPACES = "*"
 """The workspace of a token valid in every workspace (a server administrator's, when admin)."""
 TOKEN_PREFIX = "ryd_"
+MAX_TOKEN_NAME_LENGTH = 255
 CONTROL_MIGRATIONS = Migrations("server's tables", Path(__file__).parent / "migrations", "0001")
 
 
@@ -69,7 +71,7 @@ tokens = Table(
     metadata,
     Column("token_id", String(32), primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("name", String(255), nullable=True),
+    Column("name", String(MAX_TOKEN_NAME_LENGTH), nullable=True),
     Column("workspace", String(64), nullable=False),
     Column("role", String(16), nullable=False),
     Column("created_time", Float, nullable=False),
@@ -192,8 +194,11 @@ class ControlStore:
 
         Raises:
             NotFoundError: the workspace does not exist (create it first).
+            UserError: the name is longer than 255 characters, or holds a NUL or a lone
+                surrogate.
         """
         role = Role(role)
+        check_text("token name", name, MAX_TOKEN_NAME_LENGTH)
         if workspace != ALL_WORKSPACES and self.get_workspace(workspace) is None:
             raise NotFoundError(
                 f"Workspace {workspace!r} does not exist; create it first (runyard server "
@@ -238,17 +243,19 @@ class ControlStore:
         Raises:
             NotFoundError: there is no such token (in ``workspace``, when given).
         """
+        where = f" of workspace {workspace!r}" if workspace is not None else ""
+        missing = NotFoundError(
+            f"There is no token {token_id!r}{where}; `runyard server tokens list` shows them."
+        )
+        if not (token_id.isascii() and token_id.isalnum()):
+            raise missing  # token ids are hexadecimal: not worth a query (nor a DataError)
         with sql_engine.write_transaction(self.engine) as conn:
             stmt = select(tokens).where(tokens.c.token_id == token_id)
             if workspace is not None:
                 stmt = stmt.where(tokens.c.workspace == workspace)
             row = conn.execute(stmt).first()
             if row is None:
-                where = f" of workspace {workspace!r}" if workspace is not None else ""
-                raise NotFoundError(
-                    f"There is no token {token_id!r}{where}; `runyard server tokens list` "
-                    "shows them."
-                )
+                raise missing
             if row.revoked_time is None:
                 conn.execute(
                     update(tokens)

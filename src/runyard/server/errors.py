@@ -4,8 +4,9 @@ The table is the error tree itself: each ``RunyardError`` class carries its ``ht
 ``code`` (``runyard.errors``; 401 and 403 are ``AuthenticationError`` and
 ``PermissionDeniedError``), and the client maps the code back to the same class. Failures of the
 HTTP layer get the same shape: a malformed request (400, ``InvalidArgument``), an unknown route
-(404, ``NotFound``), and anything unexpected (500, ``InternalError``; the traceback goes to the
-server's log, not to the client).
+(404, ``NotFound``), a body too large (413, ``PayloadTooLarge``) or that stopped arriving (408,
+``RequestTimeout``; the connection is closed), and anything unexpected (500, ``InternalError``;
+the traceback goes to the server's log, not to the client).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from runyard.errors import AuthenticationError, InvalidArgumentError, RunyardError
+from runyard.errors import (
+    AuthenticationError,
+    InvalidArgumentError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    RunyardError,
+)
 from runyard.store import wire
 
 
@@ -38,8 +45,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (401, "No token, or an invalid or revoked one."),
         (403, "The token has no access to this workspace, or its role is too low."),
         (404, "The workspace, experiment, run, artifact or snapshot does not exist."),
+        (408, "The request body stopped arriving; nothing was stored. Send it again."),
         (409, "A property, artifact path or run status conflicts with what is stored."),
-        (503, "The store could not be reached or written; retry."),
+        (413, "The request body is larger than the server takes (see docs/server.md)."),
+        (503, "The store could not be reached or written, or too many uploads; retry."),
     ]
 }
 """Documents the error shape of every route in the OpenAPI document."""
@@ -68,10 +77,20 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "NotFound", 405: "MethodNotAllowed"}
+    codes = {
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        408: RequestTimeoutError.code,
+        413: PayloadTooLargeError.code,
+    }
     code = codes.get(exc.status_code, "HttpError")
-    message = exc.detail if exc.status_code != 404 else "No such route. The API is under /api/v1."
-    return error_response(exc.status_code, code, str(message), dict(exc.headers or {}))
+    message = str(exc.detail)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = "No such route. The API is under /api/v1."
+    elif exc.status_code == 408:
+        headers["Connection"] = "close"  # the client stalled: do not wait for the rest
+    return error_response(exc.status_code, code, message, headers)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from runyard.errors import NotFoundError, UserError
-from runyard.server.config import WORKSPACE_SCHEMA_PREFIX, ServerConfig, check_workspace_name
+from runyard.server.config import (
+    WORKSPACE_NAME_RE,
+    WORKSPACE_SCHEMA_PREFIX,
+    ServerConfig,
+    check_workspace_name,
+)
 from runyard.server.control import ControlStore, WorkspaceInfo
 from runyard.store import Store, open_store
 
@@ -66,6 +71,8 @@ class WorkspaceRegistry:
     def exists(self, name: str) -> bool:
         if self.config.local is not None and name != self.config.local.name:
             return False
+        if not WORKSPACE_NAME_RE.fullmatch(name):
+            return False  # no workspace has such a name: not worth a query (nor a DataError)
         return self.control.get_workspace(name) is not None
 
     def create(self, name: str) -> WorkspaceInfo:

@@ -3,13 +3,29 @@
 Bodies that carry entities use the entity dataclasses themselves (``NewRun``, ``RunQuery``,
 ``SnapshotFile``), so the API cannot drift from the store. Responses are written by
 ``wire`` and declared here only for the OpenAPI document.
+
+Types are strict: a boolean is ``true`` or ``false`` (not ``0``), an integer is not ``1.5``
+nor ``"1"``, a number is not ``true`` (pydantic's lax mode would turn ``{"archived": 0}`` into
+False). Model fields say so with pydantic's strict types; the entity dataclasses, which know
+nothing of pydantic, get the same rule from ``strict_json``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import types
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from runyard.entities import (
     ArtifactInfo,
@@ -17,12 +33,75 @@ from runyard.entities import (
     MetricKind,
     NewRun,
     RunInfo,
+    RunQuery,
     RunStatus,
     SnapshotFile,
     ValueType,
 )
 from runyard.server.control import Role
 from runyard.store.codec import Encoding
+
+# -- strict JSON types for the entity dataclasses --------------------------------------------------
+
+
+_SCALARS: dict[Any, tuple[tuple[type, ...], str]] = {
+    bool: ((bool,), "true or false"),
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+}
+
+
+def _json_type_problem(hint: Any, value: Any, where: str) -> str | None:
+    """What is wrong with the JSON ``value`` given for a field of type ``hint`` (None: nothing
+    that this looks at; pydantic checks the rest)."""
+    if hint in _SCALARS:
+        kinds, wanted = _SCALARS[hint]
+        return None if type(value) in kinds else f"{where}: expected {wanted}, got {value!r:.40}"
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None or len(options) != 1:
+            return None
+        return _json_type_problem(options[0], value, where)
+    if origin in (list, tuple, Sequence) and args and isinstance(value, list):
+        found = (_json_type_problem(args[0], v, f"{where}.{i}") for i, v in enumerate(value))
+        return next((problem for problem in found if problem), None)
+    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return _dataclass_problem(hint, value, where)
+    return None
+
+
+def _dataclass_problem(cls: Any, value: Mapping[str, Any], where: str) -> str | None:
+    hints = get_type_hints(cls)
+    found = (
+        _json_type_problem(hints[f.name], value[f.name], f"{where}.{f.name}")
+        for f in dataclasses.fields(cls)
+        if f.name in value
+    )
+    return next((problem for problem in found if problem), None)
+
+
+def strict_json(cls: type) -> WrapValidator:
+    """Validation of the dataclass ``cls`` in which its ``bool``, ``int`` and ``float`` fields
+    (nested dataclasses' too) take only JSON values of their type: ``Annotated[cls,
+    strict_json(cls)]``."""
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, Mapping):
+            problem = _dataclass_problem(cls, value, cls.__name__)
+            if problem:
+                raise ValueError(problem)
+        return handler(value)
+
+    return WrapValidator(check)
+
+
+StrictRunQuery = Annotated[RunQuery, strict_json(RunQuery)]
+StrictSnapshotFile = Annotated[SnapshotFile, strict_json(SnapshotFile)]
+Age = Annotated[
+    StrictFloat,
+    Field(allow_inf_nan=False, description="seconds (negative: a time after the server's now)"),
+]
 
 # -- experiments -----------------------------------------------------------------------------------
 
@@ -32,7 +111,7 @@ class NameBody(BaseModel):
 
 
 class ArchivedBody(BaseModel):
-    archived: bool
+    archived: StrictBool
 
 
 class ExperimentTagsBody(BaseModel):
@@ -93,8 +172,8 @@ class ClaimBody(BaseModel):
     times, so that the client's and the server's clocks need not agree."""
 
     target: str
-    max_active: int
-    stale_age: float
+    max_active: Annotated[StrictInt, Field(ge=0)]
+    stale_age: Age
 
 
 class StopBody(BaseModel):
@@ -111,8 +190,8 @@ class ExpireBody(BaseModel):
     NotResponding and end a CancelRequested run as asked (with ``stopped_error``), older than
     ``fail_age`` make an active or queued run Failed (with ``error``)."""
 
-    not_responding_age: float
-    fail_age: float
+    not_responding_age: Age
+    fail_age: Age
     error: dict[str, Any]
     stopped_error: dict[str, Any] | None = None
 
@@ -191,7 +270,7 @@ class MissingBody(BaseModel):
 
 class SnapshotBody(BaseModel):
     snapshot_id: str
-    files: list[SnapshotFile]
+    files: list[StrictSnapshotFile]
 
 
 class SnapshotFiles(BaseModel):

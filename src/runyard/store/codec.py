@@ -62,12 +62,23 @@ def encode(values: Sequence[Any]) -> tuple[Encoding, bytes]:
 
 
 def decode(encoding: str, data: bytes) -> list[Any]:
+    """The values of ``encode``.
+
+    Raises:
+        ValueError: ``data`` is not a packing of values in ``encoding`` (a length that is no
+            multiple of 8, JSON that is not a list), or the encoding is unknown.
+    """
     if encoding == F64:
         return _unpack("d", data)
     if encoding == I64:
         return _unpack("q", data)
     if encoding == JSON:
-        loaded: list[Any] = json.loads(data)
+        try:
+            loaded = json.loads(data)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+        if not isinstance(loaded, list):
+            raise ValueError(f"the JSON is a {type(loaded).__name__}, not a list of values")
         return loaded
     raise ValueError(
         f"Unknown metric encoding {encoding!r}: this store was written by a newer "
@@ -80,4 +91,5 @@ def encode_times(times: Sequence[float]) -> bytes:
 
 
 def decode_times(data: bytes) -> list[float]:
+    """The times of ``encode_times``; ValueError if ``data`` is no packing of doubles."""
     return _unpack("d", data)

@@ -54,11 +54,23 @@ def _plain(value: Any) -> Any:
 _encoder = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=_plain
 )
+_ascii_encoder = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=True, allow_nan=True, default=_plain
+)
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON; NaN and infinities are written as ``NaN`` and ``Infinity``."""
-    return _encoder.encode(value).encode()
+    """Compact UTF-8 JSON; NaN and infinities are written as ``NaN`` and ``Infinity``.
+
+    A string that is not Unicode (a lone UTF-16 surrogate) cannot be UTF-8: it is written as
+    a JSON escape (``"\\ud800"``), so that the receiver can refuse it with a clear error
+    instead of the sender failing to encode it.
+    """
+    text = _encoder.encode(value)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _ascii_encoder.encode(value).encode()
 
 
 def loads(data: bytes | str) -> Any:
@@ -122,7 +134,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def _unb64(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise InvalidArgumentError(
+            f"Packed metric data must be a base64 string, got {type(text).__name__}."
+        )
     try:
         return base64.b64decode(text, validate=True)
     except ValueError as exc:
@@ -135,11 +151,23 @@ def pack_values(values: Sequence[Any]) -> dict[str, str]:
     return {"encoding": encoding, "data": _b64(data)}
 
 
-def unpack_values(packed: Mapping[str, str]) -> list[Any]:
-    """The values of ``pack_values``; ``InvalidArgumentError`` if they cannot be unpacked."""
+def unpack_values(packed: object) -> list[Any]:
+    """The values of ``pack_values``.
+
+    Raises:
+        InvalidArgumentError: ``packed`` is not ``{"encoding", "data"}`` of values packed by
+            ``codec`` (whatever it holds instead: nothing else is raised).
+    """
+    if not isinstance(packed, Mapping) or not {"encoding", "data"} <= packed.keys():
+        raise InvalidArgumentError(
+            f'Packed metric values must be {{"encoding", "data"}}, got {packed!r:.80}.'
+        )
     data = _unb64(packed["data"])
+    encoding = packed["encoding"]
+    if not isinstance(encoding, str):
+        raise InvalidArgumentError(f"A metric encoding is a string, got {encoding!r:.40}.")
     try:
-        return codec.decode(packed["encoding"], data)
+        return codec.decode(encoding, data)
     except ValueError as exc:  # a length that is no multiple of 8, bad JSON, a new encoding
         raise InvalidArgumentError(f"Packed metric values cannot be read: {exc}") from None
 
@@ -148,7 +176,8 @@ def pack_times(times: Sequence[float]) -> str:
     return _b64(codec.encode_times(times))
 
 
-def unpack_times(packed: str) -> list[float]:
+def unpack_times(packed: object) -> list[float]:
+    """The times of ``pack_times``; InvalidArgumentError (only) if they cannot be unpacked."""
     data = _unb64(packed)
     try:
         return codec.decode_times(data)
@@ -170,17 +199,31 @@ def chunk_to_json(chunk: MetricChunk) -> dict[str, Any]:
 
 
 def chunk_from_json(data: Mapping[str, Any]) -> MetricChunk:
-    steps = data.get("steps")
-    return MetricChunk(
-        run_id=data["run_id"],
-        name=data["name"],
-        kind=MetricKind(data["kind"]),
-        value_type=ValueType(data["value_type"]),
-        values=unpack_values(data["values"]),
-        times=unpack_times(data["times"]),
-        steps=None if steps is None else unpack_values(steps),
-        description=data.get("description") or "",
-    )
+    """The chunk of ``chunk_to_json``. Its shape only is checked here (the store checks the
+    rest: ``runyard.store.checks``).
+
+    Raises:
+        InvalidArgumentError: ``data`` is not the JSON of a chunk (nothing else is raised).
+    """
+    try:
+        steps = data.get("steps")
+        return MetricChunk(
+            run_id=data["run_id"],
+            name=data["name"],
+            kind=MetricKind(data["kind"]),
+            value_type=ValueType(data["value_type"]),
+            values=unpack_values(data["values"]),
+            times=unpack_times(data["times"]),
+            steps=None if steps is None else unpack_values(steps),
+            description=data.get("description") or "",
+        )
+    except InvalidArgumentError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"Invalid metric chunk ({type(exc).__name__}: {exc}): send the JSON of "
+            "runyard.store.wire.chunk_to_json."
+        ) from None
 
 
 def series_from_json(data: Mapping[str, Any]) -> MetricSeries:

@@ -11,7 +11,7 @@ from runyard.entities import ArtifactInfo
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import json, workspace_router
-from runyard.server.streams import ClientDisconnect, iter_file, store_upload
+from runyard.server.streams import ClientDisconnect, iter_file, upload_slots
 from runyard.store import wire
 
 router = workspace_router("artifacts")
@@ -33,7 +33,7 @@ async def put_artifact(
     """`Store.put_artifact`: the request body, streamed to the artifact store. Paths are
     written once (409 when taken)."""
     try:
-        info = await store_upload(
+        info = await upload_slots(request).store_upload(
             request, lambda source: access.store.put_artifact(run_id, path, source)
         )
     except ClientDisconnect:

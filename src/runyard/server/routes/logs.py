@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from runyard.limits import INT64_MAX
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
@@ -17,6 +18,7 @@ from runyard.store import wire
 router = workspace_router("logs")
 
 LogName = Annotated[str, Query(description="the log's name, e.g. user_logs/std_log.txt")]
+LogOffset = Annotated[int, Query(ge=0, le=INT64_MAX, description="the first byte to read")]
 
 
 @router.post("/runs/{run_id}/logs/content", status_code=204)
@@ -36,7 +38,7 @@ async def append_log(
     response_class=Response,
     responses={200: {"content": {wire.BINARY_TYPE: {}}}},
 )
-def read_log(run_id: str, name: LogName, access: Reader, offset: int = 0) -> Response:
+def read_log(run_id: str, name: LogName, access: Reader, offset: LogOffset = 0) -> Response:
     """`Store.read_log`: the log's bytes from ``offset`` on (empty when there are none)."""
     data = access.store.read_log(run_id, name, offset)
     return Response(data, media_type=wire.BINARY_TYPE)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from starlette.responses import Response
 
-from runyard.entities import RunInfo, RunQuery
+from runyard.entities import RunInfo
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
@@ -27,14 +27,14 @@ def create_runs(
 
 
 @router.post("/runs/search", response_model=schemas.RunPageBody)
-def search_runs(query: RunQuery, access: Reader) -> Response:
+def search_runs(query: schemas.StrictRunQuery, access: Reader) -> Response:
     """`Store.search_runs`: one page, newest first; pass ``next_page_token`` back as
     ``page_token``."""
     return json(wire.page_to_json(access.store.search_runs(query)))
 
 
 @router.post("/runs/count", response_model=schemas.CountBody)
-def count_runs(query: RunQuery, access: Reader) -> Response:
+def count_runs(query: schemas.StrictRunQuery, access: Reader) -> Response:
     """`Store.count_runs`."""
     return json({"count": access.store.count_runs(query)})
 

@@ -9,7 +9,7 @@ from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import json, no_content, workspace_router
 from runyard.server.routes.artifacts import BINARY_BODY
-from runyard.server.streams import ClientDisconnect, iter_file, store_upload
+from runyard.server.streams import ClientDisconnect, iter_file, upload_slots
 from runyard.store import wire
 
 router = workspace_router("snapshots")
@@ -25,7 +25,9 @@ def missing_blobs(body: schemas.DigestsBody, access: Reader) -> Response:
 async def put_blob(digest: str, request: Request, access: Writer) -> Response:
     """`Store.put_blob`: the request body, streamed; it must hash to ``digest`` (400 if not)."""
     try:
-        await store_upload(request, lambda source: access.store.put_blob(digest, source))
+        await upload_slots(request).store_upload(
+            request, lambda source: access.store.put_blob(digest, source)
+        )
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is left to read it; nothing was stored
     return no_content()

@@ -26,6 +26,7 @@ import httpx
 
 from runyard.errors import (
     AuthenticationError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     RunyardError,
@@ -171,9 +172,15 @@ class ApiClient:
         for attempt in range(limit + 1):
             last = attempt == limit
             body = content.chunks() if isinstance(content, Upload) else content
-            request = self._client.build_request(
-                method, self.base + path, params=params, content=body, headers=headers
-            )
+            try:
+                request = self._client.build_request(
+                    method, self.base + path, params=params, content=body, headers=headers
+                )
+            except UnicodeEncodeError as exc:  # a lone surrogate in a parameter: no URL has it
+                raise InvalidArgumentError(
+                    f"A parameter of this call is not valid Unicode ({exc.reason}: "
+                    f"{exc.object[exc.start : exc.end]!r}); it cannot be sent. Nothing was done."
+                ) from None
             try:
                 response = self._client.send(request, stream=stream)
             except httpx.TransportError as exc:

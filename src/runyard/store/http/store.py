@@ -61,6 +61,7 @@ from runyard.entities import (
 from runyard.errors import (
     ExperimentNotFoundError,
     NotFoundError,
+    PayloadTooLargeError,
     RunNotFoundError,
     RunyardError,
     ServerUnreachableError,
@@ -71,8 +72,8 @@ from runyard.errors import (
 from runyard.limits import normalize_artifact_path
 from runyard.settings import TRACKING_URI_ENV, TrackingUri, no_workspace_error
 from runyard.store import base, wire
+from runyard.store.http import batches, uploads
 from runyard.store.http import journal as journals
-from runyard.store.http import uploads
 from runyard.store.http.client import ApiClient, Retry, Upload
 from runyard.store.http.journal import Journal
 from runyard.store.http.offline import KnownRuns, Offline
@@ -459,22 +460,32 @@ class HttpStore(base.Store):
     # -- metrics -------------------------------------------------------------------------------
 
     def log_metrics(self, chunks: Sequence[MetricChunk], *, request_id: str | None = None) -> None:
-        """The one write path of metric points: a request id per call, so a retried or replayed
-        batch is appended once."""
+        """The one write path of metric points: a request id per request, so a retried or
+        replayed batch is appended once. A batch is sent in requests of at most
+        ``batches.MAX_METRICS_BODY_BYTES`` encoded, in order, and one the server finds too
+        large (413) in halves (with a ``request_id`` given: as one request)."""
         if not chunks:
             return
-        body = {"chunks": [wire.chunk_to_json(c) for c in chunks]}
-        run_ids = sorted({c.run_id for c in chunks})
-        points = sum(len(c.values) for c in chunks)
-        self._change(
-            "log_metrics",
-            "/metrics",
-            run_ids,
-            points,
-            method="POST",
-            body=body,
-            request_id=request_id,
-        )
+        limit = None if request_id is not None else batches.MAX_METRICS_BODY_BYTES
+        for request in batches.metric_requests(chunks, limit):
+            self._send_metrics(request, request_id)
+
+    def _send_metrics(self, request: batches.MetricRequest, request_id: str | None) -> None:
+        try:
+            self._change(
+                "log_metrics",
+                "/metrics",
+                request.run_ids,
+                request.points,
+                method="POST",
+                body={"chunks": request.chunks},
+                request_id=request_id,
+            )
+        except PayloadTooLargeError:
+            if request_id is not None or request.points <= 1:
+                raise  # one point past the server's limit: refused for good
+            for part in batches.metric_requests(request.sources, max(1, request.size // 2)):
+                self._send_metrics(part, None)
 
     def list_metric_series(self, run_ids: Sequence[str]) -> list[MetricSeries]:
         found = self._json("POST", "/metrics/series/query", json={"run_ids": list(run_ids)})
@@ -617,10 +628,14 @@ class HttpStore(base.Store):
 
 def _segment(value: str, missing: Callable[[], RunyardError]) -> str:
     """``value`` as one URL path segment. Values no URL can carry as a segment (empty, with a
-    '/', '.' or '..') name nothing the store can hold: ``missing()`` is raised for them."""
+    '/', '.' or '..', or not Unicode) name nothing the store can hold: ``missing()`` is raised
+    for them."""
     if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
         raise missing()
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: not Unicode, so nothing is named so either
+        raise missing() from None
 
 
 def _settle_all() -> None:

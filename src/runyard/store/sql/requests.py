@@ -6,6 +6,11 @@ on; no row means it was applied already and the write is skipped. The row commit
 with the write, so a failed write leaves no id behind and may be retried. Two transactions with
 the same id at once: SQLite serialises writers; on PostgreSQL the second INSERT waits for the
 first transaction and then finds its row (or inserts, if the first rolled back).
+
+Ids are kept for ``RETENTION_SECONDS`` (7 days): a store forgets older ones (``prune``) at most
+once an hour, before a write that carries an id. A request sent again after that long is
+applied again; the HTTP store's retries and journal send theirs again within seconds to days
+(``runyard sync`` of a journal older than the retention may apply some of it twice).
 """
 
 from __future__ import annotations
@@ -13,13 +18,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select
 
 from runyard.entities import NewRun, RunInfo
 from runyard.errors import UserError
 from runyard.store.sql.dialect import insert_ignoring_conflicts
 from runyard.store.sql.rows import load_runs, run_select
 from runyard.store.sql.schema import applied_requests, runs
+
+RETENTION_SECONDS = 7 * 24 * 3600.0
+"""How long a store remembers a request id it applied."""
+PRUNE_EVERY_SECONDS = 3600.0
+"""How often (at most) a store forgets the ids older than its retention."""
+PRUNE_BATCH = 10_000
+"""Ids forgotten per transaction: a long backlog never holds the write lock for long."""
 
 
 def claim(conn: Connection, request_id: str | None) -> bool:
@@ -55,3 +67,18 @@ def created_by(
             "one request. Send a new one with each request."
         )
     return [found[run_id] for run_id in wanted]
+
+
+def prune(conn: Connection, applied_before: float) -> int:
+    """Forget at most ``PRUNE_BATCH`` request ids applied before ``applied_before``.
+
+    Returns:
+        How many were forgotten (fewer than ``PRUNE_BATCH``: none of that age is left).
+    """
+    old = (
+        select(applied_requests.c.request_id)
+        .where(applied_requests.c.applied_time < applied_before)
+        .limit(PRUNE_BATCH)
+    )
+    stmt = delete(applied_requests).where(applied_requests.c.request_id.in_(old.scalar_subquery()))
+    return int(conn.execute(stmt).rowcount)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from runyard.entities import RunInfo, RunPage, RunQuery, TagFilter
 from runyard.errors import ExperimentNotFoundError, RunNotFoundError, UserError
+from runyard.limits import INT64_MAX
 from runyard.store.sql.rows import load_runs, run_select
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
 
@@ -33,14 +34,16 @@ def _key_filter(table: Table, flt: TagFilter) -> Any:
 
 
 def _decode_token(token: str | None) -> int | None:
+    """The pk a page token names (a positive 64-bit integer, as the previous page wrote it)."""
     if token is None:
         return None
-    try:
-        return int(token)
-    except ValueError:
-        raise UserError(
-            f"Invalid page token {token!r}: pass back the next_page_token of the previous page."
-        ) from None
+    if isinstance(token, str) and token.isascii() and token.isdigit() and len(token) <= 19:
+        after = int(token)
+        if 0 < after <= INT64_MAX:
+            return after
+    raise UserError(
+        f"Invalid page token {token!r:.60}: pass back the next_page_token of the previous page."
+    )
 
 
 def _filter(conn: Connection, stmt: Any, query: RunQuery) -> Any:

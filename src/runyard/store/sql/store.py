@@ -29,6 +29,7 @@ from runyard.entities import (
 )
 from runyard.errors import (
     ArtifactNotFoundError,
+    InvalidArgumentError,
     PropertyConflictError,
     RunNotFoundError,
     RunyardError,
@@ -40,16 +41,20 @@ from runyard.limits import (
     MAX_DESCRIPTION_LENGTH,
     MAX_DISPLAY_NAME_LENGTH,
     MAX_PROPERTIES_PER_RUN,
+    MAX_RUN_DEFINITION_LENGTH,
     MAX_TAGS_PER_RUN,
+    RUN_ID_RE,
     check_count,
     check_experiment_name,
+    check_int64,
+    check_json,
     check_key_values,
     check_run_id,
     check_text,
     normalize_artifact_path,
 )
 from runyard.settings import TRACKING_URI_ENV
-from runyard.store import base
+from runyard.store import base, checks
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
@@ -68,7 +73,6 @@ from runyard.store.sql.schema import (
     artifacts,
     blobs,
     experiments,
-    metric_series,
     run_logs,
     run_properties,
     run_tags,
@@ -87,8 +91,8 @@ _LIMITED_COLUMNS: dict[str, Any] = {
     "run type": runs.c.run_type,
     "target": runs.c.target,
     "submitted_by": runs.c.submitted_by,
-    "metric name": metric_series.c.name,
     "log name": run_logs.c.name,
+    "snapshot id": snapshots.c.snapshot_id,
 }
 """Text the limits module does not bound: as long as its column (PostgreSQL refuses longer)."""
 
@@ -150,6 +154,9 @@ class SqlStore(base.Store):
             # Opening a store must not fail for this (a read-only copy, say): the next upload
             # of a path still takes its dead upload over.
             logger.warning("Could not reclaim the abandoned uploads of %s: %s", self._where, exc)
+        self.request_retention_seconds = requests.RETENTION_SECONDS
+        """How long applied request ids are remembered (``store.sql.requests``)."""
+        self._next_prune = 0.0  # time.monotonic() of the next pruning of request ids
 
     def close(self) -> None:
         sql_engine.release_engine(self.engine)
@@ -160,6 +167,12 @@ class SqlStore(base.Store):
         other failure the store's (StoreError). Either way the transaction wrote nothing."""
         try:
             yield
+        except UnicodeEncodeError as exc:
+            # Text the verb's own checks let through (a lookup): not Unicode, so no row has it.
+            raise InvalidArgumentError(
+                f"A text of this call is not valid Unicode ({exc.reason}: "
+                f"{exc.object[exc.start : exc.end]!r}). Nothing was written; send proper UTF-8."
+            ) from None
         except DataError as exc:
             raise UserError(
                 f"The database refused a value of this call: {str(exc.orig).strip()}. Nothing "
@@ -183,15 +196,22 @@ class SqlStore(base.Store):
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _no_run(self, run_id: str) -> RunNotFoundError:
+        return RunNotFoundError(
+            f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
+            f"workspace ({TRACKING_URI_ENV})."
+        )
+
     def _run_pk(self, conn: Connection, run_id: str) -> int:
         pk = self._run_pks.get(run_id)
         if pk is None:
+            # An id that breaks the run id rule names no run: not worth a query (nor a
+            # database error for text PostgreSQL cannot hold).
+            if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
+                raise self._no_run(run_id)
             pk = conn.execute(select(runs.c.pk).where(runs.c.run_id == run_id)).scalar()
             if pk is None:
-                raise RunNotFoundError(
-                    f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
-                    f"workspace ({TRACKING_URI_ENV})."
-                )
+                raise self._no_run(run_id)
             self._run_pks[run_id] = pk
         return pk
 
@@ -202,13 +222,25 @@ class SqlStore(base.Store):
         lock_runs(conn, [pk])
         return pk
 
+    def _forget_old_requests(self, request_id: str | None) -> None:
+        """Before a write with a request id: forget the ids older than the retention, if that
+        was not done in the last hour by this store (each in transactions of its own)."""
+        now = time.monotonic()
+        if request_id is None or now < self._next_prune:
+            return
+        self._next_prune = now + requests.PRUNE_EVERY_SECONDS
+        applied_before = time.time() - self.request_retention_seconds
+        while True:
+            with self._write() as conn:
+                if requests.prune(conn, applied_before) < requests.PRUNE_BATCH:
+                    return
+
     def _load_run(self, conn: Connection, run_id: str) -> RunInfo:
+        if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
+            raise self._no_run(run_id)
         rows = conn.execute(run_select().where(runs.c.run_id == run_id)).all()
         if not rows:
-            raise RunNotFoundError(
-                f"Run {run_id!r} was not found in {self._where}. Check the run id and the "
-                f"workspace ({TRACKING_URI_ENV})."
-            )
+            raise self._no_run(run_id)
         return load_runs(conn, rows)[0]
 
     # -- experiments ---------------------------------------------------------------------------
@@ -224,6 +256,7 @@ class SqlStore(base.Store):
             return experiment_from_row(experiment_row(conn, name))
 
     def get_experiment(self, name: str) -> ExperimentInfo:
+        checks.check_names("experiment name", [name])
         with self._read() as conn:
             return experiment_from_row(experiment_row(conn, name))
 
@@ -236,12 +269,16 @@ class SqlStore(base.Store):
         elif view_type is ViewType.ARCHIVED_ONLY:
             stmt = stmt.where(experiments.c.archived_time.is_not(None))
         if name is not None:
+            checks.check_names("experiment name", [name])
             stmt = stmt.where(experiments.c.name == name)
         with self._read() as conn:
             stmt = stmt.order_by(by_code_point(conn, experiments.c.name))
             return [experiment_from_row(row) for row in conn.execute(stmt)]
 
     def set_experiment_archived(self, name: str, archived: bool) -> ExperimentInfo:
+        checks.check_names("experiment name", [name])
+        if not isinstance(archived, bool):
+            raise InvalidArgumentError(f"archived must be True or False, got {archived!r:.40}.")
         with self._write() as conn:
             experiment_row(conn, name)
             conn.execute(
@@ -254,7 +291,10 @@ class SqlStore(base.Store):
     def set_experiment_tags(
         self, name: str, tags: Mapping[str, str | None], remove: Iterable[str] = ()
     ) -> ExperimentInfo:
+        checks.check_names("experiment name", [name])
         check_key_values("experiment tag", tags)
+        remove = list(remove)
+        checks.check_names("experiment tag key", remove)
         with self._write() as conn:
             current = dict(json.loads(experiment_row(conn, name, lock=True).tags_json))
             current.update(tags)
@@ -274,6 +314,7 @@ class SqlStore(base.Store):
         self, new_runs: Sequence[NewRun], *, request_id: str | None = None
     ) -> list[RunInfo]:
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         for new in new_runs:
             check_run_id(new.run_id)
             check_experiment_name(new.experiment_name)
@@ -284,6 +325,10 @@ class SqlStore(base.Store):
             _check_column_text("run type", new.run_type)
             _check_column_text("target", new.target)
             _check_column_text("submitted_by", new.submitted_by)
+            if new.parent_run_id is not None:
+                checks.check_names("parent run id", [new.parent_run_id])
+            if new.run_definition is not None:
+                check_json("run definition", new.run_definition, MAX_RUN_DEFINITION_LENGTH)
         if not new_runs:
             return []
         now = time.time()
@@ -322,6 +367,8 @@ class SqlStore(base.Store):
         if description is not base.UNSET:
             values["description"] = check_text("description", description, MAX_DESCRIPTION_LENGTH)
         if run_definition is not base.UNSET:
+            if run_definition is not None:
+                check_json("run definition", run_definition, MAX_RUN_DEFINITION_LENGTH)
             values["run_definition_json"] = (
                 None if run_definition is None else json.dumps(run_definition)
             )
@@ -335,6 +382,7 @@ class SqlStore(base.Store):
         self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
     ) -> RunInfo:
         status = RunStatus(status)
+        checks.check_error(error)
         now = time.time()
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
@@ -348,6 +396,8 @@ class SqlStore(base.Store):
     def claim_queued_run(
         self, run_id: str, target: str, max_active: int, stale_before: float
     ) -> RunInfo:
+        _check_column_text("target", target)
+        check_int64("max_active", max_active, minimum=0)
         with self._write() as conn:
             pk = self._run_pk(conn, run_id)
             supervision.claim_queued_run(conn, pk, target, max_active, stale_before)
@@ -356,12 +406,14 @@ class SqlStore(base.Store):
     def request_stop(
         self, run_id: str, status: RunStatus, error: Mapping[str, Any] | None = None
     ) -> RunInfo:
+        checks.check_error(error)
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
             sql_status.request_stop(conn, pk, RunStatus(status), error)
             return self._load_run(conn, run_id)
 
     def record_error(self, run_id: str, error: Mapping[str, Any]) -> None:
+        checks.check_error(error)
         with self._write() as conn:
             supervision.record_error(conn, self._run_pk(conn, run_id), error)
 
@@ -372,6 +424,7 @@ class SqlStore(base.Store):
         error: Mapping[str, Any],
         stopped_error: Mapping[str, Any] | None = None,
     ) -> list[RunInfo]:
+        checks.check_error(error)
         with self._read() as conn:
             if not supervision.any_stale(conn, not_responding_before, fail_before):
                 return []  # the usual answer, without the write lock
@@ -392,6 +445,7 @@ class SqlStore(base.Store):
         name = normalize_artifact_path(name)
         _check_column_text("log name", name)
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         if not data:
             return
         with self._write() as conn:
@@ -400,8 +454,10 @@ class SqlStore(base.Store):
             sql_logs.append_log(conn, self._locked_run_pk(conn, run_id), name, bytes(data))
 
     def read_log(self, run_id: str, name: str, offset: int = 0) -> bytes:
+        checks.check_names("log name", [name])
+        check_int64("log offset", offset, minimum=0)
         with self._read() as conn:
-            return sql_logs.read_log(conn, self._run_pk(conn, run_id), name, max(0, offset))
+            return sql_logs.read_log(conn, self._run_pk(conn, run_id), name, offset)
 
     def list_logs(self, run_id: str) -> dict[str, int]:
         with self._read() as conn:
@@ -427,6 +483,7 @@ class SqlStore(base.Store):
 
     def remove_tags(self, run_id: str, keys: Iterable[str]) -> None:
         keys = list(keys)
+        checks.check_names("tag key", keys)
         with self._write() as conn:
             pk = self._run_pk(conn, run_id)
             if keys:
@@ -463,10 +520,12 @@ class SqlStore(base.Store):
                 )
 
     def search_runs(self, query: RunQuery) -> RunPage:
+        checks.check_run_query(query)
         with self._read() as conn:
             return _search_runs(conn, query)
 
     def count_runs(self, query: RunQuery) -> int:
+        checks.check_run_query(query)
         with self._read() as conn:
             return _count_runs(conn, query)
 
@@ -474,10 +533,11 @@ class SqlStore(base.Store):
 
     def log_metrics(self, chunks: Sequence[MetricChunk], *, request_id: str | None = None) -> None:
         base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
         if not chunks:
             return
-        for name in {c.name for c in chunks}:
-            _check_column_text("metric name", name)
+        for chunk in chunks:
+            checks.check_metric_chunk(chunk)
         with self._write() as conn:
             if not requests.claim(conn, request_id):
                 return
@@ -494,6 +554,8 @@ class SqlStore(base.Store):
     def read_metrics(
         self, run_ids: Sequence[str], names: Sequence[str] | None = None
     ) -> list[MetricChunk]:
+        if names is not None:
+            checks.check_names("metric name", names)
         with self._read() as conn:
             return sql_metrics.read_metrics(conn, self._pks_for(conn, run_ids), names)
 
@@ -539,6 +601,7 @@ class SqlStore(base.Store):
                 artifacts.c.run_pk == pk, artifacts.c.complete == 1
             )
             if prefix:
+                checks.check_names("artifact path prefix", [prefix])
                 stmt = stmt.where(starts_with(artifacts.c.path, prefix))
             stmt = stmt.order_by(by_code_point(conn, artifacts.c.path))
             return [
@@ -564,21 +627,19 @@ class SqlStore(base.Store):
     # -- snapshots -----------------------------------------------------------------------------
 
     def missing_blobs(self, digests: Iterable[str]) -> set[str]:
-        wanted = sorted(set(digests))
+        wanted = set(digests)
+        # A malformed digest names no blob this store can hold: missing, without a query.
+        valid = sorted(d for d in wanted if isinstance(d, str) and checks.SHA256_RE.fullmatch(d))
         have: set[str] = set()
         with self._read() as conn:
-            for start in range(0, len(wanted), _IN_LIST_SIZE):
-                part = wanted[start : start + _IN_LIST_SIZE]
+            for start in range(0, len(valid), _IN_LIST_SIZE):
+                part = valid[start : start + _IN_LIST_SIZE]
                 stmt = select(blobs.c.digest).where(blobs.c.digest.in_(part))
                 have.update(conn.execute(stmt).scalars())
-        return set(wanted) - have
+        return wanted - have
 
     def put_blob(self, digest: str, source: BinaryIO) -> None:
-        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
-            raise UserError(
-                f"Invalid blob digest {digest!r}: give the sha256 of the content as 64 lowercase "
-                "hexadecimal digits."
-            )
+        checks.check_digest(digest)
         if not self.missing_blobs([digest]):
             return
         size = self.artifacts.write_blob(digest, source)
@@ -594,6 +655,10 @@ class SqlStore(base.Store):
         return self.artifacts.open_blob(digest)
 
     def create_snapshot(self, snapshot_id: str, files: Sequence[SnapshotFile]) -> None:
+        _check_column_text("snapshot id", snapshot_id)
+        for file in files:
+            normalize_artifact_path(file.path)  # a path inside the folder it was taken from
+            check_int64("snapshot file size", file.size, minimum=0)
         missing = self.missing_blobs(f.digest for f in files)
         if missing:
             raise UserError(
@@ -612,6 +677,7 @@ class SqlStore(base.Store):
             )
 
     def get_snapshot(self, snapshot_id: str) -> list[SnapshotFile]:
+        checks.check_names("snapshot id", [snapshot_id])
         with self._read() as conn:
             manifest = conn.execute(
                 select(snapshots.c.manifest_json).where(snapshots.c.snapshot_id == snapshot_id)

@@ -105,6 +105,15 @@ def _held_by(upload_id: str | None) -> Any:
     return (artifacts.c.complete == 0) & held
 
 
+def _row_held(upload: Upload) -> Any:
+    """The artifact row of ``upload``, if the upload still holds it."""
+    return (
+        (artifacts.c.run_pk == upload.run_pk)
+        & (artifacts.c.path == upload.path)
+        & _held_by(upload.upload_id)
+    )
+
+
 def _exists(upload: Upload, other: str) -> ArtifactExistsError:
     if other == upload.path:
         return ArtifactExistsError(
@@ -236,13 +245,7 @@ def keep_alive(conn: Connection, upload: Upload, now: float) -> None:
         ArtifactExistsError: the upload was taken over.
     """
     kept = conn.execute(
-        update(artifacts)
-        .where(
-            artifacts.c.run_pk == upload.run_pk,
-            artifacts.c.path == upload.path,
-            _held_by(upload.upload_id),
-        )
-        .values(heartbeat_time=now)
+        update(artifacts).where(_row_held(upload)).values(heartbeat_time=now)
     ).rowcount
     if not kept:
         raise taken_over(upload)
@@ -256,13 +259,7 @@ def finish(conn: Connection, upload: Upload, size: int) -> None:
         ArtifactExistsError: the upload was taken over.
     """
     finished = conn.execute(
-        update(artifacts)
-        .where(
-            artifacts.c.run_pk == upload.run_pk,
-            artifacts.c.path == upload.path,
-            _held_by(upload.upload_id),
-        )
-        .values(size=size, complete=1)
+        update(artifacts).where(_row_held(upload)).values(size=size, complete=1)
     ).rowcount
     if not finished:
         raise taken_over(upload)
@@ -270,13 +267,7 @@ def finish(conn: Connection, upload: Upload, size: int) -> None:
 
 def release(conn: Connection, upload: Upload) -> bool:
     """Give up ``upload``'s reservation; False if it no longer held it (taken over)."""
-    released = conn.execute(
-        delete(artifacts).where(
-            artifacts.c.run_pk == upload.run_pk,
-            artifacts.c.path == upload.path,
-            _held_by(upload.upload_id),
-        )
-    ).rowcount
+    released = conn.execute(delete(artifacts).where(_row_held(upload))).rowcount
     return bool(released)
 
 

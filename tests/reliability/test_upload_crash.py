@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -31,6 +32,7 @@ from runyard.store.sql import store as sql_store
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 from tests.server.process import ServerProcess, start
+from tests.server.process import Workspace as ServerWorkspace
 from tests.store.sql_workers import SqlTarget
 from tests.store.uploads import (
     MiB,
@@ -202,6 +204,20 @@ def server_store(server: ServerProcess, name: str, token: str, tmp_path: Path) -
     return HttpStore(f"{server.url}/{name}", token, journal_dir=tmp_path / "journal")
 
 
+def _client_upload(workspace: ServerWorkspace, tmp_path: Path) -> dict[str, Any]:
+    """The worker's spec: a huge upload of ``PATH`` to run ``r`` through the server, as a
+    client (its own journal), never stalling."""
+    return {
+        "tracking_uri": workspace.uri,
+        "token": workspace.writer,
+        "journal_dir": str(tmp_path / "worker-journal"),
+        "run_id": "r",
+        "path": PATH,
+        "size": HUGE,
+        "stall": False,
+    }
+
+
 def test_server_killed_mid_upload_leaves_the_path_free(tmp_path: Path) -> None:
     server = start(tmp_path)
     try:
@@ -210,15 +226,7 @@ def test_server_killed_mid_upload_leaves_the_path_free(tmp_path: Path) -> None:
         with contextlib.closing(first):
             first.create_runs([NewRun("r", "crashes")])
             backing = backing_of(ServerConfig(data=str(server.data)), first)
-        spec = {
-            "tracking_uri": workspace.uri,
-            "token": workspace.writer,
-            "journal_dir": str(tmp_path / "worker-journal"),
-            "run_id": "r",
-            "path": PATH,
-            "size": HUGE,
-            "stall": False,
-        }
+        spec = _client_upload(workspace, tmp_path)
         with upload_worker(spec) as worker:
             wait_until(lambda: stored_bytes(backing) >= ON_DISK, "the upload is under way")
             os.killpg(server.process.pid, signal.SIGKILL)  # the server and its workers
@@ -246,15 +254,7 @@ def test_client_killed_mid_upload_leaves_the_path_free(tmp_path: Path) -> None:
         ) as store:
             store.create_runs([NewRun("r", "crashes")])
             backing = backing_of(ServerConfig(data=str(server.data)), store)
-            spec = {
-                "tracking_uri": workspace.uri,
-                "token": workspace.writer,
-                "journal_dir": str(tmp_path / "worker-journal"),
-                "run_id": "r",
-                "path": PATH,
-                "size": HUGE,
-                "stall": False,
-            }
+            spec = _client_upload(workspace, tmp_path)
             with upload_worker(spec) as worker:
                 wait_until(lambda: stored_bytes(backing) >= ON_DISK, "the upload is under way")
                 worker.kill()

@@ -1,6 +1,6 @@
 """The package's imports point one way: cli -> sdk -> runners/logging -> capture -> store ->
-entities/errors (and settings, limits); the server uses the store. Every import counts: at the
-top, inside a function, or under ``if TYPE_CHECKING:``."""
+query -> entities/errors (and settings, limits); the server uses the store. Every import counts:
+at the top, inside a function, or under ``if TYPE_CHECKING:``."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ ALLOWED: dict[str, set[str]] = {
     "settings": FOUNDATION,
     "entities": FOUNDATION,
     "limits": FOUNDATION,
-    "store": {"errors", "settings", "entities", "limits"},
+    "query": {"errors", "entities", "limits"},
+    "store": {"errors", "settings", "entities", "limits", "query"},
     "capture": {"errors", "settings", "entities", "limits", "store"},
     "logging": {"errors", "settings", "entities", "limits", "store"},
     "runners": {"errors", "settings", "entities", "limits", "store", "capture"},
-    "server": {"_version", "errors", "settings", "entities", "limits", "store"},
-    "sdk": {"errors", "settings", "entities", "limits", "store", "capture", "logging", "runners"},
+    "server": {"_version", "errors", "settings", "entities", "limits", "query", "store"},
+    "sdk": {"errors", "settings", "entities", "limits", "query", "store", "capture", "logging"}
+    | {"runners"},
     "cli": {"_version", *FOUNDATION, "settings", "entities", "limits", "store", "capture", "sdk"}
-    | {"logging", "runners", "server"},
+    | {"logging", "runners", "server", "query"},
     "__init__": {"_version", "errors", "entities", "sdk"},
 }
 

@@ -194,6 +194,9 @@ class RunInfo:
     """The status a requested stop ends in (Canceled or Failed), while CancelRequested."""
     tags: Mapping[str, str | None] = field(default_factory=dict)
     properties: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, MetricSeries] | None = None
+    """The summary of each metric series by name, when the search asked for them
+    (``RunQuery.include_metrics``); None when it did not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +211,14 @@ class TagFilter:
 
 @dataclass(frozen=True, slots=True)
 class RunQuery:
-    """A search over runs; every filter is ANDed. Results come newest first."""
+    """A search over runs; every filter is ANDed. Results come newest first unless
+    ``order_by`` says otherwise.
+
+    ``filter`` is an expression of the query grammar (``runyard.query``: MLflow's search
+    grammar plus OR and parentheses), ``order_by`` a list of ``"FIELD [ASC|DESC]"`` keys; both
+    travel as text and each store parses them, so that every backend (and the server) checks
+    them the same way.
+    """
 
     experiment_name: str | None = None
     tags: Sequence[TagFilter] = ()
@@ -219,6 +229,10 @@ class RunQuery:
     parent_run_id: str | None = None
     root_run_id: str | None = None
     exclude_run_id: str | None = None
+    filter: str | None = None
+    order_by: Sequence[str] = ()
+    include_metrics: bool = False
+    """Fill ``RunInfo.metrics`` with each run's metric summaries."""
     page_size: int = 500
     page_token: str | None = None
 

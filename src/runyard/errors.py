@@ -5,6 +5,7 @@
     RunyardError                      500  base of everything below
     ├── UserError                     400  the call was wrong; the message says how to fix it
     │   ├── InvalidArgumentError      400  (also a TypeError) an argument of the wrong type or shape
+    │   │   └── InvalidQueryError     400  a run filter or sort key that does not parse or check
     │   ├── InvalidNameError          400  an experiment, metric, tag or artifact name breaks a rule
     │   ├── MetricValueError          400  a metric value that cannot be logged
     │   ├── LimitExceededError        400  more tags, properties, names... than runyard allows
@@ -36,8 +37,9 @@ Each class carries ``http_status``, the status the server answers with, and ``co
 name for the error in JSON bodies. Messages say what was wrong and what to do.
 
 ``is_refusal`` tells a refusal for good (sending the same thing again would be refused again)
-from a failure worth retrying; ``RunAlreadyEndedWarning`` is the one warning class: a call that
-would have ended a run that had already ended.
+from a failure worth retrying. Two warning classes: ``RunAlreadyEndedWarning``, a call that
+would have ended a run that had already ended, and ``ChildRunsMatchWarning``, a search that found
+no top-level run while child runs match.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ __all__ = [
     "ArtifactExistsError",
     "ArtifactNotFoundError",
     "AuthenticationError",
+    "ChildRunsMatchWarning",
     "ExperimentNotFoundError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "InvalidQueryError",
     "JournalBusyError",
     "JournalCorruptError",
     "LimitExceededError",
@@ -106,6 +110,19 @@ class InvalidArgumentError(UserError, TypeError):
     """An argument has the wrong type or shape."""
 
     code = "InvalidArgument"
+
+
+class InvalidQueryError(InvalidArgumentError):
+    """A run filter or sort key that does not parse, or names a field or operator wrongly. The
+    message names the part of the query (``filter``, ``order_by[0]``), the column and what was
+    expected there."""
+
+    code = "InvalidQuery"
+
+    def __init__(self, message: str, *, source: str = "filter", column: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.column = column
 
 
 class InvalidNameError(UserError):
@@ -268,6 +285,11 @@ class ServerUnreachableError(StoreError):
 class RunAlreadyEndedWarning(UserWarning):
     """``complete()``, ``fail()`` or ``cancel()`` on a run that had already ended: the call
     changed nothing (a final status never changes), so what it meant to record was lost."""
+
+
+class ChildRunsMatchWarning(UserWarning):
+    """A run search with a filter found no top-level run, but child runs match it: they are
+    left out unless ``include_children=True`` (``--include-children`` on the command line)."""
 
 
 def is_refusal(error: BaseException) -> bool:

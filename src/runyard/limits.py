@@ -203,3 +203,15 @@ def normalize_artifact_path(path: object) -> str:
             f"{MAX_ARTIFACT_PATH_LENGTH}."
         )
     return normalized
+
+
+# -- run queries (runyard.query) ------------------------------------------------------------
+
+MAX_QUERY_LENGTH = 20_000
+"""Characters in one filter."""
+MAX_QUERY_CLAUSES = 200
+"""Comparisons in one filter: each becomes a sub-query of the SQL that answers it."""
+MAX_QUERY_DEPTH = 32
+"""Levels of nested parentheses."""
+MAX_ORDER_KEYS = 8
+"""Sort keys in one search."""

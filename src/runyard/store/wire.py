@@ -100,6 +100,10 @@ def run_from_json(data: Mapping[str, Any]) -> RunInfo:
     fields["status"] = RunStatus(fields["status"])
     if fields.get("stop_status") is not None:
         fields["stop_status"] = RunStatus(fields["stop_status"])
+    if fields.get("metrics") is not None:
+        fields["metrics"] = {
+            name: series_from_json(series) for name, series in fields["metrics"].items()
+        }
     return RunInfo(**fields)
 
 

@@ -43,6 +43,19 @@ def _numeric_range(values: Sequence[Any], encoding: str) -> tuple[float | None, 
     return float(min(numbers)), float(max(numbers))
 
 
+def _as_number(value: Any) -> float | None:
+    """``value`` as the number a filter compares (None: not a number, a bool, or NaN)."""
+    kind = type(value)
+    if kind is float:
+        return None if value != value else value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond a double's range (kept as JSON)
+            return None
+    return None
+
+
 def _series_pks(
     conn: Connection, keys: set[tuple[int, str]], first: dict[tuple[int, str], MetricChunk]
 ) -> dict[tuple[int, str], int]:
@@ -135,7 +148,9 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
         if chunk.value_type is not ValueType.NONE:
             summary["b_type"] = chunk.value_type.value
         summary["b_add"] += len(chunk.values)
-        summary["b_last"] = _dumps(chunk.values[-1])
+        last = chunk.values[-1]
+        summary["b_last"] = _dumps(last)
+        summary["b_number"] = _as_number(last)
         summary["b_now"] = now
         if low is not None and high is not None:
             summary["b_low"] = low if summary["b_low"] is None else min(low, summary["b_low"])
@@ -153,6 +168,7 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
         .values(
             count=col.count + bindparam("b_add"),
             last_value_json=bindparam("b_last"),
+            last_number=bindparam("b_number"),
             updated_time=bindparam("b_now"),
             min_value=case(
                 (low_param.is_(None), col.min_value),

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from runyard.entities import ExperimentInfo, RunInfo, RunStatus
+from runyard.entities import ExperimentInfo, MetricSeries, RunInfo, RunStatus
 from runyard.store.sql.dialect import by_code_point
+from runyard.store.sql.metrics import list_metric_series
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
 
 RUN_COLUMNS = (
@@ -53,8 +54,11 @@ def experiment_from_row(row: Row[Any]) -> ExperimentInfo:
     )
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]:
-    """Build RunInfos for ``rows`` (from ``run_select``) with three more queries in all."""
+def load_runs(
+    conn: Connection, rows: Sequence[Row[Any]], *, with_metrics: bool = False
+) -> list[RunInfo]:
+    """Build RunInfos for ``rows`` (from ``run_select``) with three more queries in all (four
+    ``with_metrics``: then each RunInfo holds its metric summaries)."""
     if not rows:
         return []
     pks = [row.pk for row in rows]
@@ -82,6 +86,12 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]:
         .order_by(run_properties.c.run_pk, by_code_point(conn, run_properties.c.key))
     ):
         props[run_pk][key] = value
+    metrics: dict[int, dict[str, MetricSeries]] | None = None
+    if with_metrics:
+        metrics = {pk: {} for pk in pks}
+        by_id = {row.run_id: row.pk for row in rows}
+        for series in list_metric_series(conn, {row.pk: row.run_id for row in rows}):
+            metrics[by_id[series.run_id]][series.name] = series
     return [
         RunInfo(
             run_id=row.run_id,
@@ -105,6 +115,7 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]:
             stop_status=RunStatus(row.stop_status) if row.stop_status else None,
             tags=tags[row.pk],
             properties=props[row.pk],
+            metrics=None if metrics is None else metrics[row.pk],
         )
         for row in rows
     ]

@@ -117,10 +117,18 @@ metric_series = Table(
     Column("min_value", Float, nullable=True),
     Column("max_value", Float, nullable=True),
     Column("updated_time", Float, nullable=False),
+    Column("last_number", Float, nullable=True),
     UniqueConstraint("run_pk", "name"),
+    # Filters and sorts on a metric (``metrics.acc > 0.9``, ``metrics.loss.min ASC``) walk these.
+    Index(None, "name", "last_number", "run_pk"),
+    Index(None, "name", "min_value", "run_pk"),
+    Index(None, "name", "max_value", "run_pk"),
     CheckConstraint(_in("kind", KIND_VALUES), name="kind"),
     CheckConstraint(_in("value_type", VALUE_TYPE_VALUES), name="value_type"),
 )
+"""``last_number`` is the last value when it is a number (an int or a finite-or-infinite float;
+not NaN, not a bool): what ``metrics.NAME`` compares and sorts by. ``min_value`` and
+``max_value`` leave NaN and non-numbers out."""
 
 metric_chunks = Table(
     "metric_chunks",

@@ -279,6 +279,30 @@ class MetricSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricHistory:
+    """Every point of one metric series of one run, as stored: ``values[i]`` was logged at
+    ``times[i]`` (POSIX seconds, UTC) with step ``steps[i]`` (None where it was given none).
+    ``Run.get_metric_history(name)`` returns it."""
+
+    run_id: str
+    name: str
+    kind: MetricKind
+    value_type: ValueType
+    values: Sequence[Any]
+    steps: Sequence[int | None]
+    times: Sequence[float]
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def last(self) -> Any:
+        """The last value logged (None for an empty series)."""
+        return self.values[-1] if self.values else None
+
+
+@dataclass(frozen=True, slots=True)
 class ArtifactInfo:
     run_id: str
     path: str

@@ -22,6 +22,7 @@
     ├── NotFoundError                 404
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
+    │   ├── MetricNotFoundError
     │   ├── ArtifactNotFoundError
     │   └── SnapshotNotFoundError
     ├── ActivityFailedError           500  wait_for_completion() on a run that failed
@@ -59,6 +60,7 @@ __all__ = [
     "JournalBusyError",
     "JournalCorruptError",
     "LimitExceededError",
+    "MetricNotFoundError",
     "MetricRejectedError",
     "MetricValueError",
     "MetricWriteError",
@@ -216,6 +218,12 @@ class NotFoundError(RunyardError):
 
     http_status = 404
     code = "NotFound"
+
+
+class MetricNotFoundError(NotFoundError):
+    """The run has no metric of that name."""
+
+    code = "MetricNotFound"
 
 
 class ExperimentNotFoundError(NotFoundError):

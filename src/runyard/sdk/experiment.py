@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,12 +12,15 @@ from runyard.entities import ExperimentInfo, RunQuery, RunStatus, ViewType
 from runyard.errors import InvalidArgumentError
 from runyard.limits import check_experiment_name
 from runyard.runners.submission import ScriptSubmission
-from runyard.sdk.filters import key_filters, parse_status, tag_values
-from runyard.sdk.run import Run, iterate_runs
+from runyard.sdk.filters import checked_query, key_filters, parse_status, tag_values
+from runyard.sdk.queries import runs_dataframe, search
+from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
 from runyard.sdk.script_run_config import ScriptRunConfig
 
 if TYPE_CHECKING:
+    import pandas
+
     from runyard.sdk.workspace import Workspace
 
 
@@ -77,25 +80,74 @@ class Experiment:
         properties: str | Mapping[str, Any] | None = None,
         include_children: bool = False,
         status: str | RunStatus | None = None,
+        *,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
     ) -> Iterator[Run]:
-        """The experiment's runs, newest first, lazily, filtered in the store.
+        """The experiment's runs, lazily, filtered and sorted in the store (newest first unless
+        ``order_by`` says otherwise).
 
         ``tags`` (and ``properties``) as a string keeps runs that have that key; as a dict, runs
-        whose values equal the given ones (None matches a value-less tag). All filters are ANDed.
-        Children are left out unless ``include_children``.
+        whose values equal the given ones (None matches a value-less tag). ``filter`` is a query
+        such as ``"metrics.acc > 0.9 and (tags.lr = '0.01' or properties.author = 'ann')"``
+        and ``order_by`` a list of keys such as ``["metrics.acc DESC"]`` (docs/api.md has the
+        grammar). All filters are ANDed. Children are left out unless ``include_children``;
+        when a filtered search finds no top-level run but child runs match, a
+        ``ChildRunsMatchWarning`` says so.
 
         Raises:
             InvalidArgumentError: a filter of an unknown type.
+            InvalidQueryError: ``filter`` or ``order_by`` does not parse (raised at the call).
         """
-        query = RunQuery(
+        return search(
+            self._workspace,
+            self._query(type, tags, properties, include_children, status, filter, order_by),
+            self,
+        )
+
+    def get_runs_dataframe(
+        self,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        tags: str | Mapping[str, Any] | None = None,
+        properties: str | Mapping[str, Any] | None = None,
+        status: str | RunStatus | None = None,
+        type: str | None = None,
+    ) -> pandas.DataFrame:
+        """The runs ``get_runs`` would find, as a pandas DataFrame with one row per run.
+
+        Columns: ``run_id``, ``experiment_name``, ``number``, ``display_name``, ``status``,
+        ``run_type``, ``parent_run_id``, ``created_time``, ``start_time``, ``end_time`` (UTC
+        timestamps), ``duration`` (seconds), then ``tags.KEY``, ``properties.KEY`` and, for each
+        metric, ``metrics.NAME`` (its last value), ``metrics.NAME.min`` and ``metrics.NAME.max``.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``pip install 'runyard[pandas]'``).
+            InvalidQueryError: ``filter`` or ``order_by`` does not parse.
+        """
+        query = self._query(type, tags, properties, include_children, status, filter, order_by)
+        return runs_dataframe(self._workspace, query)
+
+    def _query(
+        self,
+        run_type: str | None,
+        tags: str | Mapping[str, Any] | None,
+        properties: str | Mapping[str, Any] | None,
+        include_children: bool,
+        status: str | RunStatus | None,
+        filter: str | None,
+        order_by: str | Sequence[str] | None,
+    ) -> RunQuery:
+        base = RunQuery(
             experiment_name=self.name,
             tags=key_filters("tags", tags),
             properties=key_filters("properties", properties),
             status=parse_status(status),
-            run_type=type,
+            run_type=run_type,
             include_children=include_children,
         )
-        return iterate_runs(self._workspace, query, self)
+        return checked_query(base, filter, order_by)
 
     def submit(
         self, config: ScriptRunConfig, tags: Mapping[str, Any] | None = None, **kwargs: Any

@@ -1,13 +1,20 @@
-"""Turning the SDK's filter arguments (tags, properties, statuses) into store filters."""
+"""Turning the SDK's filter arguments (tags, properties, statuses, queries) into store filters.
+
+A query's filter and sort keys are parsed here once, so that a bad one is reported when the call
+is made (not when the first run is read); they travel as text to the store, which parses them
+again (the server checks what every client sends).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runyard.entities import RunStatus, TagFilter
-from runyard.errors import InvalidArgumentError
+from runyard.entities import RunQuery, RunStatus, TagFilter
+from runyard.errors import InvalidArgumentError, InvalidQueryError
+from runyard.query import parse_filter, parse_order_by
 
 logger = logging.getLogger("runyard")
 
@@ -53,3 +60,30 @@ def parse_status(status: str | RunStatus | None) -> RunStatus | None:
         return RunStatus.parse(str(status))
     except ValueError as exc:
         raise InvalidArgumentError(str(exc)) from None
+
+
+def checked_query(
+    base: RunQuery, filter: str | None, order_by: str | Sequence[str] | None
+) -> RunQuery:
+    """``base`` with ``filter`` and ``order_by``, both parsed now.
+
+    Raises:
+        InvalidQueryError: either does not parse; the message names the column.
+    """
+    keys: tuple[str, ...] = ()
+    if order_by is not None:
+        if isinstance(order_by, str):
+            keys = (order_by,)
+        elif isinstance(order_by, (list, tuple)):
+            keys = tuple(order_by)
+        else:
+            raise InvalidQueryError(
+                "order_by takes a sort key or a list of them, such as ['metrics.acc DESC'], "
+                f"got {type(order_by).__name__}.",
+                source="order_by",
+            )
+    parse_order_by(list(keys))
+    if isinstance(filter, str) and not filter.strip():
+        filter = None
+    parse_filter(filter)
+    return dataclasses.replace(base, filter=filter, order_by=keys)

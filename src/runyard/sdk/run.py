@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.entities import (
     ArtifactInfo,
+    MetricHistory,
     MetricKind,
     NewRun,
     RunInfo,
@@ -30,6 +31,7 @@ from runyard.entities import (
 from runyard.errors import (
     InvalidArgumentError,
     LimitExceededError,
+    MetricNotFoundError,
     RunAlreadyEndedWarning,
     RunNotFoundError,
     SnapshotError,
@@ -41,7 +43,7 @@ from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk import lifetime
 from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
-from runyard.sdk.filters import as_str, key_filters, parse_status, tag_values
+from runyard.sdk.filters import as_str, checked_query, key_filters, parse_status, tag_values
 from runyard.sdk.metrics import MetricLogger, shape_metrics
 
 if TYPE_CHECKING:
@@ -447,9 +449,16 @@ class Run:
         properties: str | Mapping[str, Any] | None = None,
         type: str | None = None,
         status: str | RunStatus | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
         **_: Any,
     ) -> Iterator[Run]:
-        """Child runs, newest first (all descendants with ``recursive``), filtered as get_runs."""
+        """Child runs, newest first unless ``order_by`` says otherwise (all descendants with
+        ``recursive``), filtered as get_runs.
+
+        Raises:
+            InvalidQueryError: ``filter`` or ``order_by`` does not parse (raised at the call).
+        """
         base = RunQuery(
             tags=key_filters("tags", tags),
             properties=key_filters("properties", properties),
@@ -457,8 +466,11 @@ class Run:
             run_type=type,
             include_children=True,
         )
+        base = checked_query(base, filter, order_by)
+        return self._children(base, recursive)
+
+    def _children(self, base: RunQuery, recursive: bool) -> Iterator[Run]:
         workspace = self._experiment.workspace
-        cache = {self._experiment.name: self._experiment}
         if not recursive:
             query = dataclasses.replace(base, parent_run_id=self.id)
             yield from iterate_runs(workspace, query, self._experiment)
@@ -467,25 +479,16 @@ class Run:
             query = dataclasses.replace(base, root_run_id=self.id)
             yield from iterate_runs(workspace, query, self._experiment)
             return
-        tree = list(
-            iterate_runs(
-                workspace,
-                RunQuery(include_children=True, root_run_id=self._info.root_run_id),
-                self._experiment,
-            )
+        tree = iterate_runs(
+            workspace,
+            RunQuery(include_children=True, root_run_id=self._info.root_run_id),
+            self._experiment,
         )
         below = _descendants(self.id, [r._info for r in tree])
-        matching = {
-            r.id
-            for r in iterate_runs(
-                workspace,
-                dataclasses.replace(base, root_run_id=self._info.root_run_id),
-                self._experiment,
-            )
-        }
-        for run in tree:
-            if run.id in below and run.id in matching:
-                yield run_from_info(workspace, run._info, cache)
+        query = dataclasses.replace(base, root_run_id=self._info.root_run_id)
+        for run in iterate_runs(workspace, query, self._experiment):
+            if run.id in below:
+                yield run
 
     # -- tags and properties -------------------------------------------------------------------
 
@@ -579,6 +582,35 @@ class Run:
         self, name: str, value: Mapping[str, Any] | str, description: str = ""
     ) -> None:
         self._metrics.log_json(name, MetricKind.PREDICTIONS, value, description)
+
+    def get_metric_history(self, name: str) -> MetricHistory:
+        """Every point of the metric ``name``: values, steps and times as stored.
+
+        Raises:
+            MetricNotFoundError: the run has no metric of that name (the message lists those
+                it has).
+        """
+        self.flush()
+        chunks = self._store.read_metrics([self.id], [name])
+        if not chunks:
+            names = sorted(s.name for s in self._store.list_metric_series([self.id]))
+            listed = ", ".join(repr(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
+            raise MetricNotFoundError(
+                f"Run {self.id!r} has no metric {name!r}; "
+                + (f"its metrics are {listed}." if names else "it has logged no metric yet.")
+            )
+        chunk = chunks[0]
+        steps = list(chunk.steps) if chunk.steps is not None else [None] * len(chunk.values)
+        return MetricHistory(
+            run_id=self.id,
+            name=chunk.name,
+            kind=chunk.kind,
+            value_type=chunk.value_type,
+            values=list(chunk.values),
+            steps=steps,
+            times=list(chunk.times),
+            description=chunk.description,
+        )
 
     def get_metrics(
         self,

@@ -24,7 +24,13 @@ import math
 
 from runyard.entities import RunStatus
 from runyard.errors import InvalidQueryError
-from runyard.limits import MAX_ORDER_KEYS, MAX_QUERY_CLAUSES, MAX_QUERY_DEPTH, MAX_QUERY_LENGTH
+from runyard.limits import (
+    MAX_ORDER_KEYS,
+    MAX_QUERY_CLAUSES,
+    MAX_QUERY_DEPTH,
+    MAX_QUERY_LENGTH,
+    check_chars,
+)
 from runyard.query.lexer import T, Token, tokenize
 from runyard.query.nodes import (
     ATTRIBUTE_ALIASES,
@@ -87,6 +93,7 @@ class _Parser:
                 f"{MAX_QUERY_LENGTH:,}. Split the question into several searches.",
                 source=source,
             )
+        check_chars(source, text, InvalidQueryError)  # what a database could not compare
         self.source = source
         self.tokens = tokenize(text, source)
         self.pos = 0

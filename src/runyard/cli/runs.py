@@ -29,7 +29,10 @@ from runyard.cli._output import (
     status_text,
 )
 from runyard.cli._query import build_query, query_options, search, warn_if_only_children
+from runyard.cli.compare import compare_runs
+from runyard.cli.export import export_runs
 from runyard.cli.logs import logs
+from runyard.cli.metrics import metric_history
 from runyard.entities import (
     NOT_STARTED_STATUSES,
     MetricSeries,
@@ -45,10 +48,14 @@ from runyard.sdk.script_run import ScriptRun
 
 @click.group()
 def runs() -> None:
-    """Runs: list them across experiments, show one or its logs, tag or cancel it."""
+    """Runs: list, search, compare and export them; show one, its logs or a metric's history;
+    tag or cancel it."""
 
 
+runs.add_command(compare_runs)
+runs.add_command(export_runs)
 runs.add_command(logs)
+runs.add_command(metric_history)
 
 
 # -- shared --------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ KEYS = [
     "duration_seconds",
     "tags",
     "properties",
+    "metrics",
 ]
 
 ListRuns = Callable[..., list[str]]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from typing import Any
 
 import click
-from click.shell_completion import CompletionItem
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from runyard.capture.error import format_time
+from runyard.cli._columns import columns_option, field_text, field_value
 from runyard.cli._context import CliState, pass_state
 from runyard.cli._output import (
     add_row,
@@ -29,50 +28,34 @@ from runyard.cli._output import (
     short,
     status_text,
 )
+from runyard.cli._query import build_query, query_options, search, warn_if_only_children
+from runyard.cli.compare import compare_runs
+from runyard.cli.export import export_runs
 from runyard.cli.logs import logs
+from runyard.cli.metrics import metric_history
 from runyard.entities import (
     NOT_STARTED_STATUSES,
     MetricSeries,
     RunInfo,
-    RunQuery,
     RunStatus,
-    TagFilter,
 )
 from runyard.errors import RunAlreadyEndedWarning
+from runyard.query import Field, FieldKind, ValueKind
 from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
-from runyard.store.base import Store
-
-PAGE_SIZE = 500
-
-
-def _status(ctx: click.Context, param: click.Parameter, value: str | None) -> RunStatus | None:
-    """A ``RunStatus`` by name, any case; a wrong name is a usage error listing every one."""
-    if value is None:
-        return None
-    try:
-        return RunStatus.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
-
-
-def _complete_status(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return [
-        CompletionItem(status.value)
-        for status in RunStatus
-        if status.value.lower().startswith(incomplete.lower())
-    ]
 
 
 @click.group()
 def runs() -> None:
-    """Runs: list them across experiments, show one or its logs, tag or cancel it."""
+    """Runs: list, search, compare and export them; show one, its logs or a metric's history;
+    tag or cancel it."""
 
 
+runs.add_command(compare_runs)
+runs.add_command(export_runs)
 runs.add_command(logs)
+runs.add_command(metric_history)
 
 
 # -- shared --------------------------------------------------------------------------------------
@@ -112,63 +95,35 @@ def _elapsed(info: RunInfo, now: float) -> str:
     return duration(end - info.start_time)
 
 
-def _key_filters(
-    ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]
-) -> tuple[TagFilter, ...]:
-    """``K`` keeps runs that have the key, ``K=V`` those where it equals V (as ``get_runs``)."""
-    filters = []
-    for spec in specs:
-        key, sep, value = spec.partition("=")
-        if not key:
-            raise click.BadParameter(f"{spec!r} has no key; use K or K=V.", ctx, param)
-        filters.append(TagFilter(key=key, value=value, match_value=True) if sep else TagFilter(key))
-    return tuple(filters)
-
-
-def _search(store: Store, query: RunQuery, limit: int) -> tuple[list[RunInfo], bool]:
-    """Up to ``limit`` runs (0: all), newest first, and whether more match."""
-    found: list[RunInfo] = []
-    token: str | None = None
-    while True:
-        size = min(PAGE_SIZE, limit - len(found)) if limit else PAGE_SIZE
-        page = store.search_runs(dataclasses.replace(query, page_size=size, page_token=token))
-        found.extend(page.runs)
-        token = page.next_page_token
-        if token is None:
-            return found, False
-        if limit and len(found) >= limit:
-            return found, True
-
-
 # -- list ----------------------------------------------------------------------------------------
 
 
+def _metric_summaries(info: RunInfo) -> dict[str, dict[str, Any]]:
+    """A run's metrics as ``runs list --json`` prints them: name to last, min, max, count."""
+    return {
+        name: {
+            "last": series.last_value,
+            "min": series.min_value,
+            "max": series.max_value,
+            "count": series.count,
+        }
+        for name, series in sorted((info.metrics or {}).items())
+    }
+
+
 @runs.command("list")
-@click.option("--experiment", "-e", metavar="NAME", help="Only runs of this experiment.")
+@query_options
 @click.option(
-    "--status",
-    metavar="STATUS",
-    callback=_status,
-    shell_complete=_complete_status,
-    help=f"Only runs in this status, one of: {', '.join(RunStatus)} (any case).",
-)
-@click.option(
-    "--tag",
-    "tags",
+    "--columns",
+    "columns",
     multiple=True,
-    metavar="K[=V]",
-    callback=_key_filters,
-    help="Only runs that have tag K (with value V). Repeat to require several.",
+    metavar="FIELD,...",
+    callback=columns_option,
+    help=(
+        "Add a column for each of these fields: metrics.NAME (.min, .max), tags.KEY, "
+        "properties.KEY or an attribute, comma-separated (repeatable)."
+    ),
 )
-@click.option(
-    "--property",
-    "properties",
-    multiple=True,
-    metavar="K[=V]",
-    callback=_key_filters,
-    help="Only runs that have property K (with value V). Repeat to require several.",
-)
-@click.option("--include-children", is_flag=True, help="Child runs too, not only top-level runs.")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -179,40 +134,36 @@ def _search(store: Store, query: RunQuery, limit: int) -> tuple[list[RunInfo], b
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects).")
 @pass_state
 def list_runs(
-    state: CliState,
-    experiment: str | None,
-    status: RunStatus | None,
-    tags: tuple[TagFilter, ...],
-    properties: tuple[TagFilter, ...],
-    include_children: bool,
-    limit: int,
-    as_json: bool,
+    state: CliState, /, columns: list[Field], limit: int, as_json: bool, **options: Any
 ) -> None:
-    """List runs, newest first, across every experiment unless --experiment is given.
+    """List runs, newest first (or as --sort says), across every experiment unless
+    --experiment is given.
 
     All filters must hold for a run to be listed (they are ANDed), as in Experiment.get_runs().
     """
-    query = RunQuery(
-        experiment_name=experiment,
-        tags=tags,
-        properties=properties,
-        status=status,
-        include_children=include_children,
-    )
-    sweep_dead_runs(state.workspace.store)  # a run whose process died is not listed Running
-    found, more = _search(state.workspace.store, query, limit)
+    wants_metrics = as_json or any(f.kind is FieldKind.METRIC for f in columns)
+    query = build_query(**options, include_metrics=wants_metrics)
+    workspace = state.workspace
+    sweep_dead_runs(workspace.store)  # a run whose process died is not listed Running
+    found, more = search(workspace, query, limit)
+    if not found:
+        warn_if_only_children(workspace, query)
     if as_json:
-        print_json([_record(info) for info in found])
+        print_json([_record(info) | {"metrics": _metric_summaries(info)} for info in found])
         return
     if not found:
         print_line("No runs found.")
         return
     now = time.time()
     table = new_table(
-        "Run id", "Experiment", "#", "Status", "Display name", "Started", "Duration", "Tags"
-    )
+        "Run id", "Experiment", "#", "Status", "Display name", "Started", "Duration", "Tags",
+        *(str(field) for field in columns),
+    )  # fmt: skip
     table.columns[0].no_wrap = True
     table.columns[2].justify = "right"
+    for index, field in enumerate(columns, start=8):
+        if field.value_kind is ValueKind.NUMBER:
+            table.columns[index].justify = "right"
     for info in found:
         add_row(
             table,
@@ -224,10 +175,12 @@ def list_runs(
             local_time(info.start_time),
             _elapsed(info, now),
             key_values(info.tags),
+            *(field_text(field, field_value(info, field)) for field in columns),
         )
     out_console().print(table)
     if more:
-        print_note(f"Showing the newest {len(found)} runs; more match (use --limit N, 0 for all).")
+        which = "first" if query.order_by else "newest"
+        print_note(f"Showing the {which} {len(found)} runs; more match (use --limit N, 0 for all).")
 
 
 # -- show ----------------------------------------------------------------------------------------

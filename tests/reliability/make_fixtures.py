@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, text
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 """The released revisions of a store; the newest one (``STORE_MIGRATIONS.head``) is not here."""
 FIXTURES = Path(__file__).with_name("fixtures")
 

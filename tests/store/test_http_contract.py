@@ -19,6 +19,8 @@ import httpx
 import pytest
 from a2wsgi import ASGIMiddleware
 
+from runyard.errors import InvalidQueryError
+from runyard.query import parse_filter, parse_order_by
 from runyard.server.app import create_app
 from runyard.server.config import ServerConfig
 from runyard.server.control import ControlStore, Role
@@ -141,3 +143,21 @@ class TestHttpServerProcess(StoreContract):
     def backing(self, server: ServerProcess, http_store: HttpStore) -> SqlTarget:
         assert server.data is not None
         return backing_of(ServerConfig(data=str(server.data)), http_store)
+
+    def test_a_bad_query_is_answered_400_with_the_parsers_message(
+        self, server: ServerProcess
+    ) -> None:
+        workspace = server.new_workspace([Role.READER])
+        path = f"/api/v1/workspaces/{workspace.name}/runs/search"
+        for body, source in (
+            ({"filter": "metrics.val_auc > "}, "filter"),
+            ({"order_by": ["status", "metrics.acc DOWN"]}, "order_by"),
+        ):
+            with pytest.raises(InvalidQueryError) as parsed:
+                parse_filter(body.get("filter", "")) if source == "filter" else parse_order_by(
+                    body["order_by"]
+                )
+            answer = server.request("POST", path, workspace.tokens[Role.READER], json=body)
+            assert answer.status_code == 400, answer.text
+            error = answer.json()["error"]
+            assert (error["code"], error["message"]) == ("InvalidQuery", str(parsed.value))

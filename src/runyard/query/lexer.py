@@ -144,7 +144,9 @@ def tokenize(text: str, source: str = "filter") -> list[Token]:
                 raise _fail(source, column, f"unexpected character {ch!r}")
             tokens.append(Token(T.OP, op, column))
             i += len(op)
-    tokens.append(Token(T.END, "", n + 1))
+    # The end is just after the last character that is not blank: "metrics.acc > " lacks a
+    # value at column 15 (right after '>'), whatever blanks follow.
+    tokens.append(Token(T.END, "", len(text.rstrip()) + 1))
     return tokens
 
 

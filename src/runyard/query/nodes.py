@@ -124,13 +124,24 @@ class Field:
         """The field as a query writes it (and parses back to this field)."""
         if self.kind is FieldKind.ATTRIBUTE:
             return self.key
-        plain = all(part.isidentifier() for part in self.key.split("."))
-        if self.kind is FieldKind.METRIC and self.key.rsplit(".", 1)[-1] in set(Aggregate):
+        plain = all(_plain_part(part) for part in self.key.split("."))
+        last = self.key.rsplit(".", 1)[-1].lower()  # the parser reads aggregates in any case
+        if self.kind is FieldKind.METRIC and last in set(Aggregate):
             plain = False  # metrics.`loss.min` is a metric named so, not loss's minimum
-        key = self.key if plain else "`" + self.key.replace("`", "``") + "`"
+        if not plain:  # in backticks, a backslash escapes a backtick or a backslash
+            key = "`" + self.key.replace("\\", "\\\\").replace("`", "``") + "`"
+        else:
+            key = self.key
         if self.kind is FieldKind.METRIC and self.aggregate is not Aggregate.LAST:
             return f"{self.kind}.{key}.{self.aggregate}"
         return f"{self.kind}.{key}"
+
+
+def _plain_part(part: str) -> bool:
+    """Whether a name part reads back as itself unquoted: an identifier made of the characters
+    the lexer takes in a name (letters, digits, '_'; not the combining marks an identifier may
+    hold)."""
+    return part.isidentifier() and all(ch.isalnum() or ch == "_" for ch in part)
 
 
 Value: TypeAlias = str | float

@@ -27,7 +27,10 @@ def _number(text: str | None) -> float | None:
     value = json.loads(text)
     if type(value) not in (int, float) or (type(value) is float and math.isnan(value)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond a double's range (kept as JSON): no number, as
+        return None  # ``store.sql.metrics`` writes it
 
 
 def upgrade() -> None:

@@ -97,8 +97,20 @@ class RunyardError(Exception):
         self.message = message
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON body the server sends for this error."""
-        return {"error": {"code": self.code, "message": self.message}}
+        """The JSON body the server sends for this error (``details`` only when it has any)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details():
+            body["details"] = self.details()
+        return {"error": body}
+
+    def details(self) -> dict[str, Any]:
+        """What a program may want besides the message (JSON values); sent by the server."""
+        return {}
+
+    @classmethod
+    def from_wire(cls, message: str, details: Any = None) -> RunyardError:
+        """The error a server's answer describes (``details`` as ``details()`` gave them)."""
+        return cls(message)
 
 
 class UserError(RunyardError):
@@ -125,6 +137,19 @@ class InvalidQueryError(InvalidArgumentError):
         super().__init__(message)
         self.source = source
         self.column = column
+
+    def details(self) -> dict[str, Any]:
+        return {"source": self.source, "column": self.column}
+
+    @classmethod
+    def from_wire(cls, message: str, details: Any = None) -> InvalidQueryError:
+        known = details if isinstance(details, dict) else {}
+        source, column = known.get("source"), known.get("column")
+        return cls(
+            message,
+            source=source if isinstance(source, str) else "filter",
+            column=column if type(column) is int else None,
+        )
 
 
 class InvalidNameError(UserError):

@@ -308,7 +308,7 @@ FILTER_ERRORS = [
     ("metrics.`` = 1", 1, "a name cannot be empty"),
     ("tags.a IS 'x'", 11, "expected NULL after 'IS', found 'x'"),
     ("tags.a IS NOT 5", 15, "expected NULL after 'IS NOT', found '5'"),
-    ("tags.a NOT 'x'", 12, "expected IN after NOT (NOT IN) after 'NOT', found 'x'"),
+    ("tags.a NOT 'x'", 12, "expected IN (as in NOT IN) after 'NOT', found 'x'"),
     # Unknown fields and statuses.
     ("foo = 1", 1, f"unknown field 'foo': use {FIELD_HELP}"),
     ("attributes.foo = 1", 1, f"unknown field 'foo': use {FIELD_HELP}"),

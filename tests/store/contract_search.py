@@ -214,6 +214,11 @@ class SearchContract:
         with pytest.raises(InvalidQueryError) as caught:
             store.search_runs(query)
         assert str(caught.value).startswith(message)
+        # The source and the column reach the caller, through a server too.
+        assert caught.value.source == message.split(":")[0]
+        assert caught.value.column is not None and f"at column {caught.value.column}" in str(
+            caught.value
+        )
         if query.filter is not None:
             with pytest.raises(InvalidQueryError) as counted:
                 store.count_runs(query)

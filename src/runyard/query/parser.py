@@ -195,7 +195,7 @@ class _Parser:
         if token.is_word("NOT"):
             self.advance()
             if not self.peek().is_word("IN"):
-                raise self.expected("IN after NOT (NOT IN)")
+                raise self.expected("IN (as in NOT IN)")
             return self.in_list(field, Op.NOT_IN, start)
         if token.is_word("IN"):
             return self.in_list(field, Op.IN, start)

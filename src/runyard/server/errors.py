@@ -64,7 +64,7 @@ def error_response(
 async def _runyard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunyardError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    return error_response(exc.http_status, exc.code, exc.message, headers)
+    return Response(wire.dumps(exc.to_dict()), exc.http_status, headers, media_type=wire.JSON_TYPE)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

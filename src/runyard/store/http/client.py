@@ -227,10 +227,12 @@ class ApiClient:
             raw = b""
         finally:
             response.close()
+        details = None
         try:
             error = wire.loads(raw)["error"]
             code, message = str(error["code"]), str(error["message"])
-        except (ValueError, KeyError, TypeError):
+            details = error.get("details")
+        except (ValueError, KeyError, TypeError, AttributeError):
             code, message = "", f"HTTP {status} from {self.uri}: {raw[:300]!r}"
         cls = error_class_for_code(code) if code else RunyardError
         if status in (401, 403):  # AuthenticationError, PermissionDeniedError
@@ -239,7 +241,7 @@ class ApiClient:
             return cls(f"{message} (tracking URI {self.uri})")
         if cls is RunyardError:  # a code this runyard does not know: classify by status
             cls = StoreError if status >= 500 else NotFoundError if status == 404 else UserError
-        return cls(message)
+        return cls.from_wire(message, details)
 
 
 def _rewound(content: bytes | Upload | None) -> bool:

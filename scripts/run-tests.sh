@@ -7,6 +7,7 @@
 #
 #   postgres.sh   RUNYARD_TEST_POSTGRES_URL    PostgreSQL (port $RUNYARD_PG_PORT, 54329)
 #   s3.sh         RUNYARD_TEST_S3_ENDPOINT     moto's S3 server (port $RUNYARD_S3_PORT, 54330)
+#   chromium.sh   RUNYARD_TEST_CHROMIUM        Debian's chromium for the UI's browser tests
 #
 # A service whose variable is set already is used as it is (your own PostgreSQL, say, when you
 # are not root). pytest runs with RUNYARD_REQUIRE_SERVICES=1: a test that finds no service fails,
@@ -67,6 +68,11 @@ for service in "${SERVICES[@]}"; do
     export "$variable=$url"
     say "$variable=$url"
 done
+if [[ -z ${RUNYARD_TEST_CHROMIUM:-} ]]; then
+    RUNYARD_TEST_CHROMIUM=$("$ROOT/scripts/chromium.sh") # installed once, under the start lock
+fi
+export RUNYARD_TEST_CHROMIUM
+say "RUNYARD_TEST_CHROMIUM=$RUNYARD_TEST_CHROMIUM"
 flock -u 8 # other sessions may start now, and run beside this one
 
 cd "$ROOT"

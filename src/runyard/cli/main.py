@@ -19,6 +19,7 @@ from runyard.cli.runs import runs
 from runyard.cli.server import server
 from runyard.cli.submit import submit
 from runyard.cli.sync import sync
+from runyard.cli.ui import ui
 from runyard.errors import RunyardError
 from runyard.settings import TRACKING_URI_ENV
 
@@ -62,6 +63,7 @@ main.add_command(runs)
 main.add_command(server)
 main.add_command(submit)
 main.add_command(sync)
+main.add_command(ui)
 
 
 if __name__ == "__main__":  # python -m runyard.cli.main

@@ -36,6 +36,7 @@ from runyard.server.routes import (
 )
 from runyard.server.state import ServerState, server_state
 from runyard.server.streams import UploadSlots
+from runyard.server.ui import install_ui
 from runyard.settings import TOKEN_ENV, TRACKING_URI_ENV, ServerSettings
 from runyard.store import wire
 
@@ -85,6 +86,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     health_threads = anyio.CapacityLimiter(2)  # never behind the routes' (or uploads') threads
     for module in (experiments, runs, supervision, metrics, logs, artifacts, snapshots, admin):
         app.include_router(module.router)
+    install_ui(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+import secrets
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ class ServerConfig:
     """Workspace stores a process keeps open (least recently used closed beyond). An SQLite
     workspace holds its file and a few connections; on PostgreSQL every workspace of a process
     shares one connection pool, so this bounds memory, not connections."""
+    ui_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    """Keys the web UI's anti-CSRF tokens; made once per ``runyard server`` and handed to its
+    workers with the rest of the configuration, so that every worker accepts every page's."""
 
     def __post_init__(self) -> None:
         chosen = [x for x in (self.data or self.store, self.local) if x]

@@ -154,7 +154,9 @@ def test_status_changes_on_screen_without_reload_and_polling_stops(
 def test_tags_are_added_edited_and_removed_in_the_store(
     page: Page, server: ServerProcess, workspace: Workspace, ws: SdkWorkspace
 ) -> None:
-    run = Experiment(ws, "tags").start_logging(snapshot_directory=None, outputs=False)
+    run = Experiment(ws, "tags").start_logging(
+        snapshot_directory=None, outputs=False, display_name="resnet50, lr 0.1"
+    )
     run.set_tags({"team": "vision", "old": "x"})
     run.add_properties({"author": "ann"})
     open_run(page, server, workspace, run.id)
@@ -310,7 +312,9 @@ def test_files_tree_previews_and_raw_downloads(
     ws: SdkWorkspace,
     dialogs: list[str],
 ) -> None:
-    run = Experiment(ws, "files").start_logging(snapshot_directory=None, outputs=False)
+    run = Experiment(ws, "files").start_logging(
+        snapshot_directory=None, outputs=False, display_name="evaluation"
+    )
     html = b"<html><body><script>alert(1)</script><h1>hello</h1></body></html>"
     csv_rows = "step,loss\n" + "".join(f"{i},{1 / (i + 1):.4f}\n" for i in range(250))
     files = {
@@ -352,6 +356,7 @@ def test_files_tree_previews_and_raw_downloads(
     expect(table.locator("tbody tr")).to_have_count(200)
     expect(table.locator("tbody tr").first.locator("td")).to_have_text(["0", "1.0000"])
     expect(preview.get_by_text("The first 200 rows.")).to_be_visible()
+    screenshot(page, "run-files")
     tree.get_by_role("button", name="model.bin").click()
     expect(preview).to_contain_text("No preview for this kind of file")
     expect(preview.get_by_role("link", name="Download")).to_have_attribute(
@@ -362,7 +367,6 @@ def test_files_tree_previews_and_raw_downloads(
     expect(image).to_have_attribute("alt", "outputs/plots/curve.png")
     page.wait_for_function("() => document.querySelector('#file-preview img')?.naturalWidth > 0")
     assert image.evaluate("node => [node.naturalWidth, node.naturalHeight]") == [64, 32]
-    screenshot(page, "run-files")
 
     tree.locator("summary", has_text="outputs/").click()  # folders fold
     expect(tree.get_by_role("button", name="page.html")).to_be_hidden()
@@ -392,7 +396,9 @@ def test_files_tree_previews_and_raw_downloads(
 def test_live_log_grows_on_screen_and_follows_the_end(
     page: Page, server: ServerProcess, workspace: Workspace, ws: SdkWorkspace
 ) -> None:
-    run = Experiment(ws, "logs").start_logging(snapshot_directory=None, outputs=False)
+    run = Experiment(ws, "logs").start_logging(
+        snapshot_directory=None, outputs=False, display_name="training"
+    )
     ws.store.append_log(run.id, STD_LOG, b"epoch 1\n")
     open_run(page, server, workspace, run.id, Role.READER)
     text = page.locator("#log-text")
@@ -402,9 +408,9 @@ def test_live_log_grows_on_screen_and_follows_the_end(
     ws.store.append_log(run.id, STD_LOG, "epoch 2 é".encode()[:-1])
     ws.store.append_log(run.id, STD_LOG, "é\n".encode()[1:])
     expect(text).to_have_text("epoch 1\nepoch 2 é\n")
-    lines = "".join(f"line {i}\n" for i in range(300))
+    lines = "".join(f"step {i}: loss {1 / (i + 1):.4f}\n" for i in range(300))
     ws.store.append_log(run.id, STD_LOG, lines.encode())
-    expect(text).to_contain_text("line 299")
+    expect(text).to_contain_text("step 299: loss 0.0033")
     at_end = "node => node.scrollTop + node.clientHeight >= node.scrollHeight - 8"
     page.wait_for_function(f"() => ({at_end})(document.getElementById('log-text'))")
     screenshot(page, "run-log")

@@ -518,3 +518,19 @@ def test_a_running_script_is_cancelled_from_the_page(
     finally:
         if not ws.store.get_run(run.id).status.is_terminal:
             run.cancel()
+
+
+def test_children_of_a_running_run_appear_and_change_status_on_screen(
+    page: Page, server: ServerProcess, workspace: Workspace, ws: SdkWorkspace
+) -> None:
+    parent = Experiment(ws, "sweep").start_logging(snapshot_directory=None, outputs=False)
+    open_run(page, server, workspace, parent.id, Role.READER)
+    tree = page.locator("#children-tree")
+    expect(tree).to_have_text("No child runs.")
+    child = parent.child_run(name="trial 1")
+    item = tree.locator(f'li[data-run="{child.id}"]')
+    expect(item.locator(".badge")).to_have_text("Running")
+    child.complete()
+    expect(item.locator(".badge")).to_have_text("Completed")
+    parent.complete()
+    expect(page.locator("#run-status .badge")).to_have_text("Completed")

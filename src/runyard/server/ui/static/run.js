@@ -476,6 +476,28 @@
       container.append(more);
     }
   }
+  /** the run's first page of children again: new ones are added, statuses brought up to date
+   * (children of a running parent come and end while the page is open). */
+  async function refreshChildren() {
+    const container = $("children-tree");
+    const { runs } = await api(`${base}/children`);
+    if (!runs.length) return;
+    let list = container.querySelector(":scope > ul.tree");
+    if (!list) {
+      list = el("ul", { class: "tree children" });
+      container.replaceChildren(list);
+    }
+    for (const child of runs) {
+      const item = [...list.children].find((li) => li.dataset.run === child.run_id);
+      if (!item) list.append(childItem(child));
+      else if (item.dataset.status !== child.status) {
+        item.dataset.status = child.status;
+        item.querySelector(":scope > .badge").replaceWith(runyard.statusBadge(child.status));
+      }
+    }
+  }
+  runListeners.push(() => refreshChildren().catch(() => {})); // the run's own poll shows errors
+
   function childItem(child) {
     const name = child.display_name || child.run_id;
     const nested = el("div", { class: "nested", hidden: true });
@@ -492,7 +514,7 @@
           nested.replaceChildren(el("p", { class: "error", text: error.message })));
       }
     });
-    return el("li", { "data-run": child.run_id }, toggle,
+    return el("li", { "data-run": child.run_id, "data-status": child.status }, toggle,
       el("a", { href: pageOf(child.run_id), text: name }), " ", runyard.statusBadge(child.status),
       child.display_name ? el("code", { class: "muted-id", text: child.run_id }) : null, nested);
   }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from runyard.server.ui import api, pages, security
+from runyard.server.ui import api, pages, runs_api, security
 
 
 def install_ui(app: FastAPI) -> None:
@@ -18,3 +18,5 @@ def install_ui(app: FastAPI) -> None:
     security.install(app)
     pages.install(app)
     app.include_router(api.router)
+    app.include_router(runs_api.router)
+    app.include_router(runs_api.page_router)

@@ -126,6 +126,11 @@ def run_row(run: RunInfo, columns: Sequence[tuple[str, str, str]], children: int
     }
 
 
+def quoted_ids(run_ids: Iterable[str]) -> str:
+    """Run ids as the text list of an ``IN (...)`` of the query grammar."""
+    return ", ".join("'" + r.replace("'", "''") + "'" for r in run_ids)
+
+
 def child_counts(store: Store, experiment: str, run_ids: Sequence[str]) -> dict[str, int]:
     """How many children each of ``run_ids`` has, in one or two queries (not one per run).
 
@@ -135,9 +140,10 @@ def child_counts(store: Store, experiment: str, run_ids: Sequence[str]) -> dict[
     """
     if not run_ids:
         return {}
-    quoted = ", ".join("'" + r.replace("'", "''") + "'" for r in run_ids)
     query = RunQuery(
-        experiment_name=experiment, include_children=True, filter=f"parent_run_id IN ({quoted})"
+        experiment_name=experiment,
+        include_children=True,
+        filter=f"parent_run_id IN ({quoted_ids(run_ids)})",
     )
     total = store.count_runs(query)
     if total == 0:
@@ -217,20 +223,30 @@ def list_runs(
 @router.get("/e/{experiment}/keys")
 def column_keys(access: UiReader, experiment: str) -> Response:
     """What the column picker offers: the metric names, tag keys and property keys of the
-    experiment's newest ``KEYS_SAMPLE`` runs (children included). The page adds the names of
-    the rows it shows, and any other name can be typed."""
-    page = access.store.search_runs(
-        RunQuery(
-            experiment_name=experiment,
-            include_children=True,
-            include_metrics=True,
-            page_size=KEYS_SAMPLE,
-        )
-    )
+    experiment's newest ``KEYS_SAMPLE`` top-level runs and of up to ``KEYS_SAMPLE`` of their
+    children (a sweep's metrics are its children's). The page adds the names of the rows it
+    shows, and any other name can be typed."""
+    store = access.store
+    top = store.search_runs(
+        RunQuery(experiment_name=experiment, include_metrics=True, page_size=KEYS_SAMPLE)
+    ).runs
+    sample = list(top)
+    if top:
+        # Both queries use the indexes on (experiment, parent, pk) and (parent, pk); a search
+        # of every run newest first, children included, would sort the whole experiment.
+        sample += store.search_runs(
+            RunQuery(
+                experiment_name=experiment,
+                include_children=True,
+                include_metrics=True,
+                filter=f"parent_run_id IN ({quoted_ids(r.run_id for r in top)})",
+                page_size=KEYS_SAMPLE,
+            )
+        ).runs
     return _json(
         {
-            "metrics": sorted(metric_names(page.runs)),
-            "tags": sorted({k for r in page.runs for k in r.tags}),
-            "properties": sorted({k for r in page.runs for k in r.properties}),
+            "metrics": sorted(metric_names(sample)),
+            "tags": sorted({k for r in sample for k in r.tags}),
+            "properties": sorted({k for r in sample for k in r.properties}),
         }
     )

@@ -73,9 +73,7 @@ def test_runyard_ui_serves_the_local_workspace_and_prints_its_address(tmp_path: 
             listed = client.get(
                 f"/ui/api/w/{workspace}/e/cli-ui/runs", params={"column": "metrics.acc"}
             ).json()
-            assert [(r["display_name"], r["values"]) for r in listed["runs"]] == [
-                ("first", [0.75])
-            ]
+            assert [(r["display_name"], r["values"]) for r in listed["runs"]] == [("first", [0.75])]
             assert client.get("/ui/vendor/plotly.min.js").status_code == 200
     finally:
         # Ctrl-C, as a user stops it.

@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := demo-workspace
+# `make demo` ends by serving the web UI on the demo workspace (until Ctrl-C); `make demo UI=0`
+# stops after the walkthrough (scripted use). UI_ARGS go to `runyard ui` (`UI_ARGS=` opens a
+# browser, `UI_ARGS='--no-browser --port 8765'` a fixed port).
+UI ?= 1
+UI_ARGS ?= --no-browser
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -19,10 +24,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-core
 
-demo: $(VENV)/.installed-core
+# The UI needs the server extra (FastAPI, uvicorn, Jinja2, Plotly).
+$(VENV)/.installed-server: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $@ $(VENV)/.installed-core
+
+demo: $(if $(filter 0,$(UI)),$(VENV)/.installed-core,$(VENV)/.installed-server)
 	mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/python ../examples/seed_walkthrough.py
 	cd $(DEMO_DIR) && ../$(BIN)/runyard runs list --include-children
+ifneq ($(UI),0)
+	@echo "Serving the web UI on the demo workspace: open the address below; Ctrl-C stops it."
+	cd $(DEMO_DIR) && ../$(BIN)/runyard ui $(UI_ARGS)
+endif
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench examples

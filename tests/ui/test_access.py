@@ -77,3 +77,71 @@ def test_ui_answers_carry_security_headers(server: ServerProcess) -> None:
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert CSRF_HEADER == "X-Runyard-CSRF"
+
+
+def test_ui_runs_api_needs_a_session_of_the_workspace(
+    server: ServerProcess, workspace: Workspace
+) -> None:
+    other = server.new_workspace([Role.READER])
+    runs = f"{server.url}/ui/api/w/{workspace.name}/e/exp/runs"
+    keys = f"{server.url}/ui/api/w/{workspace.name}/e/exp/keys"
+    page_url = f"{server.url}/ui/w/{workspace.name}/e/exp"
+    for url in (runs, keys):
+        # No session cookie, or one holding a token the server does not know: 401.
+        assert httpx.get(url).status_code == 401
+        refused = httpx.get(url, cookies={SESSION_COOKIE: "ryd_not-a-token"})
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "Unauthenticated"
+        # A valid session of another workspace: 403.
+        foreign = httpx.get(url, cookies={SESSION_COOKIE: other.tokens[Role.READER]})
+        assert foreign.status_code == 403
+    # The page itself sends a visitor without a session to the login page.
+    answer = httpx.get(page_url)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/ui/login?next=/ui/w/{workspace.name}/e/exp"
+    # A reader of the workspace reads (the experiment does not exist yet: 404, not 401/403).
+    reader = {SESSION_COOKIE: workspace.tokens[Role.READER]}
+    assert httpx.get(runs, cookies=reader).status_code == 404
+    # The runs API only reads: no method changes anything through it.
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert httpx.request(method, runs, cookies=reader).status_code == 405
+
+
+def test_ui_runs_table_shows_script_and_markup_as_text(
+    page: Page,
+    server: ServerProcess,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    ws = SdkWorkspace(workspace.uri)
+    try:
+        run = Experiment(ws, "exp").start_logging(
+            snapshot_directory=None, outputs=False, display_name="<img src=x onerror=alert(1)>"
+        )
+        run.tag("note", "<script>alert(1)</script>")
+        run.tag("<b>key</b>", "x")
+        run.log("<svg onload=alert(1)>", 1.0)
+        run.complete()
+    finally:
+        ws.close()
+    sign_in(page, server, workspace.tokens[Role.READER])
+    page.goto(f"{server.url}/ui/w/{workspace.name}/e/exp")
+    row = page.locator("#runs-body tr").first
+    expect(row.get_by_role("link", name="<img src=x onerror=alert(1)>")).to_be_visible()
+    expect(row.get_by_role("button", name="note: <script>alert(1)</script>")).to_be_visible()
+    expect(row.get_by_role("button", name="<b>key</b>: x")).to_be_visible()
+    expect(page.locator("#runs-head")).to_contain_text("metrics.<svg onload=alert(1)>")
+    assert page.locator("#runs img, #runs script, #runs b, #runs svg").count() == 0
+    # Clicking the tag puts it in the filter as text (quoted), and the filter still works.
+    row.get_by_role("button", name="note: <script>alert(1)</script>").click()
+    expect(page.get_by_label("Filter", exact=True)).to_have_value(
+        "tags.`note` = '<script>alert(1)</script>'"
+    )
+    expect(page.locator("#runs-count")).to_have_text("1 run match")
+    page.get_by_role("button", name="Columns").click()
+    expect(page.get_by_label("metrics.<svg onload=alert(1)>", exact=True)).to_be_checked()
+    # No element was made from the text, so nothing could run: no dialog opened.
+    assert dialogs == []

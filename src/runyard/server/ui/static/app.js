@@ -23,6 +23,7 @@ const runyard = (() => {
       const error = new Error(message);
       error.status = response.status;
       error.code = data && data.error ? data.error.code : "";
+      error.details = data && data.error ? data.error.details || null : null;
       throw error;
     }
     return data;

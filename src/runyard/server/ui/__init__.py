@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from runyard.server.ui import api, pages, security
+from runyard.server.ui import api, compare, pages, security, series
 
 
 def install_ui(app: FastAPI) -> None:
@@ -18,3 +18,5 @@ def install_ui(app: FastAPI) -> None:
     security.install(app)
     pages.install(app)
     app.include_router(api.router)
+    app.include_router(series.router)
+    compare.install(app)

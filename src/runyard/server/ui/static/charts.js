@@ -182,8 +182,11 @@ window.runyardCharts = (() => {
 
   // -- a run's metrics section ---------------------------------------------------------------
 
-  function lazy(node, render) {
-    if (!("IntersectionObserver" in window)) { render(); return; }
+  // The first EAGER items of a section draw at once; the rest when scrolled near (a run with
+  // hundreds of metrics must not fetch them all up front).
+  const EAGER = 12;
+  function lazy(node, render, index) {
+    if (index < EAGER || !("IntersectionObserver" in window)) { render(); return; }
     const observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); render(); }
     }, { rootMargin: "300px" });
@@ -262,13 +265,14 @@ window.runyardCharts = (() => {
     const filter = el("input", { type: "search", placeholder: "name contains…" });
     const items = [];
     const grid = el("div", { class: "chart-grid" });
-    for (const m of metrics) {
+    element.replaceChildren(summaryTable(metrics), el("label", { class: "metric-filter" }, "Filter metrics ", filter), grid);
+    metrics.forEach((m, index) => {
       const box = el("div", { class: "metric-item", "data-metric": m.name });
       items.push([m.name.toLowerCase(), box]);
       grid.append(box);
       if (m.numeric) {
-        lazy(box, () => lineChart(box, { workspace, metric: m.name, runs: [{ runId, label: m.name }] }));
-        continue;
+        lazy(box, () => lineChart(box, { workspace, metric: m.name, runs: [{ runId, label: m.name }] }), index);
+        return;
       }
       box.append(el("h3", { class: "metric-name", text: m.name }));
       const body = el("div", { role: "group", "aria-label": m.name });
@@ -284,13 +288,12 @@ window.runyardCharts = (() => {
         } catch (error) {
           body.append(el("p", { class: "error", role: "alert", text: error.message }));
         }
-      });
-    }
+      }, index);
+    });
     filter.addEventListener("input", () => {
       const q = filter.value.trim().toLowerCase();
       for (const [name, box] of items) box.hidden = q !== "" && !name.includes(q);
     });
-    element.replaceChildren(summaryTable(metrics), el("label", { class: "metric-filter" }, "Filter metrics ", filter), grid);
   }
 
   return { mountRunMetrics, lineChart, color, ema };

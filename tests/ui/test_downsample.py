@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from runyard.entities import MetricChunk, MetricKind, NewRun, ValueType
 from runyard.errors import InvalidArgumentError
 from runyard.server.ui.downsample import (
     FULL_PER_BUCKET,
@@ -15,6 +18,8 @@ from runyard.server.ui.downsample import (
     window,
     x_values,
 )
+from runyard.server.ui.series_cache import SeriesCache
+from runyard.store import open_store
 
 
 def noise(n: int, seed: int = 7) -> np.ndarray:
@@ -126,3 +131,43 @@ def test_points_at_one_x_and_bad_windows() -> None:
         window(x, y, buckets=0)
     empty = window(np.array([]), np.array([]))
     assert empty.total == 0 and not empty.downsampled
+
+
+def test_the_series_cache_reuses_arrays_until_the_series_grows(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'cache.db'}")
+    try:
+        store.create_runs([NewRun(run_id="r1", experiment_name="e")])
+
+        def append(values: list[Any], first_step: int) -> None:
+            steps = list(range(first_step, first_step + len(values)))
+            store.log_metrics(
+                [
+                    MetricChunk(
+                        "r1",
+                        "loss",
+                        MetricKind.VECTOR,
+                        ValueType.NUMBER,
+                        values,
+                        [0.0] * len(values),
+                        steps,
+                    )
+                ]
+            )
+
+        append([1.0, 2.0, None], 0)
+        cache = SeriesCache(max_points=5)
+        first = cache.series("w", store, ["r1"], "loss")["r1"]
+        assert first.values.tolist()[:2] == [1.0, 2.0] and math.isnan(first.values[2])
+        assert cache.series("w", store, ["r1"], "loss")["r1"] is first  # reused
+        x = x_values(XAxis.STEP, first.steps, first.times, None)
+        x[0] = 99.0
+        assert first.steps[0] == 0.0  # the cached arrays are never changed by a chart
+        append([3.0], 3)
+        grown = cache.series("w", store, ["r1"], "loss")["r1"]
+        assert grown is not first and grown.values.tolist()[3] == 3.0
+        append([4.0, 5.0], 4)  # 6 points: more than the cache holds, served but not kept
+        big = cache.series("w", store, ["r1"], "loss")["r1"]
+        assert big.count == 6 and cache.series("w", store, ["r1"], "loss")["r1"] is not big
+        assert cache.series("w", store, ["r1"], "nope") == {}
+    finally:
+        store.close()

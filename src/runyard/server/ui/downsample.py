@@ -89,14 +89,14 @@ def _number(value: Any) -> float:
 
 def x_values(
     axis: XAxis,
-    steps: Sequence[int | None] | None,
-    times: Sequence[float],
+    steps: Sequence[int | None] | Floats | None,
+    times: Sequence[float] | Floats,
     origin: float | None,
 ) -> Floats:
     """The x of every point on ``axis``.
 
     Args:
-        steps: the points' steps (None where a point has none: its index is used).
+        steps: the points' steps (None or NaN where a point has none: its index is used).
         times: the points' POSIX times.
         origin: the time ``RELATIVE`` counts from (the run's start); the first point's time
             when None.
@@ -105,7 +105,7 @@ def x_values(
         index = np.arange(len(times), dtype=np.float64)
         if steps is None:
             return index
-        x = np.asarray(steps, dtype=np.float64)  # None becomes NaN
+        x = np.array(steps, dtype=np.float64)  # a copy; None becomes NaN
         missing = np.isnan(x)
         if missing.any():
             x[missing] = index[missing]

@@ -29,15 +29,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response, StreamingResponse
 
-from runyard.entities import MetricChunk, MetricKind, MetricSeries, RunInfo, ValueType
+from runyard.entities import MetricChunk, MetricKind, MetricSeries, RunInfo
 from runyard.errors import ArtifactNotFoundError, InvalidArgumentError, MetricNotFoundError
 from runyard.server.ui import downsample
 from runyard.server.ui.access import UI_PREFIX, UiAccess, UiReader
 from runyard.server.ui.downsample import XAxis
+from runyard.server.ui.series_cache import CACHE, SeriesArrays, is_numeric
 
 router = APIRouter(prefix=f"{UI_PREFIX}/api/w/{{workspace}}", include_in_schema=False)
 
-NUMERIC_TYPES = frozenset({ValueType.NUMBER, ValueType.BOOL, ValueType.NONE})
 MAX_VALUES = 10_000
 """A table, string or image metric answers with its last this many points."""
 MAX_JSON_BYTES = 1 << 20
@@ -86,13 +86,8 @@ def series_summary(series: MetricSeries) -> dict[str, Any]:
     }
 
 
-def is_numeric(kind: MetricKind, value_type: ValueType) -> bool:
-    """Whether a series draws as a line chart."""
-    return kind is MetricKind.VECTOR and value_type in NUMERIC_TYPES
-
-
 def window_json(
-    chunk: MetricChunk,
+    chunk: SeriesArrays,
     run: RunInfo,
     axis: XAxis,
     start: float | None,
@@ -109,9 +104,8 @@ def window_json(
             f"Metric {chunk.name!r} holds {chunk.kind.value} values of type "
             f"{chunk.value_type.value}, not numbers: read it with metric-values."
         )
-    y = downsample.to_numbers(chunk.values)
     x = downsample.x_values(axis, chunk.steps, chunk.times, run.start_time)
-    found = downsample.window(x, y, start, end, buckets)
+    found = downsample.window(x, chunk.values, start, end, buckets)
     band = found.band
     return {
         "run_id": chunk.run_id,
@@ -125,7 +119,7 @@ def window_json(
         "total": found.total,
         "returned": found.returned,
         "downsampled": found.downsampled,
-        "points": len(chunk.values),
+        "points": chunk.count,
     }
 
 
@@ -149,8 +143,10 @@ def metric_window(
 ) -> Response:
     """One numeric series' window, downsampled when it holds more than 4 points a bucket."""
     run = access.store.get_run(run_id)
-    chunk = _one_series(access, run_id, name)
-    return ui_json(window_json(chunk, run, axis, start, end, buckets))
+    found = CACHE.series(access.workspace, access.store, [run_id], name)
+    if run_id not in found:
+        raise _no_metric(access, run_id, name)
+    return ui_json(window_json(found[run_id], run, axis, start, end, buckets))
 
 
 @router.get("/metric-series")
@@ -170,11 +166,11 @@ def compare_windows(
             "select fewer runs."
         )
     runs = {r: access.store.get_run(r) for r in dict.fromkeys(run)}
-    chunks = {c.run_id: c for c in access.store.read_metrics(list(runs), [name])}
+    found = CACHE.series(access.workspace, access.store, list(runs), name)
     series = [
-        window_json(chunks[r], info, axis, start, end, buckets)
+        window_json(found[r], info, axis, start, end, buckets)
         for r, info in runs.items()
-        if r in chunks and is_numeric(chunks[r].kind, chunks[r].value_type)
+        if r in found and is_numeric(found[r].kind, found[r].value_type)
     ]
     return ui_json({"name": name, "axis": axis.value, "series": series})
 
@@ -260,11 +256,15 @@ def metric_image(run_id: str, path: str, access: UiReader) -> Response:
 def _one_series(access: UiAccess, run_id: str, name: str) -> MetricChunk:
     found = access.store.read_metrics([run_id], [name])
     if not found:
-        names = sorted(s.name for s in access.store.list_metric_series([run_id]))
-        raise MetricNotFoundError(
-            f"Run {run_id} has no metric {name!r}; it has: {', '.join(names) or 'none'}."
-        )
+        raise _no_metric(access, run_id, name)
     return found[0]
+
+
+def _no_metric(access: UiAccess, run_id: str, name: str) -> MetricNotFoundError:
+    names = sorted(s.name for s in access.store.list_metric_series([run_id]))
+    return MetricNotFoundError(
+        f"Run {run_id} has no metric {name!r}; it has: {', '.join(names) or 'none'}."
+    )
 
 
 def _artifact_path(run_id: str, uri: Any) -> str | None:

@@ -45,7 +45,7 @@ window.runyardCharts = (() => {
     const state = {
       workspace: options.workspace, metric: options.metric, runs: options.runs,
       axis: options.axis || "step", logY: !!options.logY, smoothing: options.smoothing || 0,
-      window: null, answers: [], seq: 0,
+      window: null, answers: [], seq: 0, started: null,
     };
     const title = options.title || state.metric;
     const plot = el("div", { class: "plot", "data-metric": state.metric, "data-state": "loading" });
@@ -84,6 +84,7 @@ window.runyardCharts = (() => {
 
     async function load() {
       const seq = ++state.seq;
+      state.started = performance.now();
       plot.dataset.state = "loading";
       try {
         const data = await runyard.api(url());
@@ -152,6 +153,7 @@ window.runyardCharts = (() => {
       plot.dataset.total = String(total);
       plot.dataset.window = state.window ? state.window.join(",") : "";
       plot.dataset.state = "ready";
+      if (state.started !== null) { plot.dataset.drawMs = String(Math.round(performance.now() - state.started)); state.started = null; }
       if (!plot.dataset.listening) {
         plot.dataset.listening = "1";
         plot.on("plotly_relayout", onRelayout);

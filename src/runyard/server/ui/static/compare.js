@@ -79,6 +79,7 @@
     const chosen = new Set([...dimSelect.selectedOptions].map((o) => o.value));
     const dims = fields.filter((f) => chosen.has(f.id)).map((f) => dimension(f.label, f.values));
     empty.hidden = dims.length > 0;
+    parcoords.hidden = !dims.length;
     if (!dims.length) { Plotly.purge(parcoords); return; }
     const metric = metricSelect.value;
     const summary = summarySelect.value;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from runyard.server.ui import api, pages, run_api, run_page, runs_api, security
+from runyard.server.ui import api, compare, pages, run_api, run_page, runs_api, security, series
 
 
 def install_ui(app: FastAPI) -> None:
@@ -22,3 +22,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(run_page.router)
     app.include_router(runs_api.router)
     app.include_router(runs_api.page_router)
+    app.include_router(series.router)
+    compare.install(app)

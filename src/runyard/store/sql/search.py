@@ -23,7 +23,7 @@ from runyard.store.sql.ordering import (
     order_clauses,
     sort_columns,
 )
-from runyard.store.sql.rows import RUN_COLUMNS, load_runs, run_select
+from runyard.store.sql.rows import RUN_COLUMNS, load_runs, no_gc_pauses, run_select
 from runyard.store.sql.schema import experiments, metric_series, run_properties, run_tags, runs
 
 MAX_PAGE_SIZE = 5000
@@ -156,6 +156,11 @@ def _walk_metric_index(
 
 
 def search_runs(conn: Connection, query: RunQuery) -> RunPage:
+    with no_gc_pauses():
+        return _search_page(conn, query)
+
+
+def _search_page(conn: Connection, query: RunQuery) -> RunPage:
     if not 1 <= query.page_size <= MAX_PAGE_SIZE:
         raise UserError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {query.page_size}.")
     keys = parse_order_by(list(query.order_by))

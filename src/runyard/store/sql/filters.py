@@ -5,6 +5,11 @@ WHERE name/key = ... AND value op ...)``, which the (name or key, value, run_pk)
 without reading other runs; attributes compare columns of ``runs``. AND and OR combine them as
 SQL does. The database does the filtering: no row is fetched to be filtered in Python.
 
+``correlated=True`` writes the same tests as ``EXISTS (SELECT ... WHERE run_pk = runs.pk ...)``
+instead: a primary-key probe per run, for a search that walks runs in a given order and stops
+early (``search.py``'s walk down a metric index), where building every IN list would cost more
+than the walk. The two forms match the same runs.
+
 Semantics, the same on SQLite and PostgreSQL (``tests/store/test_search_properties.py`` checks
 them against a plain Python evaluation):
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, true
 
 from runyard.query import Aggregate, And, Comparison, Expr, Field, FieldKind, Op, Or
 from runyard.store.sql.dialect import is_postgresql
@@ -40,16 +45,31 @@ def metric_column(aggregate: Aggregate) -> Any:
     )
 
 
+def runs_having(table: Any, where: Any, *, correlated: bool, negate: bool = False) -> Any:
+    """``runs.pk [NOT] IN (SELECT run_pk FROM table WHERE where)``, or with ``correlated`` the
+    same as ``[NOT] EXISTS (SELECT 1 FROM table WHERE run_pk = runs.pk AND where)``."""
+    if correlated:
+        found = exists().where(table.c.run_pk == runs.c.pk, where)
+        return ~found if negate else found
+    sub = select(table.c.run_pk).where(where)
+    return runs.c.pk.not_in(sub) if negate else runs.c.pk.in_(sub)
+
+
 def _runs_with(
-    conn: Connection, table: Any, key: Any, value: Any, op: Op, values: tuple[Any, ...]
+    conn: Connection,
+    table: Any,
+    key: Any,
+    value: Any,
+    op: Op,
+    values: tuple[Any, ...],
+    correlated: bool,
 ) -> Any:
-    """``runs.pk IN (pks of ``table`` rows whose key matches and whose ``value`` passes)``."""
-    sub = select(table.c.run_pk).where(key)
+    """The runs with a row of ``table`` whose key matches and whose ``value`` passes."""
     if op is Op.IS_NULL:
-        return runs.c.pk.not_in(sub)
+        return runs_having(table, key, correlated=correlated, negate=True)
     if op is Op.IS_NOT_NULL:
-        return runs.c.pk.in_(sub)
-    return runs.c.pk.in_(sub.where(_compare(conn, value, op, values)))
+        return runs_having(table, key, correlated=correlated)
+    return runs_having(table, and_(key, _compare(conn, value, op, values)), correlated=correlated)
 
 
 def _compare(conn: Connection, column: Any, op: Op, values: tuple[Any, ...]) -> ColumnElement[bool]:
@@ -135,26 +155,27 @@ def _attribute(conn: Connection, comparison: Comparison) -> Any:
     return _compare(conn, attribute_column(key), comparison.op, comparison.values)
 
 
-def _comparison(conn: Connection, comparison: Comparison) -> Any:
+def _comparison(conn: Connection, comparison: Comparison, correlated: bool) -> Any:
     field: Field = comparison.field
     op, values = comparison.op, comparison.values
     if field.kind is FieldKind.METRIC:
         col = metric_series.c
-        return _runs_with(
-            conn, metric_series, col.name == field.key, metric_column(field.aggregate), op, values
-        )
-    if field.kind is FieldKind.TAG:
-        return _runs_with(conn, run_tags, run_tags.c.key == field.key, run_tags.c.value, op, values)
-    if field.kind is FieldKind.PROPERTY:
-        table = run_properties
-        return _runs_with(conn, table, table.c.key == field.key, table.c.value, op, values)
+        value = metric_column(field.aggregate)
+        return _runs_with(conn, metric_series, col.name == field.key, value, op, values, correlated)
+    if field.kind in (FieldKind.TAG, FieldKind.PROPERTY):
+        table = run_tags if field.kind is FieldKind.TAG else run_properties
+        key = table.c.key == field.key
+        return _runs_with(conn, table, key, table.c.value, op, values, correlated)
     return _attribute(conn, comparison)
 
 
-def compile_filter(conn: Connection, expr: Expr) -> Any:
-    """The WHERE clause (on ``runs``) that keeps the runs ``expr`` matches."""
+def compile_filter(conn: Connection, expr: Expr, *, correlated: bool = False) -> Any:
+    """The WHERE clause (on ``runs``) that keeps the runs ``expr`` matches (``correlated``: as
+    EXISTS probes, see the module's docstring)."""
     if isinstance(expr, And):
-        return and_(true(), *(compile_filter(conn, term) for term in expr.terms))
+        terms = (compile_filter(conn, term, correlated=correlated) for term in expr.terms)
+        return and_(true(), *terms)
     if isinstance(expr, Or):
-        return or_(false(), *(compile_filter(conn, term) for term in expr.terms))
-    return _comparison(conn, expr)
+        terms = (compile_filter(conn, term, correlated=correlated) for term in expr.terms)
+        return or_(false(), *terms)
+    return _comparison(conn, expr, correlated)

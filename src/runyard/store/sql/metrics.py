@@ -192,7 +192,33 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
     conn.execute(stmt, [summaries[pk] for pk in sorted(summaries)])
 
 
-def list_metric_series(conn: Connection, run_pks: dict[int, str]) -> list[MetricSeries]:
+_KINDS = {kind.value: kind for kind in MetricKind}
+_VALUE_TYPES = {value_type.value: value_type for value_type in ValueType}
+_NUMBER_START = frozenset("-0123456789")
+
+
+def decode_last_value(text: str | None) -> Any:
+    """The value ``last_value_json`` holds: ``json.loads``, with a fast path for numbers.
+
+    A JSON number starts with a digit or ``-``: ``json.dumps`` writes an int as its digits
+    (``int`` reads them back) and a float as its ``repr`` (with a ``.`` or an exponent) or
+    ``-Infinity``, which ``float`` reads back as ``json.loads`` does (``NaN`` and ``Infinity``,
+    and anything not a number, go through ``json.loads``)."""
+    if not text:
+        return None
+    if text[0] in _NUMBER_START:
+        if "." in text or "e" in text or "E" in text or "I" in text:
+            return float(text)
+        return int(text)
+    return json.loads(text)
+
+
+def list_metric_series(
+    conn: Connection, run_pks: dict[int, str], where: Any = None
+) -> list[MetricSeries]:
+    """The summaries of the series of the runs ``run_pks`` maps to their ids, in run pk and
+    series order. ``where``, when given, selects the rows instead of an IN list of the pks (a
+    range holding them, say): rows of other runs are then skipped."""
     col = metric_series.c
     stmt = (
         select(
@@ -206,22 +232,26 @@ def list_metric_series(conn: Connection, run_pks: dict[int, str]) -> list[Metric
             col.max_value,
             col.description,
         )
-        .where(col.run_pk.in_(list(run_pks)))
+        .where(col.run_pk.in_(list(run_pks)) if where is None else where)
         .order_by(col.run_pk, col.pk)
     )
+    kinds, value_types, decode = _KINDS, _VALUE_TYPES, decode_last_value
     return [
         MetricSeries(
-            run_id=run_pks[row.run_pk],
-            name=row.name,
-            kind=MetricKind(row.kind),
-            value_type=ValueType(row.value_type),
-            count=row._mapping["count"],
-            last_value=json.loads(row.last_value_json) if row.last_value_json else None,
-            min_value=row.min_value,
-            max_value=row.max_value,
-            description=row.description,
+            run_id=run_pks[run_pk],
+            name=name,
+            kind=kinds[kind],
+            value_type=value_types[value_type],
+            count=count,
+            last_value=decode(last),
+            min_value=low,
+            max_value=high,
+            description=description,
         )
-        for row in conn.execute(stmt)
+        for run_pk, name, kind, value_type, count, last, low, high, description in conn.execute(
+            stmt
+        ).all()
+        if run_pk in run_pks
     ]
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, select
 
 from runyard.entities import ExperimentInfo, MetricSeries, RunInfo, RunStatus
 from runyard.store.sql.dialect import by_code_point
 from runyard.store.sql.metrics import list_metric_series
-from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
+from runyard.store.sql.schema import experiments, metric_series, run_properties, run_tags, runs
 
 RUN_COLUMNS = (
     runs.c.pk,
@@ -37,6 +39,10 @@ RUN_COLUMNS = (
 )
 
 
+_PARENT = next(i for i, column in enumerate(RUN_COLUMNS) if column is runs.c.parent_pk)
+_ROOT = next(i for i, column in enumerate(RUN_COLUMNS) if column is runs.c.root_pk)
+
+
 def run_select() -> Any:
     """SELECT of every run column joined with its experiment (filter and order it further)."""
     return select(*RUN_COLUMNS).select_from(
@@ -54,6 +60,40 @@ def experiment_from_row(row: Row[Any]) -> ExperimentInfo:
     )
 
 
+_STATUSES = {status.value: status for status in RunStatus}
+_DENSE = 4
+"""A page whose pks span at most this many times their number is read by pk range: the rows of
+runs between them that are not on the page are skipped (cheaper than binding every pk)."""
+
+
+def _pk_clause(column: Any, pks: Sequence[int]) -> Any:
+    """WHERE ``column`` holds one of ``pks`` or, when they are dense, lies in their range (the
+    caller then skips the rows of other runs)."""
+    low, high = min(pks), max(pks)
+    if high - low < _DENSE * len(pks):
+        return column.between(low, high)
+    return column.in_(list(pks))
+
+
+@contextlib.contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a page of runs is built.
+
+    A page of 5,000 runs with metrics is some 60,000 new containers, none in a reference
+    cycle; built with the collector on, they trigger collections of the older generations, each
+    of which walks every object the process holds (40 % of the time of a search returning
+    100,000 runs page by page). Objects are still freed by reference counting meanwhile; the
+    collector is turned back on afterwards unless something else had turned it off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_runs(
     conn: Connection, rows: Sequence[Row[Any]], *, with_metrics: bool = False
 ) -> list[RunInfo]:
@@ -61,61 +101,91 @@ def load_runs(
     ``with_metrics``: then each RunInfo holds its metric summaries)."""
     if not rows:
         return []
-    pks = [row.pk for row in rows]
-    related = {row.parent_pk for row in rows} | {row.root_pk for row in rows}
+    # Rows are read by position (unpacked below): a fraction of the cost of attribute access.
+    table = cast("Sequence[tuple[Any, ...]]", rows)
+    ids = {row[0]: row[1] for row in table}
+    related = {row[_PARENT] for row in table} | {row[_ROOT] for row in table}
     related.discard(None)
-    ids = {row.pk: row.run_id for row in rows}
     missing = [pk for pk in related if pk not in ids]
     if missing:
         for pk, run_id in conn.execute(
             select(runs.c.pk, runs.c.run_id).where(runs.c.pk.in_(missing))
         ):
             ids[pk] = run_id
+    pks = [row[0] for row in table]
     # Keys in code-point order, the same on every database (and as SQLite's index gives them).
     tags: dict[int, dict[str, str | None]] = {pk: {} for pk in pks}
     for run_pk, key, value in conn.execute(
         select(run_tags.c.run_pk, run_tags.c.key, run_tags.c.value)
-        .where(run_tags.c.run_pk.in_(pks))
+        .where(_pk_clause(run_tags.c.run_pk, pks))
         .order_by(run_tags.c.run_pk, by_code_point(conn, run_tags.c.key))
-    ):
-        tags[run_pk][key] = value
+    ).all():
+        if run_pk in tags:
+            tags[run_pk][key] = value
     props: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     for run_pk, key, value in conn.execute(
         select(run_properties.c.run_pk, run_properties.c.key, run_properties.c.value)
-        .where(run_properties.c.run_pk.in_(pks))
+        .where(_pk_clause(run_properties.c.run_pk, pks))
         .order_by(run_properties.c.run_pk, by_code_point(conn, run_properties.c.key))
-    ):
-        props[run_pk][key] = value
-    metrics: dict[int, dict[str, MetricSeries]] | None = None
+    ).all():
+        if run_pk in props:
+            props[run_pk][key] = value
+    metrics: dict[int, dict[str, MetricSeries]] = {}
     if with_metrics:
-        metrics = {pk: {} for pk in pks}
-        by_id = {row.run_id: row.pk for row in rows}
-        for series in list_metric_series(conn, {row.pk: row.run_id for row in rows}):
-            metrics[by_id[series.run_id]][series.name] = series
+        page_ids = {row[0]: row[1] for row in table}
+        by_id: dict[str, dict[str, MetricSeries]] = {}
+        for pk, run_id in page_ids.items():
+            metrics[pk] = by_id[run_id] = {}
+        where = _pk_clause(metric_series.c.run_pk, pks)
+        for series in list_metric_series(conn, page_ids, where):
+            by_id[series.run_id][series.name] = series
+    statuses, loads, get_id = _STATUSES, json.loads, ids.get
     return [
         RunInfo(
-            run_id=row.run_id,
-            experiment_id=row.experiment_id,
-            experiment_name=row.experiment_name,
-            number=row.number,
-            status=RunStatus(row.status),
-            created_time=row.created_time,
-            parent_run_id=ids.get(row.parent_pk) if row.parent_pk is not None else None,
-            root_run_id=ids.get(row.root_pk) if row.root_pk is not None else None,
-            run_type=row.run_type,
-            display_name=row.display_name,
-            description=row.description,
-            target=row.target,
-            start_time=row.start_time,
-            end_time=row.end_time,
-            heartbeat_time=row.heartbeat_time,
-            error=json.loads(row.error_json) if row.error_json else None,
-            run_definition=json.loads(row.run_definition_json) if row.run_definition_json else None,
-            submitted_by=row.submitted_by,
-            stop_status=RunStatus(row.stop_status) if row.stop_status else None,
-            tags=tags[row.pk],
-            properties=props[row.pk],
-            metrics=None if metrics is None else metrics[row.pk],
+            run_id=run_id,
+            experiment_id=experiment_id,
+            experiment_name=experiment_name,
+            number=number,
+            status=statuses[status],
+            created_time=created_time,
+            parent_run_id=None if parent_pk is None else get_id(parent_pk),
+            root_run_id=None if root_pk is None else get_id(root_pk),
+            run_type=run_type,
+            display_name=display_name,
+            description=description,
+            target=target,
+            start_time=start_time,
+            end_time=end_time,
+            heartbeat_time=heartbeat_time,
+            error=loads(error_json) if error_json else None,
+            run_definition=loads(definition_json) if definition_json else None,
+            submitted_by=submitted_by,
+            stop_status=statuses[stop_status] if stop_status else None,
+            tags=tags[pk],
+            properties=props[pk],
+            metrics=metrics[pk] if with_metrics else None,
         )
-        for row in rows
+        for (
+            pk,
+            run_id,
+            number,
+            status,
+            run_type,
+            display_name,
+            description,
+            target,
+            created_time,
+            start_time,
+            end_time,
+            heartbeat_time,
+            error_json,
+            definition_json,
+            submitted_by,
+            stop_status,
+            parent_pk,
+            root_pk,
+            experiment_id,
+            experiment_name,
+            *_sort_values,
+        ) in table
     ]

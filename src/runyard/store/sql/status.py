@@ -6,24 +6,36 @@ the row and writes the ``RunChange`` they return. The caller holds the row's loc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from runyard.entities import RunChange, RunStatus, check_stop_status, status_change, stop_change
+from runyard.entities import (
+    RunChange,
+    RunInfo,
+    RunStatus,
+    check_stop_status,
+    status_change,
+    stop_change,
+)
+from runyard.store.sql.rows import load_runs, run_select
 from runyard.store.sql.schema import runs
+
+_RUN = run_select().where(runs.c.pk == bindparam("b_pk"))
+"""The run's row as ``rows.load_runs`` takes it, by pk."""
 
 
 def set_status(
     conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None, now: float
-) -> None:
-    """``Store.set_run_status`` on the run ``pk``, at ``now``."""
-    row = conn.execute(
-        select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
-    ).one()
+) -> RunInfo:
+    """``Store.set_run_status`` on the run ``pk``, at ``now``; return the run as it is now.
+
+    The row read to decide is the row returned, with the change applied: no second read."""
+    row = conn.execute(_RUN, {"b_pk": pk}).one()
     change = status_change(
         RunStatus(row.status),
         status,
@@ -33,6 +45,15 @@ def set_status(
         now=now,
     )
     write_change(conn, pk, change)
+    return applied(load_runs(conn, [row])[0], change)
+
+
+def applied(info: RunInfo, change: RunChange) -> RunInfo:
+    """``info`` as a read gives it after ``write_change`` stored ``change``."""
+    fields = change.fields()
+    if "error" in fields:
+        fields["error"] = json.loads(json.dumps(fields["error"]))  # as stored, then read
+    return dataclasses.replace(info, **fields) if fields else info
 
 
 def request_stop(

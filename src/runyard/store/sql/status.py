@@ -7,6 +7,7 @@ the row and writes the ``RunChange`` they return. The caller holds the row's loc
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Mapping
@@ -22,11 +23,8 @@ from runyard.entities import (
     status_change,
     stop_change,
 )
-from runyard.store.sql.rows import load_runs, run_select
+from runyard.store.sql import one_run
 from runyard.store.sql.schema import runs
-
-_RUN = run_select().where(runs.c.pk == bindparam("b_pk"))
-"""The run's row as ``rows.load_runs`` takes it, by pk."""
 
 
 def set_status(
@@ -35,7 +33,7 @@ def set_status(
     """``Store.set_run_status`` on the run ``pk``, at ``now``; return the run as it is now.
 
     The row read to decide is the row returned, with the change applied: no second read."""
-    row = conn.execute(_RUN, {"b_pk": pk}).one()
+    row = one_run.read_row(conn, pk)
     change = status_change(
         RunStatus(row.status),
         status,
@@ -45,7 +43,7 @@ def set_status(
         now=now,
     )
     write_change(conn, pk, change)
-    return applied(load_runs(conn, [row])[0], change)
+    return applied(one_run.run_info(conn, row), change)
 
 
 def applied(info: RunInfo, change: RunChange) -> RunInfo:
@@ -90,4 +88,17 @@ def write_change(conn: Connection, pk: int, change: RunChange) -> None:
     if change.error is not None:
         values["error_json"] = json.dumps(change.error)
     if values:
-        conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+        columns = tuple(values)
+        params = {f"b_{column}": value for column, value in values.items()}
+        params["b_pk"] = pk
+        conn.execute(_update(columns), params)
+
+
+@functools.cache
+def _update(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of a run, built once for each set of them (a few)."""
+    return (
+        update(runs)
+        .where(runs.c.pk == bindparam("b_pk"))
+        .values({column: bindparam(f"b_{column}") for column in columns})
+    )

@@ -185,9 +185,9 @@ class Run:
             properties=properties,
             submitted_by=_user(),
         )
-        info = experiment.workspace.store.create_runs([new])[0]
+        info = experiment.workspace.store.create_runs([new], heartbeat=True)[0]
         run = cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
-        lifetime.adopt(run)
+        lifetime.adopt(run, heartbeaten=True)
         return run
 
     # -- identity ------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ class Run:
             )
             for run_id, name, tags in specs
         ]
-        infos = self._store.create_runs(news)
+        infos = self._store.create_runs(news, heartbeat=True)
         children = []
         for info in infos:
             child = Run(
@@ -436,7 +436,7 @@ class Run:
                 _new=True,
             )
             child._parent = self
-            lifetime.adopt(child)
+            lifetime.adopt(child, heartbeaten=True)
             children.append(child)
         return children
 

@@ -85,9 +85,12 @@ def _raise_counter(conn: Connection, name: str, count: int) -> Row[Any]:
     return row
 
 
-def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> list[RunInfo]:
+def insert_runs(
+    conn: Connection, new_runs: Sequence[NewRun], now: float, *, heartbeat: bool = False
+) -> list[tuple[int, RunInfo]]:
     """Insert the runs (numbered per experiment, which is created when missing) with their tags
-    and properties; return them as stored, in order (built from what was written: no read).
+    and properties; return their pks and the runs as stored, in order (built from what was
+    written: no read). With ``heartbeat``, their heartbeat time is ``now``.
 
     Raises:
         UserError: a parent run is missing.
@@ -104,7 +107,8 @@ def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> lis
         row = _raise_counter(conn, name, count)
         counters[name] = int(row.run_counter) - count
         ids[name] = (row.pk, row.experiment_id)
-    created: list[RunInfo] = []
+    created: list[tuple[int, RunInfo]] = []
+    beat = now if heartbeat else None
     local: dict[str, _Created] = {}
     tag_rows: list[dict[str, Any]] = []
     property_rows: list[dict[str, Any]] = []
@@ -137,6 +141,7 @@ def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> lis
                 "created_time": now,
                 "start_time": times.start_time,
                 "end_time": times.end_time,
+                "heartbeat_time": beat,
                 "run_definition_json": definition,
                 "submitted_by": new.submitted_by,
             },
@@ -148,29 +153,29 @@ def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> lis
         property_rows.extend(
             {"run_pk": pk, "key": k, "value": v} for k, v in new.properties.items()
         )
-        created.append(
-            RunInfo(
-                run_id=new.run_id,
-                experiment_id=experiment_id,
-                experiment_name=new.experiment_name,
-                number=number,
-                status=new.status,
-                created_time=now,
-                parent_run_id=new.parent_run_id,
-                root_run_id=root_run_id,
-                run_type=new.run_type,
-                display_name=new.display_name,
-                description=new.description,
-                target=new.target,
-                start_time=times.start_time,
-                end_time=times.end_time,
-                run_definition=None if definition is None else json.loads(definition),
-                submitted_by=new.submitted_by,
-                # Keys in code-point order, as a read gives them (``rows.load_runs``).
-                tags=dict(sorted(new.tags.items())),
-                properties=dict(sorted(new.properties.items())),
-            )
+        info = RunInfo(
+            run_id=new.run_id,
+            experiment_id=experiment_id,
+            experiment_name=new.experiment_name,
+            number=number,
+            status=new.status,
+            created_time=now,
+            parent_run_id=new.parent_run_id,
+            root_run_id=root_run_id,
+            run_type=new.run_type,
+            display_name=new.display_name,
+            description=new.description,
+            target=new.target,
+            start_time=times.start_time,
+            end_time=times.end_time,
+            heartbeat_time=beat,
+            run_definition=None if definition is None else json.loads(definition),
+            submitted_by=new.submitted_by,
+            # Keys in code-point order, as a read gives them (``rows.load_runs``).
+            tags=dict(sorted(new.tags.items())),
+            properties=dict(sorted(new.properties.items())),
         )
+        created.append((pk, info))
     # All the batch's tags (and properties) in one statement each.
     if tag_rows:
         conn.execute(_INSERT_TAGS, tag_rows)

@@ -313,7 +313,11 @@ class SqlStore(base.Store):
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(
-        self, new_runs: Sequence[NewRun], *, request_id: str | None = None
+        self,
+        new_runs: Sequence[NewRun],
+        *,
+        request_id: str | None = None,
+        heartbeat: bool = False,
     ) -> list[RunInfo]:
         base.check_request_id(request_id)
         self._forget_old_requests(request_id)
@@ -336,14 +340,21 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             if not requests.claim(conn, request_id):
+                if heartbeat:  # a retry: heartbeat again the runs it created
+                    for run in requests.created_by(conn, request_id, new_runs):
+                        supervision.heartbeat(conn, self._run_pk(conn, run.run_id))
                 return requests.created_by(conn, request_id, new_runs)
             try:
-                return insert_runs(conn, new_runs, now)
+                # The heartbeat in the same transaction: the same as ``heartbeat`` after it.
+                created = insert_runs(conn, new_runs, now, heartbeat=heartbeat)
             except IntegrityError as exc:
                 raise UserError(
                     "Could not create the runs: a run id is already taken. Leave run_id unset to "
                     f"get a fresh one. ({str(exc.orig).strip()})"
                 ) from None
+        # Committed: the next verbs on these runs need not look their pks up.
+        self._run_pks.update((info.run_id, pk) for pk, info in created)
+        return [info for _, info in created]
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._read() as conn:

@@ -690,7 +690,8 @@ def _outputs_dir(outputs: Any) -> str | None:
     if outputs is False:
         return None
     folder = Path(OUTPUTS if outputs in (None, True) else outputs).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():  # there already for every run but the first
+        folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
 
 

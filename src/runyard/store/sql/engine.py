@@ -188,6 +188,9 @@ def _shared_postgres_engine(url: str) -> Engine:
     return engine
 
 
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database in (None, "", ":memory:"):
@@ -212,7 +215,11 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's connection: the same statement, without a statement's overhead in
+        # SQLAlchemy (a third of a short transaction's time).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(_BEGIN[mode]).close()
 
     return engine
 

@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, literal_column, select, union_all
 
 from runyard.entities import RunInfo, RunStatus
 from runyard.store.sql.rows import run_select
 from runyard.store.sql.schema import run_properties, run_tags, runs
 
 _RUN = run_select().where(runs.c.pk == bindparam("b_pk"))
-_TAGS = select(run_tags.c.key, run_tags.c.value).where(run_tags.c.run_pk == bindparam("b_pk"))
-_PROPERTIES = select(run_properties.c.key, run_properties.c.value).where(
-    run_properties.c.run_pk == bindparam("b_pk")
+_KEY_VALUES = union_all(
+    select(literal_column("0").label("kind"), run_tags.c.key, run_tags.c.value).where(
+        run_tags.c.run_pk == bindparam("b_pk")
+    ),
+    select(literal_column("1").label("kind"), run_properties.c.key, run_properties.c.value).where(
+        run_properties.c.run_pk == bindparam("b_pk")
+    ),
 )
+"""The run's tags (kind 0) and properties (kind 1), in one statement."""
 _RUN_ID = select(runs.c.run_id).where(runs.c.pk == bindparam("b_pk"))
 
 
@@ -32,10 +37,12 @@ def read_row(conn: Connection, pk: int) -> Row[Any]:
 
 def run_info(conn: Connection, row: Row[Any]) -> RunInfo:
     """The run of ``row`` (from ``read_row``), with its tags, properties and parent ids."""
-    params = {"b_pk": row.pk}
+    pairs: tuple[list[tuple[str, Any]], list[tuple[str, Any]]] = ([], [])
+    for kind, key, value in conn.execute(_KEY_VALUES, {"b_pk": row.pk}):
+        pairs[kind].append((key, value))
     # Sorted here, by code point as ``rows.by_code_point`` orders them on every database.
-    tags: dict[str, str | None] = dict(sorted((k, v) for k, v in conn.execute(_TAGS, params)))
-    properties: dict[str, str] = dict(sorted((k, v) for k, v in conn.execute(_PROPERTIES, params)))
+    tags: dict[str, str | None] = dict(sorted(pairs[0]))
+    properties: dict[str, str] = dict(sorted(pairs[1]))
     parent = _run_id(conn, row.parent_pk)
     root = parent if row.root_pk == row.parent_pk else _run_id(conn, row.root_pk)
     return RunInfo(

@@ -10,6 +10,7 @@ insertion order).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -17,12 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Float, bindparam, case, cast, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.entities import MetricChunk, MetricKind, MetricSeries, ValueType
 from runyard.errors import LimitExceededError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
 from runyard.store import codec
-from runyard.store.sql.dialect import insert_ignoring_conflicts, is_postgresql, lock_runs
+from runyard.store.sql.dialect import is_postgresql, lock_runs
 from runyard.store.sql.schema import metric_chunks, metric_series, runs
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -123,8 +125,8 @@ def _series_pks(
                 "log_row for many columns)."
             )
     now = time.time()
-    conn.execute(
-        insert_ignoring_conflicts(conn, metric_series),
+    created = conn.execute(
+        _insert_series(is_postgresql(conn)),
         [
             {
                 "run_pk": run_pk,
@@ -138,7 +140,21 @@ def _series_pks(
             for run_pk, name in sorted(missing)
         ],
     )
-    return lookup()
+    # The series inserted here come back from the INSERT; one created by another writer
+    # meanwhile (not inserted here) is looked up.
+    found.update({(run_pk, name): pk for pk, run_pk, name in created})
+    return found if keys <= found.keys() else lookup()
+
+
+@functools.cache
+def _insert_series(postgres: bool) -> Any:
+    """INSERT of new series, ignoring those that exist, giving back (pk, run_pk, name) of each
+    series it inserted (built once per dialect)."""
+    col = metric_series.c
+    returned = (col.pk, col.run_pk, col.name)
+    if postgres:
+        return postgresql.insert(metric_series).on_conflict_do_nothing().returning(*returned)
+    return sqlite.insert(metric_series).on_conflict_do_nothing().returning(*returned)
 
 
 def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[MetricChunk]) -> None:

@@ -347,10 +347,10 @@ class MetricPipeline:
                     self._drain()
                 except BaseException as exc:  # never let the thread die silently
                     self.error = exc
-                try:
-                    self._beat()
-                except BaseException as exc:
-                    self.error = exc
+            try:
+                self._beat()  # without the lock: a flush meanwhile need not wait for it
+            except BaseException as exc:
+                self.error = exc
 
     def _drain(self) -> None:
         # Markers first, then the queue's length: every point queued before a marker taken

@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from runyard.errors import MissingExtraError, StoreError, WorkspaceConfigError
 
@@ -219,7 +220,13 @@ def _sqlite_engine(url: str) -> Engine:
         # SQLAlchemy (a third of a short transaction's time).
         driver = conn.connection.driver_connection
         assert driver is not None
-        driver.execute(_BEGIN[mode]).close()
+        statement = _BEGIN[mode]
+        try:
+            driver.execute(statement).close()
+        except sqlite3.Error as exc:
+            # As SQLAlchemy raises a failed statement ("database is locked" after the busy
+            # timeout, say): the store turns it into a StoreError.
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     return engine
 

@@ -39,11 +39,13 @@ test: lint typecheck pytest
 
 # Benchmarks get their own venv (MLflow and its dependencies stay out of .venv).
 # `make bench BENCH_ARGS='--points 200000'` passes options on to log_throughput.py, and
-# `INGEST_ARGS='--no-mlflow'` to server_ingest.py; results also go to bench/.work/.
+# `INGEST_ARGS='--no-mlflow'` to server_ingest.py, `CREATE_ARGS='--runs 500'` to
+# run_creation.py; results also go to bench/.work/.
 BENCH_VENV := .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_ARGS ?=
 INGEST_ARGS ?=
+CREATE_ARGS ?=
 
 $(BENCH_BIN)/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -57,6 +59,7 @@ bench: $(BENCH_VENV)/.installed-bench
 	mkdir -p bench/.work
 	$(BENCH_BIN)/python bench/log_throughput.py --json bench/.work/log_throughput.json $(BENCH_ARGS)
 	$(BENCH_BIN)/python bench/server_ingest.py --json bench/.work/server_ingest.json $(INGEST_ARGS)
+	$(BENCH_BIN)/python bench/run_creation.py --json bench/.work/run_creation.json $(CREATE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -49,6 +49,9 @@ _SERIES = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.nam
     metric_series.c.run_pk.in_(bindparam("b_run_pks", expanding=True)),
     metric_series.c.name.in_(bindparam("b_names", expanding=True)),
 )
+_ONE_SERIES = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
+    metric_series.c.run_pk == bindparam("b_run_pk"), metric_series.c.name == bindparam("b_name")
+)
 _SERIES_COUNT = select(func.count()).where(metric_series.c.run_pk == bindparam("b_run_pk"))
 _INSERT_CHUNKS = metric_chunks.insert()
 
@@ -94,13 +97,20 @@ def _series_pks(
     conn: Connection, keys: set[tuple[int, str]], first: dict[tuple[int, str], MetricChunk]
 ) -> dict[tuple[int, str], int]:
     """The pk of each (run_pk, name) series, creating the missing ones from their first chunk."""
-    params = {
-        "b_run_pks": sorted({run_pk for run_pk, _ in keys}),
-        "b_names": sorted({name for _, name in keys}),
-    }
+    if len(keys) == 1:  # one series (a short run's write): no IN lists to expand
+        ((run_pk, name),) = keys
+        stmt, params = _ONE_SERIES, {"b_run_pk": run_pk, "b_name": name}
+    else:
+        stmt, params = (
+            _SERIES,
+            {
+                "b_run_pks": sorted({run_pk for run_pk, _ in keys}),
+                "b_names": sorted({name for _, name in keys}),
+            },
+        )
 
     def lookup() -> dict[tuple[int, str], int]:
-        rows = conn.execute(_SERIES, params)
+        rows = conn.execute(stmt, params)
         return {(run_pk, name): pk for pk, run_pk, name in rows if (run_pk, name) in keys}
 
     found = lookup()

@@ -53,14 +53,16 @@ test: lint typecheck pytest
 
 # Benchmarks get their own venv (MLflow and its dependencies stay out of .venv).
 # `make bench BENCH_ARGS='--points 200000'` passes options on to log_throughput.py,
-# `INGEST_ARGS='--no-mlflow'` to server_ingest.py and `QUERY_ARGS='--sizes 1000,10000'` to
-# run_queries.py; results also go to bench/.work/. run_queries.py builds its run populations
-# once (the 10,000 MLflow runs take about 8 minutes) and keeps them in bench/.work/run_queries/.
+# `INGEST_ARGS='--no-mlflow'` to server_ingest.py, `CREATE_ARGS='--runs 500'` to run_creation.py
+# and `QUERY_ARGS='--sizes 1000,10000'` to run_queries.py; results also go to bench/.work/.
+# run_queries.py builds its run populations once (the 10,000 MLflow runs take about 8 minutes)
+# and keeps them in bench/.work/run_queries/.
 BENCH_VENV := .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_ARGS ?=
 INGEST_ARGS ?=
 QUERY_ARGS ?=
+CREATE_ARGS ?=
 
 $(BENCH_BIN)/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -74,6 +76,7 @@ bench: $(BENCH_VENV)/.installed-bench
 	mkdir -p bench/.work
 	$(BENCH_BIN)/python bench/log_throughput.py --json bench/.work/log_throughput.json $(BENCH_ARGS)
 	$(BENCH_BIN)/python bench/server_ingest.py --json bench/.work/server_ingest.json $(INGEST_ARGS)
+	$(BENCH_BIN)/python bench/run_creation.py --json bench/.work/run_creation.json $(CREATE_ARGS)
 	$(BENCH_BIN)/python bench/run_queries.py --json bench/.work/run_queries.json $(QUERY_ARGS)
 
 clean:

@@ -317,6 +317,29 @@ def test_snapshot_runyardignore_wins_over_gitignore(experiment: Experiment, tmp_
     ]
 
 
+def test_snapshot_sees_each_change_of_the_ignore_rules(
+    experiment: Experiment, tmp_path: Path
+) -> None:
+    project = _make_folder(tmp_path / "project", {"train.py": "print(1)", "a.log": "log"})
+    names = []
+    for rules in (None, "*.log\n", "*.py\n", None):
+        ignore = project / ".runyardignore"
+        if rules is None:
+            ignore.unlink(missing_ok=True)
+        else:
+            ignore.write_text(rules)
+        run = experiment.start_logging(snapshot_directory=project, outputs=False)
+        names.append(_snapshot_names(run, tmp_path / f"restored-{len(names)}"))
+        run.complete()
+
+    assert names == [
+        ["a.log", "train.py"],
+        [".runyardignore", "train.py"],
+        [".runyardignore", "a.log"],
+        ["a.log", "train.py"],
+    ]
+
+
 def test_snapshot_gitignore_is_used_without_runyardignore(
     experiment: Experiment, tmp_path: Path
 ) -> None:

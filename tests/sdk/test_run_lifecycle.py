@@ -146,6 +146,10 @@ def test_run_start_logging_records_git_properties(experiment: Experiment, tmp_pa
     assert properties["runyard.git.commit"] == commit
     assert properties["runyard.git.branch"] == "main"
     assert properties["runyard.git.dirty"] == "False"
+    # From a folder below the repository's top (git finds the .git above it), too.
+    (repo / "src" / "pkg").mkdir(parents=True)
+    nested = experiment.start_logging(snapshot_directory=repo / "src" / "pkg", outputs=False)
+    assert nested.get_properties()["runyard.git.commit"] == commit
 
 
 def test_run_start_logging_outside_git_has_no_git_properties(experiment: Experiment) -> None:

@@ -499,6 +499,49 @@ class StoreContract(InputContract, SearchContract):
         with pytest.raises(RunNotFoundError):
             store.heartbeat("absent")
 
+    def test_create_runs_with_heartbeat_heartbeats_them(self, store: Store) -> None:
+        before = time.time()
+        created = store.create_runs([new_run("a"), new_run("b", parent_run_id="a")], heartbeat=True)
+        after = time.time()
+        for run in created:
+            assert_recent(store.get_run(run.run_id).heartbeat_time, before, after)
+        assert store.create_runs([new_run("c")])[0].heartbeat_time is None
+        assert store.get_run("c").heartbeat_time is None
+
+    def test_changed_runs_are_returned_as_read(self, store: Store) -> None:
+        """What create_runs and set_run_status return is what get_run reads: a grandchild with
+        tags and properties (keys out of order), a definition and an error."""
+        created = store.create_runs(
+            [
+                new_run("root", tags={"z": "1", "a": None, "é": "x"}, properties={"q": "2"}),
+                new_run("child", parent_run_id="root", properties={"b": "1", "A": "2"}),
+                new_run(
+                    "grandchild",
+                    "other",
+                    parent_run_id="child",
+                    tags={"k": "v", "B": None},
+                    run_definition={"args": ("--lr", 0.1), "n": 1},
+                    display_name="gc",
+                    description="d",
+                    submitted_by="ann",
+                ),
+            ]
+        )
+        assert created == [store.get_run(r) for r in ("root", "child", "grandchild")]
+        assert list(created[0].tags) == ["a", "z", "é"]  # in key order, as a read gives them
+        assert list(created[1].properties) == ["A", "b"]
+        assert (created[2].parent_run_id, created[2].root_run_id) == ("child", "root")
+        later = store.create_runs([new_run("late", parent_run_id="grandchild")])[0]
+        assert (later.parent_run_id, later.root_run_id) == ("grandchild", "root")
+        assert later == store.get_run("late")
+        failed = store.set_run_status(
+            "grandchild", RunStatus.FAILED, error={"message": "boom", "details": [("a", 1)]}
+        )
+        assert failed == store.get_run("grandchild")
+        assert list(failed.tags) == ["B", "k"]
+        assert failed.error == {"message": "boom", "details": [["a", 1]]}
+        assert store.set_run_status("late", RunStatus.COMPLETED) == store.get_run("late")
+
     # -- tags and properties -------------------------------------------------------------------
 
     def test_set_tags_merges_and_overwrites(self, store: Store) -> None:

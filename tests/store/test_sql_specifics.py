@@ -27,6 +27,7 @@ from sqlalchemy import Engine, event, inspect, text
 from runyard.entities import MetricKind, NewRun, RunQuery, RunStatus, ValueType
 from runyard.errors import StoreError
 from runyard.store.sql import SqlStore
+from runyard.store.sql import engine as sql_engine
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, current_revision
 from runyard.store.sql.schema import metadata
@@ -212,12 +213,32 @@ def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_target: SqlTarget, tmp_pa
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+        # NORMAL in WAL: a committed transaction survives a crash of the process.
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
     # WAL is a property of the file: every other connection finds it too.
     raw = sqlite3.connect(tmp_path / "runyard.db")
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         raw.close()
+
+
+def test_sqlite_write_that_cannot_take_the_lock_raises_store_error(
+    sqlite_target: SqlTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_engine, "SQLITE_BUSY_TIMEOUT_SECONDS", 0.2)
+    with opened(sqlite_target) as store:
+        store.create_runs([NewRun(run_id="r", experiment_name="e")])
+        other = sqlite3.connect(tmp_path / "runyard.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            with pytest.raises(StoreError, match="database is locked"):
+                store.set_tags("r", {"a": "1"})
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        store.set_tags("r", {"a": "1"})  # the lock is free again
+        assert store.get_run("r").tags == {"a": "1"}
 
 
 # -- many writers ------------------------------------------------------------------------------

@@ -24,10 +24,23 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+_GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")
+"""Variables with which git finds a repository elsewhere than in a ``.git`` above the folder."""
+
+
+def _maybe_in_repository(path: Path) -> bool:
+    """False when git cannot find a repository for ``path``: no ``.git`` (folder or file) in it
+    or any folder above, and no variable pointing git elsewhere. Then ``git status`` would only
+    fail, and a process costs milliseconds (``start_logging`` from a plain folder)."""
+    if any(os.environ.get(name) for name in _GIT_ENV):
+        return True
+    return any(os.path.lexists(os.path.join(folder, ".git")) for folder in (path, *path.parents))
+
+
 def git_properties(folder: str | os.PathLike[str]) -> dict[str, str]:
     """``runyard.git.{repository_uri,branch,commit,dirty}`` of ``folder``; {} outside git."""
     path = Path(folder).resolve()
-    if shutil.which("git") is None or not path.is_dir():
+    if not path.is_dir() or not _maybe_in_repository(path) or shutil.which("git") is None:
         return {}
     status = _git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
     if status is None:

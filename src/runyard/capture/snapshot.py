@@ -42,21 +42,32 @@ IGNORE_FILES = (".runyardignore", ".gitignore")
 
 # (path, size, mtime_ns) -> sha256: an unchanged file is not hashed twice in one process.
 _digests: dict[tuple[str, int, int], str] = {}
+# The text of a folder's ignore file (None: it has none) -> its compiled rules.
+_specs: dict[str | None, pathspec.PathSpec] = {}  # type: ignore[type-arg]
+_MAX_SPECS = 64
 
 
 def ignore_spec(folder: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]
     """The ignore rules of ``folder``: ``ALWAYS_IGNORED`` and its first ``IGNORE_FILES``."""
     import pathspec  # ~10 ms: only when a snapshot is taken, not at ``import runyard``
 
-    lines = list(ALWAYS_IGNORED)
+    text: str | None = None
     for name in IGNORE_FILES:
         candidate = folder / name
         if candidate.is_file():
-            lines.extend(candidate.read_text(errors="replace").splitlines())
+            text = candidate.read_text(errors="replace")
             break
-    # GitIgnoreSpec: git's own semantics, and no DeprecationWarning ("gitwildmatch" warns in
-    # pathspec 1.x, which fails any caller running with warnings as errors).
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    # Compiled once for each text of the rules (read every time: a change is seen at once).
+    spec = _specs.get(text)
+    if spec is None:
+        lines = [*ALWAYS_IGNORED, *(text.splitlines() if text is not None else [])]
+        # GitIgnoreSpec: git's own semantics, and no DeprecationWarning ("gitwildmatch" warns
+        # in pathspec 1.x, which fails any caller running with warnings as errors).
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        if len(_specs) >= _MAX_SPECS:
+            _specs.clear()
+        _specs[text] = spec
+    return spec
 
 
 def select_files(

@@ -10,9 +10,11 @@ The write path of a metric:
 2. The writer thread wakes every ``interval`` seconds (or at once on ``flush``), takes everything
    queued, slices it into keys, values, steps and times, groups the points of each series into
    one ``MetricChunk`` and hands all chunks to ``Store.log_metrics`` in one transaction.
-3. ``flush`` puts a marker in a second deque and waits until the writer has written everything
-   queued before it. ``complete``, ``fail``, ``cancel``, the end of a ``with`` block,
-   ``get_metrics`` and interpreter exit all flush.
+3. ``flush`` puts a marker in a second deque and waits until everything queued before it is
+   written: by the flushing thread itself when the writer thread is idle (no thread switch for
+   the few points of a short run), else by the writer thread on its next turn. ``complete``,
+   ``fail``, ``cancel``, the end of a ``with`` block, ``get_metrics`` and interpreter exit all
+   flush.
 
 A failed write is retried with backoff; if it still fails, the points stay queued for the next
 flush and the error is raised to the user on the next call (``MetricWriteError``). Only points
@@ -183,6 +185,8 @@ class MetricPipeline:
         self._markers: collections.deque[_Marker] = collections.deque()
         self._retry: list[MetricChunk] = []
         self._wake = threading.Event()
+        self._drain_lock = threading.Lock()
+        """Held by whoever writes the queue: the writer thread, or a flush that found it idle."""
         self._closed = False
         self._thread: threading.Thread | None = None
         self._start()
@@ -290,9 +294,8 @@ class MetricPipeline:
         self._ensure_writer()
         marker = _Marker()
         self._markers.append(marker)
-        self._wake.set()
-        if self._closed and (self._thread is None or not self._thread.is_alive()):
-            self._drain()  # closed: no writer any more, so the caller writes what is left
+        if not self._drain_if_idle():
+            self._wake.set()  # the writer is busy: it takes the marker on its next turn
         deadline = time.monotonic() + timeout_seconds
         while not marker.done.wait(max(0.0, min(FLUSH_CHECK_SECONDS, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
@@ -301,9 +304,25 @@ class MetricPipeline:
                     "queued and being written. Call flush() again to keep waiting."
                 )
             self._ensure_writer()  # a marker not taken yet waits for the new writer
+            self._drain_if_idle()  # or is taken here, if no writer has taken it meanwhile
         if marker.error is not None:
             self.error = None
             raise self._as_raised(marker.error)
+
+    def _drain_if_idle(self) -> bool:
+        """Write what is queued in the calling thread if no writer is writing now (the writer
+        thread is idle, or gone once closed), without waking it and waiting for it: a flush of
+        a few points costs no thread switch. Return whether it did; a failure is recorded in
+        the markers taken, as the writer thread records it."""
+        if not self._drain_lock.acquire(blocking=False):
+            return False
+        try:
+            self._drain()
+        except Exception as exc:
+            self.error = exc
+        finally:
+            self._drain_lock.release()
+        return True
 
     def close(self) -> None:
         """Flush, then stop the writer thread."""
@@ -323,12 +342,13 @@ class MetricPipeline:
         while not self._closed:
             self._wake.wait(self.interval)
             self._wake.clear()
+            with self._drain_lock:
+                try:
+                    self._drain()
+                except BaseException as exc:  # never let the thread die silently
+                    self.error = exc
             try:
-                self._drain()
-            except BaseException as exc:  # never let the thread die silently
-                self.error = exc
-            try:
-                self._beat()
+                self._beat()  # without the lock: a flush meanwhile need not wait for it
             except BaseException as exc:
                 self.error = exc
 
@@ -447,6 +467,7 @@ def _after_fork_in_child() -> None:
         pipeline._beating.clear()  # the parent's runs: the parent keeps them alive
         pipeline._thread = None
         pipeline._register_lock = threading.Lock()
+        pipeline._drain_lock = threading.Lock()
         if not pipeline._closed:
             pipeline._start()
 

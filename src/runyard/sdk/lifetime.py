@@ -1,10 +1,10 @@
 """The interactive runs this process started: kept alive while it lives, ended when it exits.
 
 A run that ``start_logging``, ``child_run`` or ``create_children`` creates is owned by the
-process that created it (``adopt``). While the process lives, the run heartbeats: once at once
-(a process killed a moment after the start leaves a run that can still be found dead), then
-every ``RunnerSettings.heartbeat_seconds`` from the workspace's metric writer thread
-(``MetricPipeline.keep_alive``), so ``run.log`` pays nothing for it. When it ends:
+process that created it (``adopt``). While the process lives, the run heartbeats: once at once,
+with its creation (a process killed a moment after the start leaves a run that can still be
+found dead), then every ``RunnerSettings.heartbeat_seconds`` from the workspace's metric writer
+thread (``MetricPipeline.keep_alive``), so ``run.log`` pays nothing for it. When it ends:
 
 - ``complete()``, ``fail()``, ``cancel()`` or the end of a ``with`` block: the run is released.
 - The interpreter exits with the run still open: it is ended, children first. **Failed** with
@@ -63,13 +63,15 @@ def prepare(workspace: Workspace) -> None:
     workspace.pipeline  # noqa: B018 - started on first use
 
 
-def adopt(run: Run) -> None:
-    """Own ``run``, which this process just created: heartbeat it now and from the workspace's
-    writer thread, and end it at exit if it is still open then."""
+def adopt(run: Run, heartbeaten: bool = False) -> None:
+    """Own ``run``, which this process just created: heartbeat it now (unless its creation
+    did: ``Store.create_runs(heartbeat=True)``) and from the workspace's writer thread, and end
+    it at exit if it is still open then."""
     workspace = run.experiment.workspace
-    # Away or locked: the writer thread sends the next one within a period.
-    with contextlib.suppress(StoreError):
-        workspace.store.heartbeat(run.id)
+    if not heartbeaten:
+        # Away or locked: the writer thread sends the next one within a period.
+        with contextlib.suppress(StoreError):
+            workspace.store.heartbeat(run.id)
     workspace.pipeline.keep_alive(run.id)
     with _lock:
         _owned[_key(run)] = run

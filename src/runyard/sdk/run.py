@@ -187,9 +187,9 @@ class Run:
             properties=properties,
             submitted_by=_user(),
         )
-        info = experiment.workspace.store.create_runs([new])[0]
+        info = experiment.workspace.store.create_runs([new], heartbeat=True)[0]
         run = cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
-        lifetime.adopt(run)
+        lifetime.adopt(run, heartbeaten=True)
         return run
 
     # -- identity ------------------------------------------------------------------------------
@@ -427,7 +427,7 @@ class Run:
             )
             for run_id, name, tags in specs
         ]
-        infos = self._store.create_runs(news)
+        infos = self._store.create_runs(news, heartbeat=True)
         children = []
         for info in infos:
             child = Run(
@@ -438,7 +438,7 @@ class Run:
                 _new=True,
             )
             child._parent = self
-            lifetime.adopt(child)
+            lifetime.adopt(child, heartbeaten=True)
             children.append(child)
         return children
 
@@ -722,7 +722,8 @@ def _outputs_dir(outputs: Any) -> str | None:
     if outputs is False:
         return None
     folder = Path(OUTPUTS if outputs in (None, True) else outputs).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():  # there already for every run but the first
+        folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
 
 

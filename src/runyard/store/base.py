@@ -100,7 +100,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def create_runs(
-        self, runs: Sequence[NewRun], *, request_id: str | None = None
+        self, runs: Sequence[NewRun], *, request_id: str | None = None, heartbeat: bool = False
     ) -> list[RunInfo]:
         """Create every run in one transaction and return them in the same order.
 
@@ -112,6 +112,9 @@ class Store(abc.ABC):
             request_id: a request id the store has applied already is ignored, so a retried
                 request is applied exactly once: the runs that request created are returned (as
                 they are now) instead of a duplicate-id error.
+            heartbeat: also heartbeat the runs, as ``heartbeat`` right after would (for a
+                process that keeps the runs it creates alive); best effort, as ``heartbeat``
+                is: a heartbeat the store cannot take now is dropped, the runs are created.
 
         Raises:
             UserError: a run id exists already, a parent is missing, a tag or property breaks a

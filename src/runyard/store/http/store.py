@@ -66,6 +66,7 @@ from runyard.errors import (
     RunyardError,
     ServerUnreachableError,
     SnapshotNotFoundError,
+    StoreError,
     UserError,
     WorkspaceConfigError,
 )
@@ -334,13 +335,19 @@ class HttpStore(base.Store):
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(
-        self, runs: Sequence[NewRun], *, request_id: str | None = None
+        self, runs: Sequence[NewRun], *, request_id: str | None = None, heartbeat: bool = False
     ) -> list[RunInfo]:
         base.check_request_id(request_id)
         body = {"runs": [wire.new_run_to_json(r) for r in runs]}
         rid = self._request_id() if request_id is None else request_id
         created = self._json("POST", "/runs", json=body, request_id=rid)["runs"]
-        return [self._known.remember(wire.run_from_json(r)) for r in created]
+        infos = [self._known.remember(wire.run_from_json(r)) for r in created]
+        if heartbeat:
+            for info in infos:
+                # Created: a heartbeat that fails now is dropped, as the next one comes later.
+                with contextlib.suppress(StoreError):
+                    self.heartbeat(info.run_id)
+        return infos
 
     def get_run(self, run_id: str) -> RunInfo:
         return self._known.remember(wire.run_from_json(self._json("GET", self._run(run_id))))

@@ -11,11 +11,12 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
-from runyard.entities import NewRun, new_run_change
+from runyard.entities import NewRun, RunInfo, new_run_change
 from runyard.errors import ExperimentNotFoundError, UserError
 from runyard.store.sql.dialect import insert_ignoring_conflicts
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
@@ -52,86 +53,152 @@ def ensure_experiment(conn: Connection, name: str) -> None:
     )
 
 
-def insert_runs(conn: Connection, new_runs: Sequence[NewRun], now: float) -> list[int]:
+_RAISE_COUNTER = (
+    update(experiments)
+    .where(experiments.c.name == bindparam("b_name"))
+    .values(run_counter=experiments.c.run_counter + bindparam("b_count"))
+    .returning(experiments.c.pk, experiments.c.experiment_id, experiments.c.run_counter)
+)
+"""Raise an experiment's counter by the runs of a batch; gives its pk, id and new counter."""
+_PARENT = select(runs.c.pk, runs.c.root_pk).where(runs.c.run_id == bindparam("b_run_id"))
+_RUN_ID = select(runs.c.run_id).where(runs.c.pk == bindparam("b_pk"))
+_INSERT_RUN = runs.insert()
+_INSERT_TAGS = run_tags.insert()
+_INSERT_PROPERTIES = run_properties.insert()
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    pk: int
+    root_pk: int | None
+    root_run_id: str | None
+
+
+def _raise_counter(conn: Connection, name: str, count: int) -> Row[Any]:
+    """Raise the counter of the experiment ``name`` (created when missing) by ``count``."""
+    params = {"b_name": name, "b_count": count}
+    row = conn.execute(_RAISE_COUNTER, params).first()
+    if row is None:
+        # Created here, not before the transaction: a batch that fails creates nothing.
+        ensure_experiment(conn, name)
+        row = conn.execute(_RAISE_COUNTER, params).one()
+    return row
+
+
+def insert_runs(
+    conn: Connection, new_runs: Sequence[NewRun], now: float, *, heartbeat: bool = False
+) -> list[tuple[int, RunInfo]]:
     """Insert the runs (numbered per experiment, which is created when missing) with their tags
-    and properties; return their pks in order.
+    and properties; return their pks and the runs as stored, in order (built from what was
+    written: no read). With ``heartbeat``, their heartbeat time is ``now``.
 
     Raises:
         UserError: a parent run is missing.
         IntegrityError: a run id is taken.
     """
     counters: dict[str, int] = {}
+    ids: dict[str, tuple[int, str]] = {}  # experiment name -> (pk, experiment id)
     by_experiment: dict[str, int] = {}
     for new in new_runs:
         by_experiment[new.experiment_name] = by_experiment.get(new.experiment_name, 0) + 1
     # By name: on PostgreSQL the UPDATE locks the experiment's row until the commit (the
     # numbers stay gapless), and two batches must take their locks in the same order.
     for name, count in sorted(by_experiment.items()):
-        # Created here, not before the transaction: a batch that fails creates nothing.
-        ensure_experiment(conn, name)
-        conn.execute(
-            update(experiments)
-            .where(experiments.c.name == name)
-            .values(run_counter=experiments.c.run_counter + count)
-        )
-        row = experiment_row(conn, name)
+        row = _raise_counter(conn, name, count)
         counters[name] = int(row.run_counter) - count
-        by_experiment[name] = row.pk
-    created: list[int] = []
-    local_pks: dict[str, tuple[int, int | None]] = {}
+        ids[name] = (row.pk, row.experiment_id)
+    created: list[tuple[int, RunInfo]] = []
+    beat = now if heartbeat else None
+    local: dict[str, _Created] = {}
+    tag_rows: list[dict[str, Any]] = []
+    property_rows: list[dict[str, Any]] = []
     for new in new_runs:
         parent_pk = root_pk = None
+        root_run_id = None
         if new.parent_run_id is not None:
-            if new.parent_run_id in local_pks:
-                parent_pk, parent_root = local_pks[new.parent_run_id]
-            else:
-                parent = conn.execute(
-                    select(runs.c.pk, runs.c.root_pk).where(runs.c.run_id == new.parent_run_id)
-                ).first()
-                if parent is None:
-                    # A UserError as the contract says: the batch itself is wrong.
-                    raise UserError(
-                        f"Parent run {new.parent_run_id!r} of run {new.run_id!r} was not "
-                        "found; children need an existing parent. Create the parent first "
-                        "(or earlier in the same batch)."
-                    )
-                parent_pk, parent_root = parent.pk, parent.root_pk
-            root_pk = parent_root if parent_root is not None else parent_pk
+            parent = local.get(new.parent_run_id) or _stored_parent(conn, new)
+            parent_pk = parent.pk
+            root_pk = parent.root_pk if parent.root_pk is not None else parent_pk
+            root_run_id = parent.root_run_id or new.parent_run_id
         counters[new.experiment_name] += 1
+        number = counters[new.experiment_name]
+        experiment_pk, experiment_id = ids[new.experiment_name]
         times = new_run_change(new.status, now)
+        definition = None if new.run_definition is None else json.dumps(new.run_definition)
         inserted = conn.execute(
-            runs.insert().values(
-                run_id=new.run_id,
-                experiment_pk=by_experiment[new.experiment_name],
-                parent_pk=parent_pk,
-                root_pk=root_pk,
-                number=counters[new.experiment_name],
-                status=new.status.value,
-                run_type=new.run_type,
-                display_name=new.display_name,
-                description=new.description,
-                target=new.target,
-                created_time=now,
-                start_time=times.start_time,
-                end_time=times.end_time,
-                run_definition_json=json.dumps(new.run_definition)
-                if new.run_definition is not None
-                else None,
-                submitted_by=new.submitted_by,
-            )
+            _INSERT_RUN,
+            {
+                "run_id": new.run_id,
+                "experiment_pk": experiment_pk,
+                "parent_pk": parent_pk,
+                "root_pk": root_pk,
+                "number": number,
+                "status": new.status.value,
+                "run_type": new.run_type,
+                "display_name": new.display_name,
+                "description": new.description,
+                "target": new.target,
+                "created_time": now,
+                "start_time": times.start_time,
+                "end_time": times.end_time,
+                "heartbeat_time": beat,
+                "run_definition_json": definition,
+                "submitted_by": new.submitted_by,
+            },
         ).inserted_primary_key
         assert inserted is not None
         pk = int(inserted[0])
-        local_pks[new.run_id] = (pk, root_pk)
-        created.append(pk)
-        if new.tags:
-            conn.execute(
-                run_tags.insert(),
-                [{"run_pk": pk, "key": k, "value": v} for k, v in new.tags.items()],
-            )
-        if new.properties:
-            conn.execute(
-                run_properties.insert(),
-                [{"run_pk": pk, "key": k, "value": v} for k, v in new.properties.items()],
-            )
+        local[new.run_id] = _Created(pk, root_pk, root_run_id)
+        tag_rows.extend({"run_pk": pk, "key": k, "value": v} for k, v in new.tags.items())
+        property_rows.extend(
+            {"run_pk": pk, "key": k, "value": v} for k, v in new.properties.items()
+        )
+        info = RunInfo(
+            run_id=new.run_id,
+            experiment_id=experiment_id,
+            experiment_name=new.experiment_name,
+            number=number,
+            status=new.status,
+            created_time=now,
+            parent_run_id=new.parent_run_id,
+            root_run_id=root_run_id,
+            run_type=new.run_type,
+            display_name=new.display_name,
+            description=new.description,
+            target=new.target,
+            start_time=times.start_time,
+            end_time=times.end_time,
+            heartbeat_time=beat,
+            run_definition=None if definition is None else json.loads(definition),
+            submitted_by=new.submitted_by,
+            # Keys in code-point order, as a read gives them (``rows.load_runs``).
+            tags=dict(sorted(new.tags.items())),
+            properties=dict(sorted(new.properties.items())),
+        )
+        created.append((pk, info))
+    # All the batch's tags (and properties) in one statement each.
+    if tag_rows:
+        conn.execute(_INSERT_TAGS, tag_rows)
+    if property_rows:
+        conn.execute(_INSERT_PROPERTIES, property_rows)
     return created
+
+
+def _stored_parent(conn: Connection, new: NewRun) -> _Created:
+    """The stored parent of ``new``.
+
+    Raises:
+        UserError: there is none.
+    """
+    parent = conn.execute(_PARENT, {"b_run_id": new.parent_run_id}).first()
+    if parent is None:
+        # A UserError as the contract says: the batch itself is wrong.
+        raise UserError(
+            f"Parent run {new.parent_run_id!r} of run {new.run_id!r} was not "
+            "found; children need an existing parent. Create the parent first "
+            "(or earlier in the same batch)."
+        )
+    root_run_id = None
+    if parent.root_pk is not None:
+        root_run_id = conn.execute(_RUN_ID, {"b_pk": parent.root_pk}).scalar_one()
+    return _Created(parent.pk, parent.root_pk, root_run_id)

@@ -8,6 +8,7 @@ end of a log) first locks the rows its decision rests on, with ``lock_run``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,10 +26,17 @@ def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect.
 
     Its ``rowcount`` (1 inserted, 0 not) is kept: SQLAlchemy drops it for INSERTs by default.
+    Built once per dialect and table (a statement is immutable): building costs more than
+    SQLite takes to run it.
     """
+    return _insert_ignoring_conflicts(is_postgresql(conn), table)
+
+
+@functools.cache
+def _insert_ignoring_conflicts(postgres: bool, table: Table) -> Any:
     stmt = (
         postgresql.insert(table).on_conflict_do_nothing()
-        if is_postgresql(conn)
+        if postgres
         else sqlite.insert(table).on_conflict_do_nothing()
     )
     return stmt.execution_options(preserve_rowcount=True)

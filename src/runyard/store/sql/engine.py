@@ -192,6 +192,11 @@ def _shared_postgres_engine(url: str) -> Engine:
     return engine
 
 
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+_BEGIN_MODE = "runyard_sqlite_begin"
+"""Where a pooled SQLite connection is told how its transactions begin (``write_connection``)."""
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database in (None, "", ":memory:"):
@@ -214,11 +219,16 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+    def _do_begin(pooled: Any) -> None:
+        # The dialect's BEGIN (pysqlite's own is none: the driver's is deferred and late), not
+        # a "begin" event: with no event listened to on the engine, SQLAlchemy skips event
+        # dispatch on every statement. On the driver's connection, as SQLAlchemy's statement
+        # overhead is a third of a short transaction's time; an error raised here is wrapped
+        # as a failed statement's is (the store's StoreError).
+        mode = pooled.info.get(_BEGIN_MODE, "DEFERRED")
+        pooled.driver_connection.execute(_BEGIN[mode]).close()
 
+    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign,assignment]
     return engine
 
 
@@ -237,9 +247,22 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
 
 
 @contextlib.contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transactions take the write lock up front on SQLite (``BEGIN
+    IMMEDIATE``; no-op elsewhere)."""
+    with engine.connect() as conn:
+        info = conn.connection.info  # the pooled connection's, read by its dialect's BEGIN
+        info[_BEGIN_MODE] = "IMMEDIATE"
+        try:
+            yield conn
+        finally:
+            info.pop(_BEGIN_MODE, None)
+
+
+@contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that takes the write lock up front on SQLite (no-op elsewhere)."""
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+    with write_connection(engine) as conn, conn.begin():
         yield conn
 
 

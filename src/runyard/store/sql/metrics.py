@@ -10,6 +10,7 @@ insertion order).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -17,12 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Float, bindparam, case, cast, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.entities import MetricChunk, MetricKind, MetricSeries, ValueType
 from runyard.errors import LimitExceededError
 from runyard.limits import MAX_METRIC_NAMES_PER_RUN
 from runyard.store import codec
-from runyard.store.sql.dialect import insert_ignoring_conflicts, is_postgresql, lock_runs
+from runyard.store.sql.dialect import is_postgresql, lock_runs
 from runyard.store.sql.schema import metric_chunks, metric_series, runs
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -56,18 +58,73 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
+_SERIES = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
+    metric_series.c.run_pk.in_(bindparam("b_run_pks", expanding=True)),
+    metric_series.c.name.in_(bindparam("b_names", expanding=True)),
+)
+_ONE_SERIES = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
+    metric_series.c.run_pk == bindparam("b_run_pk"), metric_series.c.name == bindparam("b_name")
+)
+_SERIES_COUNT = select(func.count()).where(metric_series.c.run_pk == bindparam("b_run_pk"))
+_INSERT_CHUNKS = metric_chunks.insert()
+
+
+def _update_summaries() -> Any:
+    """The UPDATE of a series' summary row after a write (one parameter set per series)."""
+    col = metric_series.c
+    # Cast: PostgreSQL cannot infer the type of a parameter first seen in an IS NULL test.
+    low_param: Any = cast(bindparam("b_low"), Float)
+    high_param: Any = cast(bindparam("b_high"), Float)
+    return (
+        update(metric_series)
+        .where(col.pk == bindparam("b_pk"))
+        .values(
+            count=col.count + bindparam("b_add"),
+            last_value_json=bindparam("b_last"),
+            last_number=bindparam("b_number"),
+            updated_time=bindparam("b_now"),
+            min_value=case(
+                (low_param.is_(None), col.min_value),
+                (col.min_value.is_(None), low_param),
+                (low_param < col.min_value, low_param),
+                else_=col.min_value,
+            ),
+            max_value=case(
+                (high_param.is_(None), col.max_value),
+                (col.max_value.is_(None), high_param),
+                (high_param > col.max_value, high_param),
+                else_=col.max_value,
+            ),
+            value_type=case(
+                (col.value_type == ValueType.NONE.value, bindparam("b_type")),
+                else_=col.value_type,
+            ),
+        )
+    )
+
+
+_UPDATE_SUMMARIES = _update_summaries()
+"""Built once: a statement this size costs more to build than SQLite takes to run it."""
+
+
 def _series_pks(
     conn: Connection, keys: set[tuple[int, str]], first: dict[tuple[int, str], MetricChunk]
 ) -> dict[tuple[int, str], int]:
     """The pk of each (run_pk, name) series, creating the missing ones from their first chunk."""
-    run_pks = {run_pk for run_pk, _ in keys}
-    names = {name for _, name in keys}
-    stmt = select(metric_series.c.pk, metric_series.c.run_pk, metric_series.c.name).where(
-        metric_series.c.run_pk.in_(run_pks), metric_series.c.name.in_(names)
-    )
+    if len(keys) == 1:  # one series (a short run's write): no IN lists to expand
+        ((run_pk, name),) = keys
+        stmt, params = _ONE_SERIES, {"b_run_pk": run_pk, "b_name": name}
+    else:
+        stmt, params = (
+            _SERIES,
+            {
+                "b_run_pks": sorted({run_pk for run_pk, _ in keys}),
+                "b_names": sorted({name for _, name in keys}),
+            },
+        )
 
     def lookup() -> dict[tuple[int, str], int]:
-        rows = conn.execute(stmt)
+        rows = conn.execute(stmt, params)
         return {(run_pk, name): pk for pk, run_pk, name in rows if (run_pk, name) in keys}
 
     found = lookup()
@@ -84,9 +141,7 @@ def _series_pks(
             return found
     for run_pk in sorted({run_pk for run_pk, _ in missing}):
         adding = sum(1 for r, _ in missing if r == run_pk)
-        have = conn.execute(
-            select(func.count()).where(metric_series.c.run_pk == run_pk)
-        ).scalar_one()
+        have = conn.execute(_SERIES_COUNT, {"b_run_pk": run_pk}).scalar_one()
         if have + adding > MAX_METRIC_NAMES_PER_RUN:
             raise LimitExceededError(
                 f"A run can hold at most {MAX_METRIC_NAMES_PER_RUN} metric names; this write "
@@ -94,8 +149,8 @@ def _series_pks(
                 "log_row for many columns)."
             )
     now = time.time()
-    conn.execute(
-        insert_ignoring_conflicts(conn, metric_series),
+    created = conn.execute(
+        _insert_series(is_postgresql(conn)),
         [
             {
                 "run_pk": run_pk,
@@ -109,7 +164,21 @@ def _series_pks(
             for run_pk, name in sorted(missing)
         ],
     )
-    return lookup()
+    # The series inserted here come back from the INSERT; one created by another writer
+    # meanwhile (not inserted here) is looked up.
+    found.update({(run_pk, name): pk for pk, run_pk, name in created})
+    return found if keys <= found.keys() else lookup()
+
+
+@functools.cache
+def _insert_series(postgres: bool) -> Any:
+    """INSERT of new series, ignoring those that exist, giving back (pk, run_pk, name) of each
+    series it inserted (built once per dialect)."""
+    col = metric_series.c
+    returned = (col.pk, col.run_pk, col.name)
+    if postgres:
+        return postgresql.insert(metric_series).on_conflict_do_nothing().returning(*returned)
+    return sqlite.insert(metric_series).on_conflict_do_nothing().returning(*returned)
 
 
 def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[MetricChunk]) -> None:
@@ -157,39 +226,9 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
             summary["b_high"] = high if summary["b_high"] is None else max(high, summary["b_high"])
     if not chunk_rows:
         return
-    conn.execute(metric_chunks.insert(), chunk_rows)
-    col = metric_series.c
-    # Cast: PostgreSQL cannot infer the type of a parameter first seen in an IS NULL test.
-    low_param: Any = cast(bindparam("b_low"), Float)
-    high_param: Any = cast(bindparam("b_high"), Float)
-    stmt = (
-        update(metric_series)
-        .where(col.pk == bindparam("b_pk"))
-        .values(
-            count=col.count + bindparam("b_add"),
-            last_value_json=bindparam("b_last"),
-            last_number=bindparam("b_number"),
-            updated_time=bindparam("b_now"),
-            min_value=case(
-                (low_param.is_(None), col.min_value),
-                (col.min_value.is_(None), low_param),
-                (low_param < col.min_value, low_param),
-                else_=col.min_value,
-            ),
-            max_value=case(
-                (high_param.is_(None), col.max_value),
-                (col.max_value.is_(None), high_param),
-                (high_param > col.max_value, high_param),
-                else_=col.max_value,
-            ),
-            value_type=case(
-                (col.value_type == ValueType.NONE.value, bindparam("b_type")),
-                else_=col.value_type,
-            ),
-        )
-    )
+    conn.execute(_INSERT_CHUNKS, chunk_rows)
     # In pk order: two writers updating the same series lock their rows in the same order.
-    conn.execute(stmt, [summaries[pk] for pk in sorted(summaries)])
+    conn.execute(_UPDATE_SUMMARIES, [summaries[pk] for pk in sorted(summaries)])
 
 
 _KINDS = {kind.value: kind for kind in MetricKind}

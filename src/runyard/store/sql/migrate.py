@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from runyard.errors import StoreError
-from runyard.store.sql.engine import check_schema_name
+from runyard.store.sql.engine import check_schema_name, write_connection
 from runyard.store.sql.locks import LockSpace, session_lock
 
 
@@ -81,7 +81,7 @@ def upgrade(
         )
     with (
         _one_migrator(engine, schema),
-        engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
+        write_connection(engine) as conn,
         _foreign_keys_unenforced(conn),
     ):
         if schema is not None:

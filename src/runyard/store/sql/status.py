@@ -6,24 +6,34 @@ the row and writes the ``RunChange`` they return. The caller holds the row's loc
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from runyard.entities import RunChange, RunStatus, check_stop_status, status_change, stop_change
+from runyard.entities import (
+    RunChange,
+    RunInfo,
+    RunStatus,
+    check_stop_status,
+    status_change,
+    stop_change,
+)
+from runyard.store.sql import one_run
 from runyard.store.sql.schema import runs
 
 
 def set_status(
     conn: Connection, pk: int, status: RunStatus, error: Mapping[str, Any] | None, now: float
-) -> None:
-    """``Store.set_run_status`` on the run ``pk``, at ``now``."""
-    row = conn.execute(
-        select(runs.c.status, runs.c.start_time, runs.c.error_json).where(runs.c.pk == pk)
-    ).one()
+) -> RunInfo:
+    """``Store.set_run_status`` on the run ``pk``, at ``now``; return the run as it is now.
+
+    The row read to decide is the row returned, with the change applied: no second read."""
+    row = one_run.read_row(conn, pk)
     change = status_change(
         RunStatus(row.status),
         status,
@@ -33,6 +43,15 @@ def set_status(
         now=now,
     )
     write_change(conn, pk, change)
+    return applied(one_run.run_info(conn, row), change)
+
+
+def applied(info: RunInfo, change: RunChange) -> RunInfo:
+    """``info`` as a read gives it after ``write_change`` stored ``change``."""
+    fields = change.fields()
+    if "error" in fields:
+        fields["error"] = json.loads(json.dumps(fields["error"]))  # as stored, then read
+    return dataclasses.replace(info, **fields) if fields else info
 
 
 def request_stop(
@@ -69,4 +88,17 @@ def write_change(conn: Connection, pk: int, change: RunChange) -> None:
     if change.error is not None:
         values["error_json"] = json.dumps(change.error)
     if values:
-        conn.execute(update(runs).where(runs.c.pk == pk).values(**values))
+        columns = tuple(values)
+        params = {f"b_{column}": value for column, value in values.items()}
+        params["b_pk"] = pk
+        conn.execute(_update(columns), params)
+
+
+@functools.cache
+def _update(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of a run, built once for each set of them (a few)."""
+    return (
+        update(runs)
+        .where(runs.c.pk == bindparam("b_pk"))
+        .values({column: bindparam(f"b_{column}") for column in columns})
+    )

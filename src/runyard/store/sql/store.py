@@ -30,7 +30,6 @@ from runyard.entities import (
 from runyard.errors import (
     ArtifactNotFoundError,
     InvalidArgumentError,
-    PropertyConflictError,
     RunNotFoundError,
     RunyardError,
     SnapshotNotFoundError,
@@ -44,7 +43,6 @@ from runyard.limits import (
     MAX_RUN_DEFINITION_LENGTH,
     MAX_TAGS_PER_RUN,
     RUN_ID_RE,
-    check_count,
     check_experiment_name,
     check_int64,
     check_json,
@@ -57,9 +55,9 @@ from runyard.settings import TRACKING_URI_ENV
 from runyard.store import base, checks
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
+from runyard.store.sql import keyvalues, migrate, requests, supervision, uploads
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
-from runyard.store.sql import migrate, requests, supervision, uploads
 from runyard.store.sql import status as sql_status
 from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
 from runyard.store.sql.dialect import (
@@ -74,7 +72,6 @@ from runyard.store.sql.schema import (
     blobs,
     experiments,
     run_logs,
-    run_properties,
     run_tags,
     runs,
     snapshots,
@@ -96,6 +93,9 @@ _LIMITED_COLUMNS: dict[str, Any] = {
 }
 """Text the limits module does not bound: as long as its column (PostgreSQL refuses longer)."""
 
+
+_KNOWN_SNAPSHOTS = 1000
+"""At most this many snapshot ids are remembered as stored (then forgotten, and looked up)."""
 
 PENDING_UPLOAD_WAIT_SECONDS = 5.0
 """How long ``put_artifact`` waits for another upload of the same path to end before refusing."""
@@ -148,6 +148,8 @@ class SqlStore(base.Store):
             raise
         self.artifacts = ArtifactRepository(artifact_root, storage_options)
         self._run_pks: dict[str, int] = {}
+        self._snapshots: dict[str, str] = {}
+        """The manifests of the snapshots this store created (or found stored), by id."""
         try:
             self.reclaim_abandoned_uploads()
         except (RunyardError, OSError) as exc:
@@ -311,7 +313,11 @@ class SqlStore(base.Store):
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(
-        self, new_runs: Sequence[NewRun], *, request_id: str | None = None
+        self,
+        new_runs: Sequence[NewRun],
+        *,
+        request_id: str | None = None,
+        heartbeat: bool = False,
     ) -> list[RunInfo]:
         base.check_request_id(request_id)
         self._forget_old_requests(request_id)
@@ -334,18 +340,21 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             if not requests.claim(conn, request_id):
+                if heartbeat:  # a retry: heartbeat again the runs it created
+                    for run in requests.created_by(conn, request_id, new_runs):
+                        supervision.heartbeat(conn, self._run_pk(conn, run.run_id))
                 return requests.created_by(conn, request_id, new_runs)
             try:
-                created = insert_runs(conn, new_runs, now)
+                # The heartbeat in the same transaction: the same as ``heartbeat`` after it.
+                created = insert_runs(conn, new_runs, now, heartbeat=heartbeat)
             except IntegrityError as exc:
                 raise UserError(
                     "Could not create the runs: a run id is already taken. Leave run_id unset to "
                     f"get a fresh one. ({str(exc.orig).strip()})"
                 ) from None
-            rows = conn.execute(
-                run_select().where(runs.c.pk.in_(created)).order_by(runs.c.pk)
-            ).all()
-            return load_runs(conn, rows)
+        # Committed: the next verbs on these runs need not look their pks up.
+        self._run_pks.update((info.run_id, pk) for pk, info in created)
+        return [info for _, info in created]
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._read() as conn:
@@ -386,8 +395,7 @@ class SqlStore(base.Store):
         now = time.time()
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
-            sql_status.set_status(conn, pk, status, error, now)
-            return self._load_run(conn, run_id)
+            return sql_status.set_status(conn, pk, status, error, now)
 
     def heartbeat(self, run_id: str) -> None:
         with self._write() as conn:
@@ -468,18 +476,7 @@ class SqlStore(base.Store):
         if not tags:
             return
         with self._write() as conn:
-            pk = self._locked_run_pk(conn, run_id)
-            existing = set(
-                conn.execute(select(run_tags.c.key).where(run_tags.c.run_pk == pk)).scalars()
-            )
-            check_count("tag", len(existing | set(tags)), MAX_TAGS_PER_RUN)
-            conn.execute(
-                delete(run_tags).where(run_tags.c.run_pk == pk, run_tags.c.key.in_(list(tags)))
-            )
-            conn.execute(
-                run_tags.insert(),
-                [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()],
-            )
+            keyvalues.set_tags(conn, self._locked_run_pk(conn, run_id), tags)
 
     def remove_tags(self, run_id: str, keys: Iterable[str]) -> None:
         keys = list(keys)
@@ -496,28 +493,7 @@ class SqlStore(base.Store):
         if not properties:
             return
         with self._write() as conn:
-            pk = self._locked_run_pk(conn, run_id)
-            stored = dict(
-                conn.execute(
-                    select(run_properties.c.key, run_properties.c.value).where(
-                        run_properties.c.run_pk == pk
-                    )
-                ).all()
-            )
-            for key, value in properties.items():
-                if key in stored and stored[key] != value:
-                    raise PropertyConflictError(
-                        f"Property {key!r} is already {stored[key]!r} and cannot be changed to "
-                        f"{value!r}: properties are immutable once set. Use a tag "
-                        f"(run.tag({key!r}, {value!r})) for values that change."
-                    )
-            new = {k: v for k, v in properties.items() if k not in stored}
-            check_count("property", len(stored) + len(new), MAX_PROPERTIES_PER_RUN)
-            if new:
-                conn.execute(
-                    run_properties.insert(),
-                    [{"run_pk": pk, "key": k, "value": v} for k, v in new.items()],
-                )
+            keyvalues.add_properties(conn, self._locked_run_pk(conn, run_id), properties)
 
     def search_runs(self, query: RunQuery) -> RunPage:
         checks.check_run_query(query)
@@ -630,6 +606,8 @@ class SqlStore(base.Store):
         wanted = set(digests)
         # A malformed digest names no blob this store can hold: missing, without a query.
         valid = sorted(d for d in wanted if isinstance(d, str) and checks.SHA256_RE.fullmatch(d))
+        if not valid:
+            return wanted  # nothing to look up (an empty folder's snapshot): no transaction
         have: set[str] = set()
         with self._read() as conn:
             for start in range(0, len(valid), _IN_LIST_SIZE):
@@ -665,16 +643,23 @@ class SqlStore(base.Store):
                 f"Snapshot {snapshot_id} names {len(missing)} file(s) whose content was not "
                 "uploaded; put_blob them first."
             )
-        manifest = [[f.path, f.digest, f.size] for f in sorted(files, key=lambda f: f.path)]
+        manifest = json.dumps(
+            [[f.path, f.digest, f.size] for f in sorted(files, key=lambda f: f.path)]
+        )
+        if self._snapshots.get(snapshot_id) == manifest:
+            return  # stored by this store already (a snapshot is never changed nor deleted)
         with self._write() as conn:
             conn.execute(
                 insert_ignoring_conflicts(conn, snapshots),
                 {
                     "snapshot_id": snapshot_id,
                     "created_time": time.time(),
-                    "manifest_json": json.dumps(manifest),
+                    "manifest_json": manifest,
                 },
             )
+        if len(self._snapshots) >= _KNOWN_SNAPSHOTS:
+            self._snapshots.clear()
+        self._snapshots[snapshot_id] = manifest
 
     def get_snapshot(self, snapshot_id: str) -> list[SnapshotFile]:
         checks.check_names("snapshot id", [snapshot_id])

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
 
 from runyard.entities import ACTIVE_STATUSES, SUPERVISED_STATUSES, RunStatus, expiry_change
 from runyard.store.sql.dialect import for_update, is_postgresql, lock_runs
@@ -60,13 +60,22 @@ def claim_queued_run(
     )
 
 
-def heartbeat(conn: Connection, pk: int) -> None:
-    conn.execute(update(runs).where(runs.c.pk == pk).values(heartbeat_time=time.time()))
-    conn.execute(
-        update(runs)
-        .where(runs.c.pk == pk, runs.c.status == RunStatus.NOT_RESPONDING.value)
-        .values(status=RunStatus.RUNNING.value)
+_HEARTBEAT = (
+    update(runs)
+    .where(runs.c.pk == bindparam("b_pk"))
+    .values(
+        heartbeat_time=bindparam("b_now"),
+        status=case(
+            (runs.c.status == RunStatus.NOT_RESPONDING.value, RunStatus.RUNNING.value),
+            else_=runs.c.status,
+        ),
     )
+)
+"""A heartbeat: the time now, and NotResponding back to Running (one statement)."""
+
+
+def heartbeat(conn: Connection, pk: int) -> None:
+    conn.execute(_HEARTBEAT, {"b_pk": pk, "b_now": time.time()})
 
 
 def record_error(conn: Connection, pk: int, error: Mapping[str, Any]) -> None:

@@ -53,6 +53,7 @@ def test_docs_command_tree_is_complete() -> None:
         "runyard server workspaces list",
         "runyard submit",
         "runyard sync",
+        "runyard ui",
     ]
 
 

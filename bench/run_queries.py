@@ -34,24 +34,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import gc
 import hashlib
 import json
 import logging
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from log_throughput import machine as base_machine  # one machine description for all
 
 import runyard
 from runyard import Experiment, Workspace
@@ -231,52 +229,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float], Any]:
     return statistics.median(samples), samples, result
 
 
-def source() -> dict[str, Any]:
-    """Where runyard was imported from, and its git commit (read-only git calls)."""
-    folder = Path(runyard.__file__).resolve().parent
-    info: dict[str, Any] = {"path": str(folder), "commit": None, "dirty": None}
-    git = ["git", "--no-optional-locks", "-C", str(folder)]
-    try:
-        info["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True
-        ).stdout
-        info["dirty"] = bool(status.strip())
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return info
-
-
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    try:
-        import mlflow
-
-        mlflow_version: str | None = mlflow.__version__
-    except ImportError:
-        mlflow_version = None
-    import sqlalchemy
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sqlalchemy.__version__,
-        "runyard": runyard.__version__,
-        "runyard_source": source(),
-        "mlflow": mlflow_version,
-        "load_before": os.getloadavg(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
+    """log_throughput's machine description, plus the load average at the start."""
+    return {**base_machine(), "load_before": os.getloadavg()}
 
 
 # -- runyard -------------------------------------------------------------------------------------

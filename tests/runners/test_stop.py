@@ -104,6 +104,14 @@ def test_script_run_cancel_sigkills_a_script_that_ignores_sigterm(
     monkeypatch.setenv("RUNYARD_NOT_RESPONDING_SECONDS", "0.8")
     monkeypatch.setenv("RUNYARD_DEAD_RUN_SECONDS", "1.5")
     run, (pid,) = _start(experiment, tmp_path, IGNORES_SIGTERM)
+    # The script starts before its supervisor has finished importing: cancel once the supervisor
+    # beats, so that what is measured is its grace period, not a loaded machine's start-up.
+    store = experiment.workspace.store
+    first = store.get_run(run.id).heartbeat_time or 0.0
+    wait_until(
+        lambda: (store.get_run(run.id).heartbeat_time or 0.0) > first,
+        what="a heartbeat of the supervisor",
+    )
     started = time.monotonic()
 
     run.cancel()

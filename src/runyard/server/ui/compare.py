@@ -20,8 +20,9 @@ from starlette.responses import Response
 from runyard.entities import MetricSeries, RunInfo, RunQuery
 from runyard.errors import RunNotFoundError
 from runyard.server.ui.access import UI_PREFIX, UiReader
+from runyard.server.ui.answers import plain
 from runyard.server.ui.pages import render
-from runyard.server.ui.series import MAX_COMPARE_RUNS, scalar, series_summary
+from runyard.server.ui.series import MAX_COMPARE_RUNS, series_summary
 
 MAX_TEXT = 200
 """A diff cell shows at most this many characters of a value."""
@@ -56,7 +57,7 @@ def display(value: Any) -> str:
     elif isinstance(value, float):
         text = format(value, ".6g")
     else:
-        text = json.dumps(scalar(value), sort_keys=True, default=str)
+        text = json.dumps(plain(value), sort_keys=True, default=str)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 

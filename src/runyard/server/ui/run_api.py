@@ -15,8 +15,6 @@ first bytes of a file as a JSON string that the page puts in ``textContent``.
 from __future__ import annotations
 
 import codecs
-import json
-import math
 import mimetypes
 import posixpath
 from typing import Annotated, Any
@@ -29,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from runyard.entities import RunInfo, RunQuery, RunStatus, RunType
 from runyard.server.streams import iter_file
 from runyard.server.ui.access import UI_PREFIX, UiReader, UiWriter
+from runyard.server.ui.answers import json_response
 
 router = APIRouter(
     prefix=f"{UI_PREFIX}/api/w/{{workspace}}/runs/{{run_id}}", include_in_schema=False
@@ -50,23 +49,6 @@ INLINE_IMAGES = {
 """The only files served inline (for ``<img>``): raster images a browser never runs."""
 RAW_CSP = "sandbox"
 """A raw file opened as a page runs no script and gets an opaque origin (not the UI's)."""
-
-
-def plain(value: Any) -> Any:
-    """``value`` with what JSON cannot hold (NaN, infinities) as strings, mappings as dicts."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def json_response(content: Any, status: int = 200) -> Response:
-    """``content`` as strict JSON (no NaN: browsers' JSON.parse refuses it)."""
-    body = json.dumps(plain(content), ensure_ascii=False, allow_nan=False, default=str)
-    return Response(body, status, media_type="application/json")
 
 
 def run_json(info: RunInfo) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from starlette.responses import Response
 from runyard.errors import RunNotFoundError
 from runyard.server.control import Role
 from runyard.server.ui.access import UI_PREFIX, UiReader
+from runyard.server.ui.answers import plain
 from runyard.server.ui.pages import render
-from runyard.server.ui.run_api import plain, run_json
+from runyard.server.ui.run_api import run_json
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,7 +9,6 @@ columns the page shows are sent, so a run with thousands of series stays a small
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
@@ -21,8 +20,9 @@ from starlette.responses import Response
 from runyard.entities import MetricSeries, RunInfo, RunQuery, RunStatus, ValueType
 from runyard.errors import InvalidArgumentError
 from runyard.server.ui.access import UI_PREFIX, UiReader
+from runyard.server.ui.answers import json_response, plain
 from runyard.server.ui.pages import render
-from runyard.store import Store, wire
+from runyard.store import Store
 
 PAGE_SIZES = (50, 100, 500)
 """The page sizes the page offers; the API takes any size from 1 to the largest."""
@@ -51,17 +51,6 @@ def runs_page(request: Request, access: UiReader, experiment: str) -> Response:
     return render(
         request, "runs.html", workspace=access.workspace, experiment=experiment, data=data
     )
-
-
-def _json(content: Any) -> Response:
-    return Response(wire.dumps(content), media_type=wire.JSON_TYPE)
-
-
-def plain(value: Any) -> Any:
-    """A metric value JSON.parse can read: NaN and infinities become text."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
 
 
 def parse_column(column: str) -> tuple[str, str, str]:
@@ -210,7 +199,7 @@ def list_runs(
     page = store.search_runs(query)
     count = store.count_runs(query)
     counts = child_counts(store, experiment, [r.run_id for r in page.runs])
-    return _json(
+    return json_response(
         {
             "runs": [run_row(r, columns, counts.get(r.run_id, 0)) for r in page.runs],
             "next_page_token": page.next_page_token,
@@ -243,7 +232,7 @@ def column_keys(access: UiReader, experiment: str) -> Response:
                 page_size=KEYS_SAMPLE,
             )
         ).runs
-    return _json(
+    return json_response(
         {
             "metrics": sorted(metric_names(sample)),
             "tags": sorted({k for r in sample for k in r.tags}),

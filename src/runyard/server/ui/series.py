@@ -21,8 +21,6 @@ Routes (all reads: ``UiReader``):
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
@@ -33,6 +31,7 @@ from runyard.entities import MetricChunk, MetricKind, MetricSeries, RunInfo
 from runyard.errors import ArtifactNotFoundError, InvalidArgumentError, MetricNotFoundError
 from runyard.server.ui import downsample
 from runyard.server.ui.access import UI_PREFIX, UiAccess, UiReader
+from runyard.server.ui.answers import json_response, plain
 from runyard.server.ui.downsample import XAxis
 from runyard.server.ui.series_cache import CACHE, SeriesArrays, is_numeric
 
@@ -55,32 +54,15 @@ Axis = Annotated[XAxis, Query(alias="x")]
 Buckets = Annotated[int, Query(ge=1, le=downsample.MAX_BUCKETS)]
 
 
-def ui_json(content: Any) -> Response:
-    """Strict JSON (no NaN: browsers refuse it) with ``Cache-Control: no-store``."""
-    body = json.dumps(content, separators=(",", ":"), allow_nan=False)
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
-
-
-def scalar(value: Any) -> Any:
-    """A value JSON can carry: a non-finite float becomes its name ("NaN", "Infinity")."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Mapping):
-        return {str(k): scalar(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scalar(v) for v in value]
-    return value
-
-
 def series_summary(series: MetricSeries) -> dict[str, Any]:
     return {
         "name": series.name,
         "kind": series.kind.value,
         "value_type": series.value_type.value,
         "count": series.count,
-        "last": scalar(series.last_value),
-        "min": scalar(series.min_value),
-        "max": scalar(series.max_value),
+        "last": plain(series.last_value),
+        "min": plain(series.min_value),
+        "max": plain(series.max_value),
         "description": series.description,
         "numeric": is_numeric(series.kind, series.value_type),
     }
@@ -128,7 +110,7 @@ def run_metrics(run_id: str, access: UiReader) -> Response:
     """Every series of the run (name order) with its summary."""
     access.store.get_run(run_id)  # 404 for an unknown run
     found = sorted(access.store.list_metric_series([run_id]), key=lambda s: s.name)
-    return ui_json({"run_id": run_id, "metrics": [series_summary(s) for s in found]})
+    return json_response({"run_id": run_id, "metrics": [series_summary(s) for s in found]})
 
 
 @router.get("/runs/{run_id}/metrics/{name:path}")
@@ -146,7 +128,7 @@ def metric_window(
     found = CACHE.series(access.workspace, access.store, [run_id], name)
     if run_id not in found:
         raise _no_metric(access, run_id, name)
-    return ui_json(window_json(found[run_id], run, axis, start, end, buckets))
+    return json_response(window_json(found[run_id], run, axis, start, end, buckets))
 
 
 @router.get("/metric-series")
@@ -172,7 +154,7 @@ def compare_windows(
         for r, info in runs.items()
         if r in found and is_numeric(found[r].kind, found[r].value_type)
     ]
-    return ui_json({"name": name, "axis": axis.value, "series": series})
+    return json_response({"name": name, "axis": axis.value, "series": series})
 
 
 @router.get("/runs/{run_id}/metric-values")
@@ -205,15 +187,15 @@ def metric_values(run_id: str, name: str, access: UiReader) -> Response:
             if isinstance(row, Mapping):
                 columns.update(dict.fromkeys(map(str, row)))
         answer["columns"] = list(columns)
-        answer["rows"] = [scalar(row) if isinstance(row, Mapping) else {} for row in values]
+        answer["rows"] = [plain(row) if isinstance(row, Mapping) else {} for row in values]
     elif chunk.kind is MetricKind.IMAGE:
         answer["images"] = [_artifact_path(run_id, v) for v in values]
     elif chunk.kind.is_artifact:
         answer["paths"] = [_artifact_path(run_id, v) for v in values]
         answer["json"] = _json_text(access, run_id, answer["paths"][-1] if values else None)
     else:
-        answer["values"] = [scalar(v) for v in values]
-    return ui_json(answer)
+        answer["values"] = [plain(v) for v in values]
+    return json_response(answer)
 
 
 @router.get("/runs/{run_id}/metric-image")

@@ -8,13 +8,12 @@ it here instead, with statements built once. The run is the same ``RunInfo`` as
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, literal_column, select, union_all
 
-from runyard.entities import RunInfo, RunStatus
-from runyard.store.sql.rows import run_select
+from runyard.entities import RunInfo
+from runyard.store.sql.rows import run_from_row, run_select
 from runyard.store.sql.schema import run_properties, run_tags, runs
 
 _RUN = run_select().where(runs.c.pk == bindparam("b_pk"))
@@ -45,29 +44,8 @@ def run_info(conn: Connection, row: Row[Any]) -> RunInfo:
     properties: dict[str, str] = dict(sorted(pairs[1]))
     parent = _run_id(conn, row.parent_pk)
     root = parent if row.root_pk == row.parent_pk else _run_id(conn, row.root_pk)
-    return RunInfo(
-        run_id=row.run_id,
-        experiment_id=row.experiment_id,
-        experiment_name=row.experiment_name,
-        number=row.number,
-        status=RunStatus(row.status),
-        created_time=row.created_time,
-        parent_run_id=parent,
-        root_run_id=root,
-        run_type=row.run_type,
-        display_name=row.display_name,
-        description=row.description,
-        target=row.target,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        heartbeat_time=row.heartbeat_time,
-        error=json.loads(row.error_json) if row.error_json else None,
-        run_definition=json.loads(row.run_definition_json) if row.run_definition_json else None,
-        submitted_by=row.submitted_by,
-        stop_status=RunStatus(row.stop_status) if row.stop_status else None,
-        tags=tags,
-        properties=properties,
-    )
+    ids = {row.parent_pk: parent, row.root_pk: root}
+    return run_from_row(tuple(row), ids.get, tags, properties, None)
 
 
 def _run_id(conn: Connection, pk: int | None) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from runyard.entities import MetricChunk, MetricKind, NewRun, RunStatus, ValueType
+from runyard.query import parse_order_by
 from runyard.server.control import Role
 from runyard.store import Store, open_store
 from tests.server.process import ServerProcess, Workspace
@@ -157,6 +158,21 @@ def test_runs_page_shows_metric_columns_and_sorts_by_clicking_headers(
     expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Run")
     expect(page.locator("#runs-body tr a.run-name").first).to_have_text("alpha")
     assert names(page) == ["alpha", "beta", "gamma", "no-metrics"]
+
+
+def test_runs_page_sorts_by_a_metric_whose_name_needs_quoting(
+    page: Page, server: ServerProcess, workspace: Workspace, store: Store
+) -> None:
+    # A space, a backtick and a backslash: the sort key quotes the name as the grammar reads it.
+    awkward = "val `loss\\ ok"
+    runs = store.create_runs([new_run("exp", name) for name in ("one", "two", "three")])
+    for info, value in zip(runs, (0.2, 0.9, 0.5), strict=True):
+        log(store, info.run_id, **{awkward: value})
+    open_runs(page, server, workspace)
+    page.get_by_role("button", name=f"metrics.{awkward}").click()
+    expect(page.locator("th[aria-sort=ascending]")).to_contain_text(f"metrics.{awkward}")
+    assert names(page) == ["one", "three", "two"]
+    assert parse_order_by(view(page)["sort"])[0].field.key == awkward
 
 
 def test_runs_page_filters_with_the_grammar_status_and_tags_and_shows_errors(

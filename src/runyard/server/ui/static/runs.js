@@ -56,7 +56,8 @@
     return { kind, name: rest, agg: "" };
   }
   const validColumn = (c) => /^(metrics|tags|properties)\../.test(c);
-  const quoteName = (name) => "`" + name + "`";
+  // As the grammar reads a quoted name: a backslash or a backtick inside is doubled.
+  const quoteName = (name) => "`" + name.replaceAll("\\", "\\\\").replaceAll("`", "``") + "`";
   /** the sort key (or filter field) of a column, its name quoted for the grammar. */
   function columnField(column) {
     const { kind, name, agg } = parseColumn(column);

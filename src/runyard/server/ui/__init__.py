@@ -5,8 +5,8 @@ built ``plotly.min.js`` from the ``plotly`` package (never a CDN). docs/ui.md te
 Modules: ``access`` (session cookie, anti-CSRF), ``security`` (headers on every UI answer),
 ``pages`` (login, workspaces, experiments), ``runs_api`` (the runs page and its JSON),
 ``run_page`` and ``run_api`` (a run's page), ``series``, ``series_cache`` and ``downsample``
-(metric charts), ``compare`` (the compare page), ``answers`` (strict JSON for the pages' scripts). The JSON the pages' scripts read is under
-``/ui/api/w/<workspace>``.
+(metric charts), ``compare`` (the compare page), ``answers`` (strict JSON for the pages'
+scripts). The JSON the pages' scripts read is under ``/ui/api/w/<workspace>``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from runyard.query.nodes import (
     ValueKind,
 )
 from runyard.query.parser import parse_filter, parse_order_by
+from runyard.query.render import render_filter, render_value
 
 __all__ = [
     "ATTRIBUTES",
@@ -41,4 +42,6 @@ __all__ = [
     "ValueKind",
     "parse_filter",
     "parse_order_by",
+    "render_filter",
+    "render_value",
 ]

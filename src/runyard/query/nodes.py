@@ -98,8 +98,10 @@ ATTRIBUTE_ALIASES = {
     "type": "run_type",
     "created": "created_time",
     "experiment": "experiment_name",
+    "user_id": "submitted_by",
 }
-"""Other names for attributes: MLflow's (``run_name``) and the Azure SDK's (``type``)."""
+"""Other names for attributes: MLflow's (``run_name``, ``user_id``) and the Azure SDK's
+(``type``)."""
 
 
 @dataclass(frozen=True, slots=True)

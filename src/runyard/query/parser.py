@@ -69,7 +69,11 @@ PREFIXES = {
 }
 """``params.`` is MLflow's name for what Azure calls properties; ``attributes.`` is optional."""
 
-STATUS_ALIASES = {"finished": RunStatus.COMPLETED, "killed": RunStatus.CANCELED}
+STATUS_ALIASES = {
+    "finished": RunStatus.COMPLETED,
+    "killed": RunStatus.CANCELED,
+    "scheduled": RunStatus.QUEUED,
+}
 """MLflow's names for runyard's statuses (its RUNNING and FAILED are runyard's own)."""
 
 _COMPARISONS = {"=": Op.EQ, "==": Op.EQ, "!=": Op.NE, "<>": Op.NE}

@@ -24,6 +24,7 @@ from runyard._version import __version__
 from runyard.server.bodies import RequestBodies
 from runyard.server.config import ServerConfig
 from runyard.server.errors import error_response, install_error_handlers
+from runyard.server.mlflow import install_mlflow
 from runyard.server.routes import (
     admin,
     artifacts,
@@ -87,6 +88,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     for module in (experiments, runs, supervision, metrics, logs, artifacts, snapshots, admin):
         app.include_router(module.router)
     install_ui(app)
+    install_mlflow(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

@@ -24,6 +24,15 @@ from runyard.errors import (
     RequestTimeoutError,
     RunyardError,
 )
+from runyard.server.mlflow.errors import (
+    BAD_REQUEST,
+    ENDPOINT_NOT_FOUND,
+    INTERNAL_ERROR,
+    INVALID_PARAMETER_VALUE,
+    is_mlflow_path,
+    mlflow_error_response,
+    runyard_error_response,
+)
 from runyard.store import wire
 
 
@@ -61,22 +70,31 @@ def error_response(
     return Response(wire.dumps(body), status, headers, media_type=wire.JSON_TYPE)
 
 
-async def _runyard_error(_request: Request, exc: Exception) -> Response:
+async def _runyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunyardError)
+    if is_mlflow_path(request.url.path):
+        return runyard_error_response(exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
     return Response(wire.dumps(exc.to_dict()), exc.http_status, headers, media_type=wire.JSON_TYPE)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(
         f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
     )
+    if is_mlflow_path(request.url.path):
+        return mlflow_error_response(INVALID_PARAMETER_VALUE, f"Invalid request: {problems}.")
     return error_response(400, InvalidArgumentError.code, f"Invalid request: {problems}.")
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if is_mlflow_path(request.url.path):
+        mlflow_code = ENDPOINT_NOT_FOUND if exc.status_code in (404, 405) else BAD_REQUEST
+        return mlflow_error_response(
+            mlflow_code, str(exc.detail), exc.status_code, dict(exc.headers or {})
+        )
     codes = {
         404: "NotFound",
         405: "MethodNotAllowed",
@@ -93,8 +111,14 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     # Starlette re-raises the exception after this response, so uvicorn logs the traceback.
+    if is_mlflow_path(request.url.path):
+        return mlflow_error_response(
+            INTERNAL_ERROR,
+            f"The server failed unexpectedly ({type(exc).__name__}); see its log.",
+            500,
+        )
     return error_response(
         500, "InternalError", f"The server failed unexpectedly ({type(exc).__name__}); see its log."
     )

@@ -1,0 +1,122 @@
+"""MLflow's artifact proxy (``mlflow-artifacts``): uploads, downloads and listings of a run's
+artifacts, streamed through the server into the workspace's artifact store.
+
+A run's ``artifact_uri`` is ``mlflow-artifacts:/<workspace>/<run_id>/artifacts``. The client
+resolves it against its tracking URI: MLflow 3 keeps the URI's path
+(``/<workspace>/api/2.0/mlflow-artifacts/artifacts/<workspace>/<run_id>/artifacts/...``), older
+clients drop it (``/api/2.0/mlflow-artifacts/artifacts/<workspace>/...``). Both reach these
+routes, and the workspace is always read from the artifact path itself, so the bytes land in
+the right workspace either way; the caller's token is checked there.
+
+runyard's artifact paths are written once (a second upload to a path is refused with
+RESOURCE_ALREADY_EXISTS), and artifacts are never deleted through the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from runyard.entities import ArtifactInfo
+from runyard.errors import ArtifactNotFoundError, InvalidArgumentError
+from runyard.server.auth import Credentials
+from runyard.server.control import Role
+from runyard.server.mlflow.access import Call, open_call
+from runyard.server.routes import json
+from runyard.server.streams import ClientDisconnect, iter_file, upload_slots
+from runyard.store import wire
+
+RUN_ARTIFACTS = "artifacts"
+"""The segment after ``<workspace>/<run_id>/`` in a run's artifact paths."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactPath:
+    workspace: str
+    run_id: str
+    path: str
+    """The path inside the run ("" for the run's root)."""
+
+
+def parse_path(raw: str) -> ArtifactPath:
+    """``<workspace>/<run_id>/artifacts[/<path>]`` in its parts.
+
+    Raises:
+        ArtifactNotFoundError: the path names no run's artifacts (404, so the client sees
+            RESOURCE_DOES_NOT_EXIST).
+    """
+    parts = [p for p in raw.strip("/").split("/") if p]
+    if len(parts) < 3 or parts[2] != RUN_ARTIFACTS:
+        raise ArtifactNotFoundError(
+            f"No artifacts at {raw!r}: this server keeps a run's artifacts under "
+            "<workspace>/<run_id>/artifacts/ (the run's artifact_uri)."
+        )
+    if any(p in (".", "..") for p in parts):
+        raise InvalidArgumentError(f"Artifact path {raw!r} may not hold '.' or '..' segments.")
+    return ArtifactPath(parts[0], parts[1], "/".join(parts[3:]))
+
+
+def _call(request: Request, credentials: Any, where: ArtifactPath, needed: Role) -> Call:
+    return open_call(request, credentials, where.workspace, needed)
+
+
+def children(found: list[ArtifactInfo], path: str) -> list[dict[str, Any]]:
+    """The files and folders right under ``path`` (paths relative to it), as MLflow lists
+    them; a file's own path lists that file."""
+    if any(a.path == path for a in found) and path:
+        (info,) = [a for a in found if a.path == path]
+        return [{"path": path.rsplit("/", 1)[-1], "is_dir": False, "file_size": info.size}]
+    prefix = f"{path}/" if path else ""
+    files: dict[str, dict[str, Any]] = {}
+    for info in found:
+        if not info.path.startswith(prefix):
+            continue
+        head, _, rest = info.path[len(prefix) :].partition("/")
+        if rest:
+            files.setdefault(head, {"path": head, "is_dir": True})
+        else:
+            files[head] = {"path": head, "is_dir": False, "file_size": info.size}
+    return [files[name] for name in sorted(files)]
+
+
+def add_routes(router: APIRouter) -> None:
+    @router.put("/artifacts/{artifact_path:path}")
+    async def upload(artifact_path: str, request: Request, credentials: Credentials) -> Response:
+        where = parse_path(artifact_path)
+        if not where.path:
+            raise InvalidArgumentError("An upload needs a file path under the run's artifacts.")
+        call = _call(request, credentials, where, Role.WRITER)
+        try:
+            await upload_slots(request).store_upload(
+                request, lambda source: call.store.put_artifact(where.run_id, where.path, source)
+            )
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it; nothing was stored
+        return json({})
+
+    @router.get("/artifacts/{artifact_path:path}")
+    def download(artifact_path: str, request: Request, credentials: Credentials) -> Response:
+        where = parse_path(artifact_path)
+        call = _call(request, credentials, where, Role.READER)
+        stream = call.store.open_artifact(where.run_id, where.path)
+        return StreamingResponse(iter_file(stream), media_type=wire.BINARY_TYPE)
+
+    @router.get("/artifacts")
+    def list_artifacts(request: Request, credentials: Credentials) -> Response:
+        where = parse_path(request.query_params.get("path", ""))
+        call = _call(request, credentials, where, Role.READER)
+        call.store.get_run(where.run_id)  # 404 for an unknown run, not an empty listing
+        found = call.store.list_artifacts(where.run_id, where.path or None)
+        return json({"files": children(found, where.path)})
+
+    @router.delete("/artifacts/{artifact_path:path}")
+    def delete(artifact_path: str, request: Request, credentials: Credentials) -> Response:
+        where = parse_path(artifact_path)
+        _call(request, credentials, where, Role.WRITER)
+        raise InvalidArgumentError(
+            "runyard keeps every artifact a run recorded: artifacts cannot be deleted. Upload "
+            "under a new path instead."
+        )

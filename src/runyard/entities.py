@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from runyard.errors import UserError
+from runyard.errors import InvalidArgumentError, UserError
 
 
 class RunStatus(StrEnum):
@@ -133,6 +133,35 @@ class ViewType(StrEnum):
     ALL = "All"
 
 
+class RunLifecycle(StrEnum):
+    """Which runs a search or a count finds (``RunQuery.lifecycle``): deleted runs
+    (``Store.set_run_deleted``) are left out unless the query asks for them."""
+
+    ACTIVE = "active"
+    """Runs that are not deleted (the default everywhere)."""
+    DELETED = "deleted"
+    """Deleted runs only."""
+    ALL = "all"
+    """Both."""
+
+    @classmethod
+    def parse(cls, value: object) -> RunLifecycle:
+        """The lifecycle named ``value`` (``"active"``, ``"deleted"``, ``"all"``, any case).
+
+        Raises:
+            InvalidArgumentError: ``value`` names none of them.
+        """
+        if isinstance(value, str):
+            for lifecycle in cls:
+                if lifecycle.value == value.lower():
+                    return lifecycle
+        names = ", ".join(repr(lifecycle.value) for lifecycle in cls)
+        raise InvalidArgumentError(
+            f"Unknown run lifecycle {value!r:.40}: use one of {names} (deleted runs are left "
+            "out unless asked for)."
+        )
+
+
 class RunType(StrEnum):
     """The run types runyard records itself (``NewRun.run_type``). ``RunInfo.run_type`` stays a
     string: a store may hold others, and users filter on any string."""
@@ -192,6 +221,8 @@ class RunInfo:
     submitted_by: str | None = None
     stop_status: RunStatus | None = None
     """The status a requested stop ends in (Canceled or Failed), while CancelRequested."""
+    deleted_time: float | None = None
+    """When the run was deleted (``Store.set_run_deleted``); None while it is not."""
     tags: Mapping[str, str | None] = field(default_factory=dict)
     properties: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, MetricSeries] | None = None
@@ -233,6 +264,8 @@ class RunQuery:
     order_by: Sequence[str] = ()
     include_metrics: bool = False
     """Fill ``RunInfo.metrics`` with each run's metric summaries."""
+    lifecycle: RunLifecycle = RunLifecycle.ACTIVE
+    """Deleted runs are left out unless this asks for them (``DELETED``, ``ALL``)."""
     page_size: int = 500
     page_token: str | None = None
 

@@ -29,6 +29,7 @@ ATTRIBUTES = [
     "start_time",
     "end_time",
     "duration",
+    "deleted_time",
 ]
 
 

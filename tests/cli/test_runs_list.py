@@ -24,6 +24,7 @@ KEYS = [
     "start_time",
     "end_time",
     "duration_seconds",
+    "deleted_time",
     "tags",
     "properties",
     "metrics",

@@ -162,6 +162,7 @@ def routes(seeded: Seeded) -> list[Route]:
                     "status": "Running",
                     "run_type": None,
                     "include_children": False,
+                    "lifecycle": "active",
                     "page_size": 10,
                     "page_token": None,
                 },
@@ -182,6 +183,13 @@ def routes(seeded: Seeded) -> list[Route]:
             True,
             {"run_id": "r"},
             body={"status": "Finalizing", "error": error},
+        ),
+        Route(
+            "PUT",
+            "/api/v1/workspaces/{workspace}/runs/{run_id}/deleted",
+            True,
+            {"run_id": "r"},
+            body={"deleted": True},
         ),
         Route(
             "PATCH",

@@ -7,7 +7,8 @@ migrations run up to the revision (Alembic), then plain SQL inserts write the da
 the columns and encodings of that revision: experiments (one archived), runs (a child, a run
 that failed, one running, one whose stop was requested), tags, properties, metric series and
 their packed points, artifacts (one complete, one whose upload died half-way), a snapshot and
-its blob, run logs (0002 on), and an applied request id (0003 on). Artifact and blob bytes are
+its blob, run logs (0002 on), an applied request id (0003 on), and each metric series' last value
+as a number (0005 on). Artifact and blob bytes are
 not in the fixture: ``BYTES`` says what they are and where they go under an artifact root.
 
 ``test_upgrades.py`` upgrades a copy of each file to the newest revision and checks the data
@@ -31,7 +32,7 @@ from sqlalchemy import Connection, Engine, text
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 """The released revisions of a store; the newest one (``STORE_MIGRATIONS.head``) is not here."""
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -275,7 +276,7 @@ def insert(conn: Connection, revision: str) -> None:
                     {"pk": _pk(conn, "runs", "run_id", run_id), "key": key, "value": value},
                 )
     for series in SERIES:
-        _insert_series(conn, series)
+        _insert_series(conn, series, revision)
     model_run, model_path = MODEL
     for (run_id, path), size, complete in (
         (MODEL, len(BYTES[f"runs/{model_run}/{model_path}"]), 1),
@@ -329,7 +330,7 @@ def insert(conn: Connection, revision: str) -> None:
         )
 
 
-def _insert_series(conn: Connection, series: dict[str, Any]) -> None:
+def _insert_series(conn: Connection, series: dict[str, Any], revision: str) -> None:
     values = [v for chunk_values, _ in series["chunks"] for v in chunk_values]
     numbers = [v for v in values if type(v) in (int, float)]
     conn.execute(
@@ -351,6 +352,19 @@ def _insert_series(conn: Connection, series: dict[str, Any]) -> None:
             "updated": T0 + 200,
         },
     )
+    if revision >= "0005":  # the last value as a number, as that runyard wrote it
+        last = values[-1]
+        conn.execute(
+            text(
+                "UPDATE metric_series SET last_number = :number WHERE name = :name AND run_pk = "
+                "(SELECT pk FROM runs WHERE run_id = :run_id)"
+            ),
+            {
+                "number": float(last) if type(last) in (int, float) else None,
+                "name": series["name"],
+                "run_id": series["run_id"],
+            },
+        )
     series_pk = int(
         conn.execute(
             text(

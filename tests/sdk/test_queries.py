@@ -126,7 +126,7 @@ def test_get_metric_history_has_steps_values_and_times(experiment: Experiment) -
 def test_get_runs_dataframe_columns_and_order(experiment: Experiment, sweep: list[Run]) -> None:
     frame = experiment.get_runs_dataframe(order_by="metrics.val_auc DESC")
     assert list(frame["run_id"]) == [sweep[i].id for i in (5, 4, 2, 1, 0, 3)]
-    assert list(frame.columns[:11]) == [
+    assert list(frame.columns[:12]) == [
         "run_id",
         "experiment_name",
         "number",
@@ -138,6 +138,7 @@ def test_get_runs_dataframe_columns_and_order(experiment: Experiment, sweep: lis
         "start_time",
         "end_time",
         "duration",
+        "deleted_time",
     ]
     assert {"tags.lr", "properties.author"} <= set(frame.columns)
     metric_columns = [c for c in frame.columns if c.startswith("metrics.")]

@@ -16,6 +16,7 @@ from runyard.entities import (
     MetricChunk,
     MetricKind,
     NewRun,
+    RunLifecycle,
     RunQuery,
     RunStatus,
     SnapshotFile,
@@ -156,6 +157,7 @@ WRITES = [
     ),
     Route("supervision", "POST", "/runs/r/stop", Role.WRITER, json={"status": "Canceled"}),
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
+    Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
 ]
 ADMINS = [
     Route("tokens", "POST", "/tokens", Role.ADMIN, json={"role": "reader", "name": "more"}),
@@ -198,7 +200,8 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
     store = open_store(f"sqlite:///{server.data / name}.db", str(artifacts))
     control = ControlStore(f"sqlite:///{server.data / 'server.db'}")
     try:
-        runs = store.search_runs(RunQuery(include_children=True)).runs
+        every = RunQuery(include_children=True, lifecycle=RunLifecycle.ALL)
+        runs = store.search_runs(every).runs
         ids = [r.run_id for r in runs]
         return {
             "experiments": store.list_experiments(ViewType.ALL),

@@ -120,6 +120,30 @@ def test_reader_token_reads_but_cannot_write(
     reader.close()
 
 
+def test_runs_are_deleted_and_restored_through_the_server(
+    workspace: ServerWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    writer = Workspace(workspace.uri)
+    run = _log_a_run(writer)
+    experiment = Experiment(writer, "sdk-exp")
+    run.delete()
+    assert run.deleted_time is not None
+    assert list(experiment.get_runs()) == []
+    assert [r.id for r in experiment.get_runs(lifecycle="deleted")] == [run.id]
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.tokens[Role.READER])
+    reader = Workspace(workspace.uri)
+    seen = Run.get(reader, run.id)
+    assert seen.deleted_time == run.deleted_time
+    with pytest.raises(WorkspaceConfigError, match="needs a writer"):
+        seen.restore()
+    reader.close()
+    run.restore()
+    assert [r.id for r in experiment.get_runs()] == [run.id]
+    assert run.get_metrics()["loss"] == [0.5, 0.25]
+    writer.close()
+
+
 def test_http_store_unreachable_server_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="Cannot reach"):
         HttpStore(f"http://127.0.0.1:{free_port()}/ws", retries=2, backoff=0.01)

@@ -3,7 +3,8 @@ PostgreSQL.
 
 A fixed population of runs (tags with and without values, properties, metric series whose last,
 minimum and maximum differ, some with NaN, infinities, None or text, runs missing each key,
-display names, statuses, parents) is searched with random filters and sort keys. The oracle
+display names, statuses, parents, some runs deleted) is searched with random filters, sort keys
+and lifecycles. The oracle
 here evaluates the semantics that ``runyard/store/sql/filters.py`` states, knowing nothing of
 the SQL: the filtered set and the exact order (ties newest first) must be the same, and paging
 with tokens in small pages must give the one big page, without duplicates or gaps.
@@ -25,7 +26,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runyard.entities import MetricChunk, MetricKind, NewRun, RunInfo, RunQuery, RunStatus
+from runyard.entities import (
+    MetricChunk,
+    MetricKind,
+    NewRun,
+    RunInfo,
+    RunLifecycle,
+    RunQuery,
+    RunStatus,
+)
 from runyard.entities import ValueType as VT
 from runyard.store import Store
 from runyard.store.sql import SqlStore
@@ -160,6 +169,11 @@ def populate(store: Store) -> list[Model]:
                     )
                 metrics[name] = [v for values in chunks for v in values]
         models.append(Model(store.get_run(info.run_id), i, tags, properties, metrics))
+    # Some runs deleted (a generator of their own: the runs above stay as they were).
+    deleting = random.Random(SEED + 1)
+    for model in models:
+        if deleting.random() < 0.25:
+            model.info = store.set_run_deleted(model.info.run_id, True)
     return models
 
 
@@ -186,6 +200,11 @@ def population(
 
 
 # -- the oracle ------------------------------------------------------------------------------------
+
+
+def in_lifecycle(model: Model, lifecycle: RunLifecycle) -> bool:
+    deleted = model.info.deleted_time is not None
+    return lifecycle is RunLifecycle.ALL or deleted == (lifecycle is RunLifecycle.DELETED)
 
 
 def _number(value: Any) -> float | None:
@@ -384,6 +403,9 @@ def comparisons(population: Population) -> st.SearchStrategy[Cmp]:
     numbers = st.one_of(st.sampled_from(FINITE), st.integers(-2, 12).map(float))
     run_ids = st.sampled_from([i.run_id for i in infos] + ["nope"])
     times = st.sampled_from(sorted({i.created_time for i in infos} | {0.0}))
+    deleted_times = st.sampled_from(
+        sorted({i.deleted_time for i in infos if i.deleted_time is not None} | {0.0})
+    )
     metric = st.builds(
         lambda agg, key: (agg, key),
         st.sampled_from(["metrics", "metrics.min", "metrics.max"]),
@@ -414,6 +436,7 @@ def comparisons(population: Population) -> st.SearchStrategy[Cmp]:
         comparison_of("attributes", "created_time", NUMBER_OPS[:6], times),
         comparison_of("attributes", "end_time", NUMBER_OPS, times),
         comparison_of("attributes", "duration", NUMBER_OPS, st.sampled_from([0.0, 1.0, 1e9])),
+        comparison_of("attributes", "deleted_time", NUMBER_OPS, deleted_times),
     )
 
 
@@ -445,6 +468,7 @@ SORT_FIELDS = [
             "created_time",
             "end_time",
             "duration",
+            "deleted_time",
             "parent_run_id",
             "experiment_name",
             "run_id",
@@ -505,18 +529,17 @@ def test_filter_and_order_match_the_oracle(
 ) -> None:
     expr = data.draw(filters(population), label="filter")
     order = data.draw(orders, label="order")
+    lifecycle = data.draw(st.sampled_from(RunLifecycle), label="lifecycle")
     text = render(expr, random.Random(seed))
     keys = order_text(order)
-    expected = sort_models([m for m in population.models if matches(expr, m)], order)
-    page = population.store.search_runs(
-        RunQuery(filter=text, order_by=keys, include_children=True, page_size=RUNS)
-    )
+    kept = [m for m in population.models if in_lifecycle(m, lifecycle) and matches(expr, m)]
+    expected = sort_models(kept, order)
+    query = RunQuery(filter=text, include_children=True, lifecycle=lifecycle)
+    page = population.store.search_runs(dataclasses.replace(query, order_by=keys, page_size=RUNS))
     found = [run.run_id for run in page.runs]
-    assert found == [m.info.run_id for m in expected], (text, keys)
+    assert found == [m.info.run_id for m in expected], (text, keys, lifecycle)
     assert page.next_page_token is None
-    assert population.store.count_runs(RunQuery(filter=text, include_children=True)) == len(
-        expected
-    )
+    assert population.store.count_runs(query) == len(expected)
 
 
 @settings(max_examples=60, deadline=None)
@@ -526,13 +549,18 @@ def test_pages_under_any_order_make_the_one_big_page(
 ) -> None:
     order = data.draw(orders, label="order")
     expr = data.draw(st.one_of(st.none(), filters(population)), label="filter")
+    lifecycle = data.draw(st.sampled_from(RunLifecycle), label="lifecycle")
     text = None if expr is None else render(expr, random.Random(0))
-    query = RunQuery(filter=text, order_by=order_text(order), include_children=True)
+    query = RunQuery(
+        filter=text, order_by=order_text(order), include_children=True, lifecycle=lifecycle
+    )
     whole = [r.run_id for r in population.store.search_runs(_replace(query, RUNS, None)).runs]
     paged = all_pages(population.store, query, page_size)
     assert paged == whole
     assert len(set(paged)) == len(paged)
-    models = (
-        population.models if expr is None else [m for m in population.models if matches(expr, m)]
-    )
+    models = [
+        m
+        for m in population.models
+        if in_lifecycle(m, lifecycle) and (expr is None or matches(expr, m))
+    ]
     assert paged == [m.info.run_id for m in sort_models(models, order)]

@@ -15,7 +15,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from runyard.cli._output import print_warning
-from runyard.entities import RunInfo, RunQuery, RunStatus, TagFilter
+from runyard.entities import RunInfo, RunLifecycle, RunQuery, RunStatus, TagFilter
 from runyard.errors import InvalidQueryError
 from runyard.query import parse_filter, parse_order_by
 from runyard.query.lexer import T, tokenize
@@ -110,8 +110,8 @@ def _sort(ctx: click.Context, param: click.Parameter, keys: tuple[str, ...]) -> 
 
 def query_options(command: F) -> F:
     """The options that choose runs: experiment, status, tags, properties, filter, sort,
-    children. The command receives them as keyword arguments; ``build_query`` turns them into a
-    ``RunQuery``."""
+    children, lifecycle (deleted runs). The command receives them as keyword arguments;
+    ``build_query`` turns them into a ``RunQuery``."""
     options = [
         click.option("--experiment", "-e", metavar="NAME", help="Only runs of this experiment."),
         click.option(
@@ -149,6 +149,15 @@ def query_options(command: F) -> F:
         click.option(
             "--include-children", is_flag=True, help="Child runs too, not only top-level runs."
         ),
+        click.option(
+            "--lifecycle",
+            type=click.Choice(
+                [lifecycle.value for lifecycle in RunLifecycle], case_sensitive=False
+            ),
+            default=RunLifecycle.ACTIVE.value,
+            show_default=True,
+            help="Which runs: active (not deleted), deleted (only those) or all.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -165,6 +174,7 @@ def build_query(
     sort: tuple[str, ...],
     desc: bool,
     include_children: bool,
+    lifecycle: str,
     include_metrics: bool,
 ) -> RunQuery:
     """The ``RunQuery`` of ``query_options``' values.
@@ -187,6 +197,7 @@ def build_query(
         filter=filter_,
         order_by=order_by,
         include_metrics=include_metrics,
+        lifecycle=RunLifecycle.parse(lifecycle),
     )
 
 

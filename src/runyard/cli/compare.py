@@ -26,8 +26,10 @@ ATTRIBUTE_ROWS = (
     "parent_run_id",
     "start_time",
     "duration",
+    "deleted_time",
 )
-"""The attributes compared, before the properties, tags and metrics."""
+"""The attributes compared, before the properties, tags and metrics (an attribute no run has,
+such as ``deleted_time`` when none is deleted, gets no row)."""
 
 DIFFERS = "≠"
 """The first cell of a row whose values are not all the same."""

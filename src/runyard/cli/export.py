@@ -30,7 +30,7 @@ from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk.queries import runs_table
 
 FORMATS = ("csv", "json", "jsonl")
-TIME_COLUMNS = ("created_time", "start_time", "end_time")
+TIME_COLUMNS = ("created_time", "start_time", "end_time", "deleted_time")
 METRIC_SUFFIXES = ("", ".min", ".max")
 
 

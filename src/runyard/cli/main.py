@@ -53,7 +53,8 @@ class RunyardGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="runyard", message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context, workspace_path: Path | None) -> None:
-    """Submit scripts; list, inspect, tag and cancel the experiments and runs of a workspace."""
+    """Submit scripts; list, inspect, tag, cancel and delete the experiments and runs of a
+    workspace."""
     ctx.obj = CliState(workspace_path)
 
 

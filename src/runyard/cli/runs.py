@@ -1,4 +1,4 @@
-"""``runyard runs ...``: find, inspect, tag and cancel runs."""
+"""``runyard runs ...``: find, inspect, tag, cancel, delete and restore runs."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from runyard.entities import (
     NOT_STARTED_STATUSES,
     MetricSeries,
     RunInfo,
+    RunLifecycle,
     RunStatus,
 )
 from runyard.errors import RunAlreadyEndedWarning
@@ -49,7 +50,7 @@ from runyard.sdk.script_run import ScriptRun
 @click.group()
 def runs() -> None:
     """Runs: list, search, compare and export them; show one, its logs or a metric's history;
-    tag or cancel it."""
+    tag, cancel, delete or restore it."""
 
 
 runs.add_command(compare_runs)
@@ -82,6 +83,7 @@ def _record(info: RunInfo) -> dict[str, Any]:
         "start_time": format_time(info.start_time),
         "end_time": format_time(info.end_time),
         "duration_seconds": _duration_seconds(info),
+        "deleted_time": format_time(info.deleted_time),
         "tags": dict(info.tags),
         "properties": dict(info.properties),
     }
@@ -155,13 +157,15 @@ def list_runs(
         print_line("No runs found.")
         return
     now = time.time()
+    # Deleted runs listed: say which (and when) in a column of its own.
+    deleted = [] if query.lifecycle is RunLifecycle.ACTIVE else ["Deleted"]
     table = new_table(
         "Run id", "Experiment", "#", "Status", "Display name", "Started", "Duration", "Tags",
-        *(str(field) for field in columns),
+        *deleted, *(str(field) for field in columns),
     )  # fmt: skip
     table.columns[0].no_wrap = True
     table.columns[2].justify = "right"
-    for index, field in enumerate(columns, start=8):
+    for index, field in enumerate(columns, start=8 + len(deleted)):
         if field.value_kind is ValueKind.NUMBER:
             table.columns[index].justify = "right"
     for info in found:
@@ -175,6 +179,7 @@ def list_runs(
             local_time(info.start_time),
             _elapsed(info, now),
             key_values(info.tags),
+            *([local_time(info.deleted_time)] if deleted else []),
             *(field_text(field, field_value(info, field)) for field in columns),
         )
     out_console().print(table)
@@ -218,6 +223,7 @@ def _overview(info: RunInfo, details: dict[str, Any]) -> Table:
         ("Duration", _elapsed(info, time.time())),
         ("Submitted by", details.get("submittedBy", "")),
         ("Error", str(error.get("message", error.get("code", "")))),
+        ("Deleted", local_time(info.deleted_time)),
     ]
     for label, value in rows:
         if value:
@@ -347,3 +353,48 @@ def untag_run(state: CliState, run_id: str, keys: tuple[str, ...]) -> None:
         print_line(f"Removed from run {run.id}: {', '.join(removed)}")
     if missing:
         print_note(f"Run {run.id} had no tag {', '.join(missing)}.")
+
+
+@runs.command("delete")
+@click.argument("run_ids", metavar="RUN_ID...", nargs=-1, required=True)
+@pass_state
+def delete_runs(state: CliState, run_ids: tuple[str, ...]) -> None:
+    """Delete runs: listings leave them out (runs list --lifecycle deleted shows them), and
+    runs restore brings them back.
+
+    Nothing of a run is removed (metrics, files, logs, tags) and its status stays; its child
+    runs are not deleted with it. Every RUN_ID is looked up first: if one is unknown, none is
+    deleted.
+    """
+    found = _runs_named(state, run_ids)
+    for run in found:
+        when = run.deleted_time
+        if when is not None:
+            print_line(f"Run {run.id} was already deleted (at {local_time(when)}).")
+            continue
+        run.delete()
+        print_line(f"Deleted run {run.id}.")
+
+
+@runs.command("restore")
+@click.argument("run_ids", metavar="RUN_ID...", nargs=-1, required=True)
+@pass_state
+def restore_runs(state: CliState, run_ids: tuple[str, ...]) -> None:
+    """Restore deleted runs: they are listed again, as they were. Every RUN_ID is looked up
+    first: if one is unknown, none is restored."""
+    found = _runs_named(state, run_ids)
+    for run in found:
+        if run.deleted_time is None:
+            print_line(f"Run {run.id} is not deleted; left as it is.")
+            continue
+        run.restore()
+        print_line(f"Restored run {run.id}.")
+
+
+def _runs_named(state: CliState, run_ids: tuple[str, ...]) -> list[Run]:
+    """Each run once, in the order given.
+
+    Raises:
+        RunNotFoundError: an id names no run (before anything is changed).
+    """
+    return [Run.get(state.workspace, run_id) for run_id in dict.fromkeys(run_ids)]

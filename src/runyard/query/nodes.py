@@ -85,6 +85,9 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("start_time", ValueKind.TIME, True, "when the run started"),
         Attribute("end_time", ValueKind.TIME, True, "when the run ended"),
         Attribute("duration", ValueKind.NUMBER, True, "end_time - start_time, in seconds"),
+        Attribute(
+            "deleted_time", ValueKind.TIME, True, "when the run was deleted (deleted runs only)"
+        ),
         Attribute("parent_run_id", ValueKind.RUN_ID, True, "the parent's run id (children)"),
         Attribute("root_run_id", ValueKind.RUN_ID, True, "the top-level ancestor's run id"),
         Attribute("experiment_name", ValueKind.TEXT, False, "the run's experiment"),

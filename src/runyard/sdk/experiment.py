@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.capture.error import format_time
-from runyard.entities import ExperimentInfo, RunQuery, RunStatus, ViewType
+from runyard.entities import ExperimentInfo, RunLifecycle, RunQuery, RunStatus, ViewType
 from runyard.errors import InvalidArgumentError
 from runyard.limits import check_experiment_name
 from runyard.runners.submission import ScriptSubmission
-from runyard.sdk.filters import checked_query, key_filters, parse_status, tag_values
+from runyard.sdk.filters import (
+    checked_query,
+    key_filters,
+    parse_status,
+    tag_values,
+    with_lifecycle,
+)
 from runyard.sdk.queries import runs_dataframe, search
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import ScriptRun
@@ -83,6 +89,7 @@ class Experiment:
         *,
         filter: str | None = None,
         order_by: str | Sequence[str] | None = None,
+        lifecycle: str | RunLifecycle = RunLifecycle.ACTIVE,
     ) -> Iterator[Run]:
         """The experiment's runs, lazily, filtered and sorted in the store (newest first unless
         ``order_by`` says otherwise).
@@ -93,17 +100,16 @@ class Experiment:
         and ``order_by`` a list of keys such as ``["metrics.acc DESC"]`` (docs/api.md has the
         grammar). All filters are ANDed. Children are left out unless ``include_children``;
         when a filtered search finds no top-level run but child runs match, a
-        ``ChildRunsMatchWarning`` says so.
+        ``ChildRunsMatchWarning`` says so. Deleted runs (``Run.delete``) are left out unless
+        ``lifecycle`` is ``"deleted"`` (only them) or ``"all"``.
 
         Raises:
-            InvalidArgumentError: a filter of an unknown type.
+            InvalidArgumentError: a filter of an unknown type, or a ``lifecycle`` other than
+                ``"active"``, ``"deleted"`` and ``"all"``.
             InvalidQueryError: ``filter`` or ``order_by`` does not parse (raised at the call).
         """
-        return search(
-            self._workspace,
-            self._query(type, tags, properties, include_children, status, filter, order_by),
-            self,
-        )
+        query = self._query(type, tags, properties, include_children, status, filter, order_by)
+        return search(self._workspace, with_lifecycle(query, lifecycle), self)
 
     def get_runs_dataframe(
         self,
@@ -114,20 +120,24 @@ class Experiment:
         properties: str | Mapping[str, Any] | None = None,
         status: str | RunStatus | None = None,
         type: str | None = None,
+        lifecycle: str | RunLifecycle = RunLifecycle.ACTIVE,
     ) -> pandas.DataFrame:
         """The runs ``get_runs`` would find, as a pandas DataFrame with one row per run.
 
         Columns: ``run_id``, ``experiment_name``, ``number``, ``display_name``, ``status``,
         ``run_type``, ``parent_run_id``, ``created_time``, ``start_time``, ``end_time`` (UTC
-        timestamps), ``duration`` (seconds), then ``tags.KEY``, ``properties.KEY`` and, for each
-        metric, ``metrics.NAME`` (its last value), ``metrics.NAME.min`` and ``metrics.NAME.max``.
+        timestamps), ``duration`` (seconds), ``deleted_time`` (UTC; NaT for a run not
+        deleted), then ``tags.KEY``, ``properties.KEY`` and, for each metric, ``metrics.NAME``
+        (its last value), ``metrics.NAME.min`` and ``metrics.NAME.max``.
 
         Raises:
             MissingExtraError: pandas is not installed (``pip install 'runyard[pandas]'``).
+            InvalidArgumentError: a ``lifecycle`` other than ``"active"``, ``"deleted"`` and
+                ``"all"``.
             InvalidQueryError: ``filter`` or ``order_by`` does not parse.
         """
         query = self._query(type, tags, properties, include_children, status, filter, order_by)
-        return runs_dataframe(self._workspace, query)
+        return runs_dataframe(self._workspace, with_lifecycle(query, lifecycle))
 
     def _query(
         self,

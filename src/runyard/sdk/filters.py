@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runyard.entities import RunQuery, RunStatus, TagFilter
+from runyard.entities import RunLifecycle, RunQuery, RunStatus, TagFilter
 from runyard.errors import InvalidArgumentError, InvalidQueryError
 from runyard.query import parse_filter, parse_order_by
 
@@ -60,6 +60,16 @@ def parse_status(status: str | RunStatus | None) -> RunStatus | None:
         return RunStatus.parse(str(status))
     except ValueError as exc:
         raise InvalidArgumentError(str(exc)) from None
+
+
+def with_lifecycle(query: RunQuery, lifecycle: str | RunLifecycle) -> RunQuery:
+    """``query`` finding the runs of ``lifecycle``: ``"active"`` (not deleted), ``"deleted"``
+    or ``"all"``.
+
+    Raises:
+        InvalidArgumentError: ``lifecycle`` is none of them (the message lists them).
+    """
+    return dataclasses.replace(query, lifecycle=RunLifecycle.parse(lifecycle))
 
 
 def checked_query(

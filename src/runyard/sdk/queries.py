@@ -67,8 +67,9 @@ _ATTRIBUTE_COLUMNS = (
     "start_time",
     "end_time",
     "duration",
+    "deleted_time",
 )
-_TIME_COLUMNS = ("created_time", "start_time", "end_time")
+_TIME_COLUMNS = ("created_time", "start_time", "end_time", "deleted_time")
 
 
 def runs_table(infos: Sequence[RunInfo]) -> dict[str, list[Any]]:
@@ -89,6 +90,7 @@ def runs_table(infos: Sequence[RunInfo]) -> dict[str, list[Any]]:
         columns["end_time"].append(info.end_time)
         ended = info.start_time is not None and info.end_time is not None
         columns["duration"].append(info.end_time - info.start_time if ended else None)  # type: ignore[operator]
+        columns["deleted_time"].append(info.deleted_time)
     groups: dict[str, dict[str, list[Any]]] = {"tags": {}, "properties": {}, "metrics": {}}
 
     def put(group: str, name: str, row: int, value: Any) -> None:

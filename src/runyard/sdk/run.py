@@ -24,6 +24,7 @@ from runyard.entities import (
     MetricKind,
     NewRun,
     RunInfo,
+    RunLifecycle,
     RunQuery,
     RunStatus,
     RunType,
@@ -43,7 +44,14 @@ from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk import lifetime
 from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
-from runyard.sdk.filters import as_str, checked_query, key_filters, parse_status, tag_values
+from runyard.sdk.filters import (
+    as_str,
+    checked_query,
+    key_filters,
+    parse_status,
+    tag_values,
+    with_lifecycle,
+)
 from runyard.sdk.metrics import MetricLogger, shape_metrics
 
 if TYPE_CHECKING:
@@ -369,6 +377,38 @@ class Run:
         if self._outputs is not None:
             self._files.upload_new(OUTPUTS, self._outputs)
 
+    # -- deleting ------------------------------------------------------------------------------
+
+    @property
+    def deleted_time(self) -> float | None:
+        """When the run was deleted (POSIX seconds, UTC), None while it is not; read from the
+        store at each access."""
+        self._info = self._store.get_run(self.id)
+        return self._info.deleted_time
+
+    def delete(self) -> None:
+        """Delete the run: searches (``Experiment.get_runs``, ``get_children``, the CLI's and
+        the UI's listings) leave it out unless they ask for deleted runs (``lifecycle``).
+
+        Nothing of the run is removed (metrics, tags, properties, files, logs, children), so
+        ``restore()`` brings it back whole; ``Run.get`` still finds it. Its status does not
+        change (a running run goes on logging), and its children are not deleted with it.
+        Deleting a deleted run changes nothing.
+
+        Raises:
+            RunNotFoundError: the run is not in the store any more.
+        """
+        self._info = self._store.set_run_deleted(self.id, True)
+
+    def restore(self) -> None:
+        """Undo ``delete()``: the run is listed again, as it was. A run that is not deleted
+        stays as it is.
+
+        Raises:
+            RunNotFoundError: the run is not in the store any more.
+        """
+        self._info = self._store.set_run_deleted(self.id, False)
+
     # -- children ------------------------------------------------------------------------------
 
     def child_run(
@@ -451,12 +491,17 @@ class Run:
         status: str | RunStatus | None = None,
         filter: str | None = None,
         order_by: str | Sequence[str] | None = None,
+        lifecycle: str | RunLifecycle = RunLifecycle.ACTIVE,
         **_: Any,
     ) -> Iterator[Run]:
         """Child runs, newest first unless ``order_by`` says otherwise (all descendants with
-        ``recursive``), filtered as get_runs.
+        ``recursive``), filtered as get_runs. Deleted children are left out unless
+        ``lifecycle`` is ``"deleted"`` or ``"all"``; a child of a deleted run is not deleted
+        with it (the children of a deleted child are found with ``recursive`` too).
 
         Raises:
+            InvalidArgumentError: a ``lifecycle`` other than ``"active"``, ``"deleted"`` and
+                ``"all"``.
             InvalidQueryError: ``filter`` or ``order_by`` does not parse (raised at the call).
         """
         base = RunQuery(
@@ -466,7 +511,7 @@ class Run:
             run_type=type,
             include_children=True,
         )
-        base = checked_query(base, filter, order_by)
+        base = with_lifecycle(checked_query(base, filter, order_by), lifecycle)
         return self._children(base, recursive)
 
     def _children(self, base: RunQuery, recursive: bool) -> Iterator[Run]:
@@ -479,9 +524,14 @@ class Run:
             query = dataclasses.replace(base, root_run_id=self.id)
             yield from iterate_runs(workspace, query, self._experiment)
             return
+        # The whole tree, deleted runs too: a deleted run still links its children to ours.
         tree = iterate_runs(
             workspace,
-            RunQuery(include_children=True, root_run_id=self._info.root_run_id),
+            RunQuery(
+                include_children=True,
+                root_run_id=self._info.root_run_id,
+                lifecycle=RunLifecycle.ALL,
+            ),
             self._experiment,
         )
         below = _descendants(self.id, [r._info for r in tree])

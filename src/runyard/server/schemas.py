@@ -164,6 +164,12 @@ class PropertiesBody(BaseModel):
     properties: dict[str, str]
 
 
+class DeletedBody(BaseModel):
+    """``true``: delete the run (soft: it keeps everything); ``false``: restore it."""
+
+    deleted: StrictBool
+
+
 # -- supervision -----------------------------------------------------------------------------------
 
 

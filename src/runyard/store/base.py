@@ -248,6 +248,26 @@ class Store(abc.ABC):
     def count_runs(self, query: RunQuery) -> int:
         """How many runs ``search_runs(query)`` would return over all its pages."""
 
+    # -- deleting runs -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def set_run_deleted(self, run_id: str, deleted: bool) -> RunInfo:
+        """Delete the run (``deleted``), or restore a deleted one; return it as it now is.
+
+        A soft delete: the run keeps everything (metrics, tags, properties, artifacts, logs,
+        children) and only gets a ``deleted_time``, so restoring it brings it back whole.
+        Searches and counts leave deleted runs out unless their query asks for them
+        (``RunQuery.lifecycle``); ``get_run`` still returns a deleted run, with its
+        ``deleted_time`` set. Deleting neither changes the status nor depends on it (a running
+        run may be deleted and goes on logging). The children of a run are not deleted with it:
+        each run is deleted on its own. Idempotent: deleting a deleted run keeps its first
+        ``deleted_time``, restoring a run that is not deleted changes nothing.
+
+        Raises:
+            RunNotFoundError: there is no such run.
+            InvalidArgumentError: ``deleted`` is not True or False.
+        """
+
     # -- metrics -------------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -15,7 +15,14 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runyard.entities import MetricChunk, MetricKind, RunQuery, TagFilter, ValueType
+from runyard.entities import (
+    MetricChunk,
+    MetricKind,
+    RunLifecycle,
+    RunQuery,
+    TagFilter,
+    ValueType,
+)
 from runyard.errors import (
     InvalidArgumentError,
     InvalidNameError,
@@ -188,9 +195,10 @@ def check_run_query(query: RunQuery) -> None:
     """Refuse a query whose texts no store can hold (they would match nothing anyway).
 
     Raises:
-        InvalidArgumentError: a filter holds a NUL character or a lone surrogate, or a value
-            of the wrong type.
+        InvalidArgumentError: a filter holds a NUL character or a lone surrogate, a value is
+            of the wrong type, or the lifecycle is none of ``RunLifecycle``'s.
     """
+    RunLifecycle.parse(query.lifecycle)
     texts = {
         "experiment name": query.experiment_name,
         "run type": query.run_type,

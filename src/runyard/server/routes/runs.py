@@ -1,4 +1,4 @@
-"""Runs: create, get, update, status, tags, properties, search and count."""
+"""Runs: create, get, update, status, tags, properties, search, count, delete and restore."""
 
 from __future__ import annotations
 
@@ -79,3 +79,10 @@ def add_properties(run_id: str, body: schemas.PropertiesBody, access: Writer) ->
     """`Store.add_properties`: properties are immutable once set (409 on another value)."""
     access.store.add_properties(run_id, body.properties)
     return no_content()
+
+
+@router.put("/runs/{run_id}/deleted", response_model=RunInfo)
+def set_run_deleted(run_id: str, body: schemas.DeletedBody, access: Writer) -> Response:
+    """`Store.set_run_deleted`: delete the run (``true``: hidden from searches unless they ask
+    for deleted runs, nothing of it removed) or restore it (``false``); returns the run."""
+    return json(wire.to_json(access.store.set_run_deleted(run_id, body.deleted)))

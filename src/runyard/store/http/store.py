@@ -60,6 +60,7 @@ from runyard.entities import (
 )
 from runyard.errors import (
     ExperimentNotFoundError,
+    InvalidArgumentError,
     NotFoundError,
     PayloadTooLargeError,
     RunNotFoundError,
@@ -463,6 +464,17 @@ class HttpStore(base.Store):
 
     def count_runs(self, query: RunQuery) -> int:
         return int(self._json("POST", "/runs/count", json=wire.to_json(query))["count"])
+
+    # -- deleting runs -------------------------------------------------------------------------
+
+    def set_run_deleted(self, run_id: str, deleted: bool) -> RunInfo:
+        # Not kept in the journal while the server is away: deleting is a user's decision,
+        # answered at once (or refused), not a change a running script must not lose.
+        if not isinstance(deleted, bool):
+            raise InvalidArgumentError(f"deleted must be True or False, got {deleted!r:.40}.")
+        path = self._run(run_id) + "/deleted"
+        found = self._json("PUT", path, json={"deleted": deleted})
+        return self._known.remember(wire.run_from_json(found))
 
     # -- metrics -------------------------------------------------------------------------------
 

@@ -77,13 +77,18 @@ runs = Table(
     Column("run_definition_json", Text, nullable=True),
     Column("submitted_by", String(256), nullable=True),
     Column("stop_status", String(32), nullable=True),
+    Column("deleted_time", Float, nullable=True),
     CheckConstraint(_in("status", STATUS_VALUES), name="status"),
     CheckConstraint(_in("stop_status", STOP_VALUES), name="stop_status"),
-    Index(None, "experiment_pk", "parent_pk", "pk"),
-    Index(None, "parent_pk", "pk"),
-    Index(None, "root_pk", "pk"),
-    Index(None, "status", "pk"),
+    # Listings walk these newest first; ``deleted_time`` last, so that the test of a search
+    # (and a count) that leaves deleted runs out is answered from the index alone.
+    Index(None, "experiment_pk", "parent_pk", "pk", "deleted_time"),
+    Index(None, "parent_pk", "pk", "deleted_time"),
+    Index(None, "root_pk", "pk", "deleted_time"),
+    Index(None, "status", "pk", "deleted_time"),
 )
+"""``deleted_time`` is when the run was deleted (``Store.set_run_deleted``), NULL while it is
+not: searches leave deleted runs out unless they ask for them (``RunQuery.lifecycle``)."""
 
 run_tags = Table(
     "run_tags",

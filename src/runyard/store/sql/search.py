@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, func, or_, select
 
-from runyard.entities import RunPage, RunQuery, TagFilter
+from runyard.entities import RunLifecycle, RunPage, RunQuery, TagFilter
 from runyard.errors import ExperimentNotFoundError, RunNotFoundError, UserError
 from runyard.limits import INT64_MAX
 from runyard.query import FieldKind, OrderKey, parse_filter, parse_order_by
@@ -79,6 +79,11 @@ def _filter(conn: Connection, stmt: Any, query: RunQuery, *, correlated: bool = 
         stmt = stmt.where(runs.c.parent_pk.is_(None))
     if query.exclude_run_id is not None:
         stmt = stmt.where(runs.c.run_id != query.exclude_run_id)
+    lifecycle = RunLifecycle.parse(query.lifecycle)
+    if lifecycle is RunLifecycle.ACTIVE:
+        stmt = stmt.where(runs.c.deleted_time.is_(None))
+    elif lifecycle is RunLifecycle.DELETED:
+        stmt = stmt.where(runs.c.deleted_time.is_not(None))
     if query.status is not None:
         stmt = stmt.where(runs.c.status == query.status.value)
     if query.run_type is not None:

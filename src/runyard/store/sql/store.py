@@ -55,7 +55,7 @@ from runyard.settings import TRACKING_URI_ENV
 from runyard.store import base, checks
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import engine as sql_engine
-from runyard.store.sql import keyvalues, migrate, requests, supervision, uploads
+from runyard.store.sql import keyvalues, migrate, one_run, requests, supervision, uploads
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import status as sql_status
@@ -504,6 +504,19 @@ class SqlStore(base.Store):
         checks.check_run_query(query)
         with self._read() as conn:
             return _count_runs(conn, query)
+
+    # -- deleting runs -------------------------------------------------------------------------
+
+    def set_run_deleted(self, run_id: str, deleted: bool) -> RunInfo:
+        if not isinstance(deleted, bool):
+            raise InvalidArgumentError(f"deleted must be True or False, got {deleted!r:.40}.")
+        # Deleting keeps the first deletion's time: one statement, so two deletions at once
+        # agree on it.
+        when = func.coalesce(runs.c.deleted_time, time.time()) if deleted else None
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(update(runs).where(runs.c.pk == pk).values(deleted_time=when))
+            return one_run.run_info(conn, one_run.read_row(conn, pk))
 
     # -- metrics -------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from runyard.limits import (
 from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store.base import Store
 from tests.store import status_changes
+from tests.store.contract_experiments import ExperimentContract
 from tests.store.contract_input import InputContract
 from tests.store.contract_search import SearchContract
 from tests.store.sql_workers import SqlTarget
@@ -155,7 +156,7 @@ def assert_recent(value: float | None, before: float, after: float) -> None:
     assert before - CLOCK_SLACK <= value <= after + CLOCK_SLACK
 
 
-class StoreContract(InputContract, SearchContract):
+class StoreContract(InputContract, SearchContract, ExperimentContract):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture

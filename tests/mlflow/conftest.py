@@ -64,7 +64,6 @@ class Tracking:
         return self.workspace.tokens[role]
 
 
-
 @pytest.fixture
 def tracking(
     mlflow_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

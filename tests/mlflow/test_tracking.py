@@ -376,4 +376,3 @@ def test_unknown_routes_and_raw_errors(tracking: Tracking) -> None:
     bad = server.request("POST", f"/{name}/api/2.0/mlflow/runs/create", token, content=b"[1")
     assert bad.status_code == 400
     assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-

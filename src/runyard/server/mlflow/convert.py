@@ -72,7 +72,9 @@ ENDED_AS = {
 
 
 def millis(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
+    """POSIX seconds as MLflow's whole milliseconds, rounded down (so that a filter on a time
+    MLflow showed selects the same runs: ``search.time_comparison``)."""
+    return None if seconds is None else math.floor(seconds * 1000)
 
 
 def seconds(ms: Any, what: str) -> float:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     select,
     text,
     update,
@@ -112,6 +113,12 @@ def _token(row: Any) -> TokenInfo:
     return TokenInfo(
         row.token_id, row.name, row.workspace, Role(row.role), row.created_time, row.revoked_time
     )
+
+
+_LIVE_TOKEN = select(tokens).where(
+    tokens.c.token_hash == bindparam("token_hash"), tokens.c.revoked_time.is_(None)
+)
+"""Built once: every request authenticates, and a statement built per call costs its cache key."""
 
 
 class ControlStore:
@@ -222,11 +229,7 @@ class ControlStore:
     def authenticate(self, secret: str) -> TokenInfo | None:
         """The live (not revoked) token whose secret is ``secret``; None if there is none."""
         with sql_engine.read_transaction(self.engine) as conn:
-            row = conn.execute(
-                select(tokens).where(
-                    tokens.c.token_hash == hash_token(secret), tokens.c.revoked_time.is_(None)
-                )
-            ).first()
+            row = conn.execute(_LIVE_TOKEN, {"token_hash": hash_token(secret)}).first()
         return None if row is None else _token(row)
 
     def list_tokens(self, workspace: str | None = None) -> list[TokenInfo]:

@@ -88,7 +88,7 @@ def add_routes(router: APIRouter) -> None:
             submitted_by=user or None,
         )
         (created,) = call.store.create_runs([new])
-        return json({"run": _run(call.store, call.workspace, created)})
+        return json({"run": run_json(created, call.workspace, ())})  # a new run: no metrics
 
     @router.get("/runs/get")
     def get_run(request: Request, call: Reader) -> Response:
@@ -101,9 +101,9 @@ def add_routes(router: APIRouter) -> None:
         FAILED and KILLED end it (Completed, Failed, Canceled: final, as in runyard).
         ``end_time`` is the store's clock. ``run_name`` renames."""
         run_id = bodies.text(payload, "run_id", "run_uuid")
-        info = call.store.get_run(run_id)
+        info: RunInfo | None = None
         run_name = bodies.optional_text(payload, "run_name")
-        if run_name is not None and run_name != info.display_name:
+        if run_name is not None:
             info = call.store.update_run(run_id, display_name=run_name)
         status = bodies.optional_text(payload, "status")
         if status is not None:
@@ -116,6 +116,8 @@ def add_routes(router: APIRouter) -> None:
                 info = call.store.set_run_status(run_id, ENDED_AS[status])
             elif status == "RUNNING":
                 info = call.store.reopen_run(run_id)
+        if info is None:  # nothing to change (SCHEDULED, or no field): the run as it is
+            info = call.store.get_run(run_id)
         return json({"run_info": run_info_json(info, call.workspace)})
 
     @router.post("/runs/delete")

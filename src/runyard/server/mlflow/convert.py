@@ -57,7 +57,7 @@ MLFLOW_STATUS = {
 """Each runyard status as MLflow's five (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)."""
 
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-RUNYARD_STATUSES: dict[str, tuple[RunStatus, ...]] = {
+STATUSES_OF_MLFLOW: dict[str, tuple[RunStatus, ...]] = {
     name: tuple(s for s, mapped in MLFLOW_STATUS.items() if mapped == name)
     for name in MLFLOW_STATUSES
 }

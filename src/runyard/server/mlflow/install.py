@@ -11,18 +11,20 @@ TRACKING = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts"
 
 
-def _router(prefix: str, documented: bool) -> APIRouter:
-    return APIRouter(prefix=prefix, tags=["mlflow"], include_in_schema=documented)
+def _router(prefix: str) -> APIRouter:
+    # Not in runyard's OpenAPI document: this is MLflow's API, documented by MLflow (its REST
+    # API reference) and docs/mlflow.md; runyard's document describes runyard's own routes.
+    return APIRouter(prefix=prefix, tags=["mlflow"], include_in_schema=False)
 
 
 def install_mlflow(app: FastAPI) -> None:
     """Add MLflow's tracking and artifact routes to the server's app."""
-    for root, documented in (("/{workspace}", True), ("", False)):
-        tracking = _router(root + TRACKING, documented)
+    for root in ("/{workspace}", ""):
+        tracking = _router(root + TRACKING)
         experiments.add_routes(tracking)
         runs.add_routes(tracking)
         app.include_router(tracking)
-        proxy = _router(root + ARTIFACTS, documented)
+        proxy = _router(root + ARTIFACTS)
         artifacts.add_routes(proxy)
         app.include_router(proxy)
 

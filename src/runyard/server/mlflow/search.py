@@ -42,7 +42,7 @@ from runyard.query import (
     render_filter,
 )
 from runyard.query.lexer import T, Token, tokenize
-from runyard.server.mlflow.convert import MLFLOW_STATUS, RUN_FIELD_TAGS, RUNYARD_STATUSES, millis
+from runyard.server.mlflow.convert import MLFLOW_STATUS, RUN_FIELD_TAGS, STATUSES_OF_MLFLOW, millis
 
 VIEW_TYPES = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
 """MLflow's ``run_view_type``/``view_type`` names, and runyard's lifecycle values."""
@@ -121,7 +121,7 @@ def _status(field: Field, op: Op, values: tuple[Any, ...]) -> Expr:
     expanded: list[str] = []
     for value in values:
         mlflow_name = MLFLOW_STATUS.get(RunStatus.parse(str(value)), "RUNNING")
-        expanded.extend(s.value for s in RUNYARD_STATUSES[mlflow_name] if s.value not in expanded)
+        expanded.extend(s.value for s in STATUSES_OF_MLFLOW[mlflow_name] if s.value not in expanded)
     if op in (Op.EQ, Op.IN):
         return Comparison(field, Op.IN, tuple(expanded))
     if op in (Op.NE, Op.NOT_IN):

@@ -1,6 +1,6 @@
 """The JSON behind a run's page (``/ui/w/<workspace>/r/<run_id>``), under
 ``/ui/api/w/<workspace>/runs/<run_id>``: the run, its metric summaries, children, files, logs,
-and the changes the page makes (tags, cancel).
+and the changes the page makes (tags, cancel, delete and restore).
 
 Reads need a session with any role in the workspace (``UiReader``); changes a writer's session
 and the page's anti-CSRF header (``UiWriter``). Answers are JSON a browser can parse: a value
@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
-from runyard.entities import RunInfo, RunQuery, RunStatus, RunType
+from runyard.entities import RunInfo, RunLifecycle, RunQuery, RunStatus, RunType
 from runyard.server.streams import iter_file
 from runyard.server.ui.access import UI_PREFIX, UiReader, UiWriter
 from runyard.server.ui.answers import json_response
@@ -72,6 +72,7 @@ def run_json(info: RunInfo) -> dict[str, Any]:
         "submitted_by": info.submitted_by,
         "parent_run_id": info.parent_run_id,
         "root_run_id": info.root_run_id,
+        "deleted_time": info.deleted_time,
         "error": dict(info.error) if info.error is not None else None,
         "run_definition": dict(info.run_definition) if info.run_definition is not None else None,
         "tags": [{"key": k, "value": v} for k, v in info.tags.items()],
@@ -122,6 +123,19 @@ def cancel(run_id: str, access: UiWriter) -> Response:
     return json_response(run_json(info))
 
 
+@router.post("/delete")
+def delete(run_id: str, access: UiWriter) -> Response:
+    """Delete the run (``Store.set_run_deleted``): the runs table leaves it out unless asked
+    for deleted runs; nothing of it is removed, its status stays. Returns the run."""
+    return json_response(run_json(access.store.set_run_deleted(run_id, True)))
+
+
+@router.post("/restore")
+def restore(run_id: str, access: UiWriter) -> Response:
+    """Restore a deleted run: listed again, as it was. Returns the run."""
+    return json_response(run_json(access.store.set_run_deleted(run_id, False)))
+
+
 @router.get("/metric-summaries")
 def metric_summaries(run_id: str, access: UiReader) -> Response:
     """Every metric series of the run: name, kind, count, last, min and max."""
@@ -149,12 +163,14 @@ def metric_summaries(run_id: str, access: UiReader) -> Response:
 def children(
     run_id: str, access: UiReader, page_token: Annotated[str | None, Query()] = None
 ) -> Response:
-    """One page of the run's direct children (oldest first), with their statuses."""
+    """One page of the run's direct children (oldest first), with their statuses; deleted
+    children too (the page marks them: they belong to this run all the same)."""
     page = access.store.search_runs(
         RunQuery(
             parent_run_id=run_id,
             include_children=True,
             order_by=["created_time ASC"],
+            lifecycle=RunLifecycle.ALL,
             page_size=CHILDREN_PAGE,
             page_token=page_token,
         )
@@ -168,6 +184,7 @@ def children(
                     "status": r.status.value,
                     "start_time": r.start_time,
                     "end_time": r.end_time,
+                    "deleted": r.deleted_time is not None,
                 }
                 for r in page.runs
             ],

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from runyard.entities import MetricSeries, RunInfo, RunQuery, RunStatus, ValueType
+from runyard.entities import MetricSeries, RunInfo, RunLifecycle, RunQuery, RunStatus, ValueType
 from runyard.errors import InvalidArgumentError
 from runyard.server.ui.access import UI_PREFIX, UiReader
 from runyard.server.ui.answers import json_response, plain
@@ -44,6 +44,7 @@ def runs_page(request: Request, access: UiReader, experiment: str) -> Response:
         "workspace": access.workspace,
         "experiment": experiment,
         "statuses": [s.value for s in RunStatus],
+        "lifecycles": [lifecycle.value for lifecycle in RunLifecycle],
         "pageSizes": list(PAGE_SIZES),
         "api": f"{UI_PREFIX}/api/w/{quote(access.workspace)}/e/{quote(experiment)}",
         "ui": UI_PREFIX,
@@ -108,6 +109,7 @@ def run_row(run: RunInfo, columns: Sequence[tuple[str, str, str]], children: int
         "end_time": run.end_time,
         "duration": duration,
         "parent_run_id": run.parent_run_id,
+        "deleted_time": run.deleted_time,
         "tags": dict(run.tags),
         "properties": dict(run.properties),
         "values": values,
@@ -120,8 +122,14 @@ def quoted_ids(run_ids: Iterable[str]) -> str:
     return ", ".join("'" + r.replace("'", "''") + "'" for r in run_ids)
 
 
-def child_counts(store: Store, experiment: str, run_ids: Sequence[str]) -> dict[str, int]:
-    """How many children each of ``run_ids`` has, in one or two queries (not one per run).
+def child_counts(
+    store: Store,
+    experiment: str,
+    run_ids: Sequence[str],
+    lifecycle: RunLifecycle = RunLifecycle.ACTIVE,
+) -> dict[str, int]:
+    """How many children (of ``lifecycle``) each of ``run_ids`` has, in one or two queries
+    (not one per run).
 
     One count of the children of all of them; when there are some (up to ``CHILDREN_SCAN``),
     one search of those children tells whose they are. Beyond that, the parents not seen in the
@@ -133,6 +141,7 @@ def child_counts(store: Store, experiment: str, run_ids: Sequence[str]) -> dict[
         experiment_name=experiment,
         include_children=True,
         filter=f"parent_run_id IN ({quoted_ids(run_ids)})",
+        lifecycle=lifecycle,
     )
     total = store.count_runs(query)
     if total == 0:
@@ -143,13 +152,14 @@ def child_counts(store: Store, experiment: str, run_ids: Sequence[str]) -> dict[
             experiment_name=query.experiment_name,
             include_children=True,
             filter=query.filter,
+            lifecycle=lifecycle,
             page_size=min(total, CHILDREN_SCAN),
         )
     )
     counts.update(r.parent_run_id for r in scan.runs if r.parent_run_id is not None)
     if total > CHILDREN_SCAN:  # the scan saw only some: count each parent exactly
         for run_id in run_ids:
-            counts[run_id] = store.count_runs(RunQuery(parent_run_id=run_id))
+            counts[run_id] = store.count_runs(RunQuery(parent_run_id=run_id, lifecycle=lifecycle))
     return dict(counts)
 
 
@@ -172,12 +182,14 @@ def list_runs(
     status: RunStatus | None = None,
     column: Annotated[list[str] | None, Query()] = None,
     parent: str | None = None,
+    lifecycle: RunLifecycle = RunLifecycle.ACTIVE,
     page_size: Annotated[int, Query(ge=1, le=max(PAGE_SIZES))] = 100,
     page_token: str | None = None,
 ) -> Response:
     """One page of the experiment's top-level runs (or of ``parent``'s children), sorted and
     filtered in the store, with the chosen ``column`` values, the count of matching runs and
-    each row's number of children.
+    each row's number of children. Deleted runs are left out unless ``lifecycle`` asks for
+    them (``deleted``, ``all``); the children shown and counted follow the same choice.
 
     Raises:
         InvalidQueryError: the filter or a sort key does not parse (400; the message names the
@@ -193,12 +205,13 @@ def list_runs(
         order_by=list(order or ()),
         status=status,
         include_metrics=True,
+        lifecycle=lifecycle,
         page_size=page_size,
         page_token=page_token or None,
     )
     page = store.search_runs(query)
     count = store.count_runs(query)
-    counts = child_counts(store, experiment, [r.run_id for r in page.runs])
+    counts = child_counts(store, experiment, [r.run_id for r in page.runs], lifecycle)
     return json_response(
         {
             "runs": [run_row(r, columns, counts.get(r.run_id, 0)) for r in page.runs],

@@ -1,6 +1,7 @@
 // runyard UI: a run's page. Draws the run from the page's data island, then keeps it current:
 // the status (polled until the run ends), tags (add, edit, remove), files (tree and preview),
-// the live log (read from the last offset), child runs (loaded on expand) and cancel.
+// the live log (read from the last offset), child runs (loaded on expand), cancel, delete and
+// restore.
 // User text reaches the DOM through runyard.el / textContent only.
 "use strict";
 
@@ -91,6 +92,8 @@
       ["Submitted by", run.submitted_by || ""],
       ["Parent", run.parent_run_id ? el("a", { href: pageOf(run.parent_run_id), text: run.parent_run_id }) : ""],
     ];
+    const deleted = isDeleted(run);
+    if (deleted) rows.push(["Deleted", runyard.formatTime(run.deleted_time)]);
     if (run.description) rows.splice(2, 0, ["Description", run.description]);
     list.replaceChildren(...rows.flatMap(([name, value]) => [
       el("dt", { text: name }),
@@ -117,7 +120,18 @@
     cancel.hidden = !(canWrite && !run.terminal);
     cancel.disabled = run.status === "CancelRequested";
     cancel.textContent = run.status === "CancelRequested" ? "Canceling…" : "Cancel run";
+
+    const banner = $("run-deleted");
+    banner.hidden = !deleted;
+    if (deleted) {
+      const next = canWrite ? "Restore it to list it again." : "A writer of the workspace can restore it.";
+      banner.textContent = `This run was deleted on ${runyard.formatTime(run.deleted_time)}: the runs ` +
+        `table and searches leave it out; everything it recorded is kept. ${next}`;
+    }
+    $("delete-run").hidden = !canWrite || deleted;
+    $("restore-run").hidden = !canWrite || !deleted;
   }
+  const isDeleted = (info) => info.deleted_time !== null && info.deleted_time !== undefined;
 
   const runListeners = [];
   function updateRun(fresh) {
@@ -145,6 +159,27 @@
       runPoller.wake();
     } catch (error) {
       showMessage(`Could not cancel the run: ${error.message}`);
+    }
+  });
+
+  // -- delete and restore -----------------------------------------------------------------------
+  $("delete-run").addEventListener("click", async () => {
+    const name = run.display_name || run.run_id;
+    const what = "It is hidden from the runs table and searches; nothing of it is removed, and it can be restored.";
+    if (!window.confirm(`Delete run ${name}? ${what}`)) return;
+    try {
+      updateRun(await api(`${base}/delete`, { method: "POST" }));
+      $("restore-run").focus();
+    } catch (error) {
+      showMessage(`Could not delete the run: ${error.message}`);
+    }
+  });
+  $("restore-run").addEventListener("click", async () => {
+    try {
+      updateRun(await api(`${base}/restore`, { method: "POST" }));
+      $("delete-run").focus();
+    } catch (error) {
+      showMessage(`Could not restore the run: ${error.message}`);
     }
   });
 
@@ -490,9 +525,14 @@
     for (const child of runs) {
       const item = [...list.children].find((li) => li.dataset.run === child.run_id);
       if (!item) list.append(childItem(child));
-      else if (item.dataset.status !== child.status) {
-        item.dataset.status = child.status;
-        item.querySelector(":scope > .badge").replaceWith(runyard.statusBadge(child.status));
+      else {
+        if (item.dataset.status !== child.status) {
+          item.dataset.status = child.status;
+          item.querySelector(":scope > .badge").replaceWith(runyard.statusBadge(child.status));
+        }
+        const mark = item.querySelector(":scope > .deleted-badge");
+        if (child.deleted && !mark) item.querySelector(":scope > .badge").after(deletedBadge());
+        if (!child.deleted && mark) mark.remove();
       }
     }
   }
@@ -516,8 +556,11 @@
     });
     return el("li", { "data-run": child.run_id, "data-status": child.status }, toggle,
       el("a", { href: pageOf(child.run_id), text: name }), " ", runyard.statusBadge(child.status),
+      child.deleted ? deletedBadge() : null,
       child.display_name ? el("code", { class: "muted-id", text: child.run_id }) : null, nested);
   }
+  /** a deleted child is still this run's child: listed, marked. */
+  const deletedBadge = () => el("span", { class: "badge deleted-badge", text: "deleted" });
 
   // -- start ------------------------------------------------------------------------------------
   renderDetails();

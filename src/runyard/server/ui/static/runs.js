@@ -1,6 +1,7 @@
 // runyard UI: the runs table of an experiment. Rows come a page at a time from the UI API
 // (sorted, filtered and keyset-paged by the store); the view (columns, filter, sort, status,
-// page size) lives in the address so a reload or a shared link shows the same table.
+// deleted runs shown or not, page size) lives in the address so a reload or a shared link shows
+// the same table.
 "use strict";
 
 (() => {
@@ -15,6 +16,8 @@
   const state = {
     filter: params.get("filter") || "",
     status: params.get("status") || "",
+    // active: deleted runs left out (as everywhere); deleted: only them; all: both.
+    lifecycle: data.lifecycles.includes(params.get("lifecycle")) ? params.get("lifecycle") : "active",
     size: data.pageSizes.includes(Number(params.get("size"))) ? Number(params.get("size")) : 100,
     sort: params.get("sort") || "",
     columns: params.has("col") ? params.getAll("col").filter(Boolean) : null, // null: defaults
@@ -31,6 +34,7 @@
     const query = new URLSearchParams();
     if (state.filter) query.set("filter", state.filter);
     if (state.status) query.set("status", state.status);
+    if (state.lifecycle !== "active") query.set("lifecycle", state.lifecycle);
     if (state.size !== 100) query.set("size", String(state.size));
     if (state.sort) query.set("sort", state.sort);
     if (state.columns !== null) {
@@ -160,10 +164,13 @@
         onclick: () => addToFilter(tagFilter(k, v)) }, v === null ? k : `${k}: ${v}`)));
     const props = el("td", { class: "chips" }, Object.entries(run.properties).map(([k, v]) =>
       el("span", { class: "chip prop" }, `${k}: ${v}`)));
-    const tr = el("tr", { tabindex: "0", class: depth ? "child" : null, "data-run-id": run.run_id,
+    const deleted = run.deleted_time !== null && run.deleted_time !== undefined;
+    const classes = [depth ? "child" : "", deleted ? "deleted" : ""].filter(Boolean).join(" ");
+    const tr = el("tr", { tabindex: "0", class: classes || null, "data-run-id": run.run_id,
       "data-ancestors": ancestors.join(" "), "aria-level": depth + 1 },
       el("td", { class: "select-col" }, box),
-      el("td", {}, statusBadge(run.status)),
+      el("td", {}, statusBadge(run.status), deleted ? el("span", { class: "badge deleted-badge",
+        title: `Deleted ${formatTime(run.deleted_time)}`, text: "deleted" }) : null),
       nameCell,
       el("td", {}, started ? el("time", { datetime: new Date(started * 1000).toISOString() }, formatTime(started)) : ""),
       el("td", { class: "num" }, duration),
@@ -236,6 +243,7 @@
     const query = new URLSearchParams();
     if (withFilter && state.filter) query.set("filter", state.filter);
     if (withFilter && state.status) query.set("status", state.status);
+    if (state.lifecycle !== "active") query.set("lifecycle", state.lifecycle); // children too
     if (state.sort) query.set("order", state.sort);
     for (const c of chosenColumns()) query.append("column", c);
     query.set("page_size", String(state.size));
@@ -366,6 +374,10 @@
     const status = $("runs-status");
     for (const s of data.statuses) status.append(el("option", { value: s }, s));
     status.value = state.status;
+    const lifecycle = $("runs-lifecycle");
+    const LIFECYCLE_LABELS = { active: "Active runs", deleted: "Deleted runs", all: "All runs" };
+    for (const l of data.lifecycles) lifecycle.append(el("option", { value: l }, LIFECYCLE_LABELS[l] || l));
+    lifecycle.value = state.lifecycle;
     const size = $("runs-page-size");
     for (const n of data.pageSizes) size.append(el("option", { value: String(n) }, String(n)));
     size.value = String(state.size);
@@ -384,6 +396,7 @@
       firstPage();
     });
     status.addEventListener("change", () => { state.status = status.value; firstPage(); });
+    lifecycle.addEventListener("change", () => { state.lifecycle = lifecycle.value; firstPage(); });
     size.addEventListener("change", () => { state.size = Number(size.value); firstPage(); });
     $("runs-help-toggle").addEventListener("click", () => togglePopover("runs-help-toggle", "runs-help"));
     $("runs-columns-toggle").addEventListener("click", () => togglePopover("runs-columns-toggle", "runs-columns"));

@@ -12,6 +12,7 @@
     │   │   └── PayloadTooLargeError  413  a request body larger than the server takes
     │   ├── PropertyConflictError     409  a property is immutable once set
     │   ├── ArtifactExistsError       409  an artifact path is written once
+    │   ├── LoggedModelExistsError    409  a logged model id is taken
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
     │   │   ├── AuthenticationError   401  no token, or an invalid or revoked one
@@ -24,6 +25,7 @@
     │   ├── RunNotFoundError
     │   ├── MetricNotFoundError
     │   ├── ArtifactNotFoundError
+    │   ├── LoggedModelNotFoundError
     │   └── SnapshotNotFoundError
     ├── ActivityFailedError           500  wait_for_completion() on a run that failed
     ├── MissingExtraError             500  an optional dependency is not installed
@@ -60,6 +62,8 @@ __all__ = [
     "JournalBusyError",
     "JournalCorruptError",
     "LimitExceededError",
+    "LoggedModelExistsError",
+    "LoggedModelNotFoundError",
     "MetricNotFoundError",
     "MetricRejectedError",
     "MetricValueError",
@@ -191,6 +195,13 @@ class ArtifactExistsError(UserError):
     code = "ArtifactExists"
 
 
+class LoggedModelExistsError(UserError):
+    """A logged model of that id exists already; nothing was written."""
+
+    http_status = 409
+    code = "LoggedModelExists"
+
+
 class RunStateError(UserError):
     """The run's status does not allow this call."""
 
@@ -261,6 +272,10 @@ class RunNotFoundError(NotFoundError):
 
 class ArtifactNotFoundError(NotFoundError):
     code = "ArtifactNotFound"
+
+
+class LoggedModelNotFoundError(NotFoundError):
+    code = "LoggedModelNotFound"
 
 
 class SnapshotNotFoundError(NotFoundError):

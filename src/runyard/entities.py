@@ -1,8 +1,8 @@
 """Plain data shared by every layer: statuses, kinds, and the records the store returns.
 
 Also the run-status rules, once for every store: which statuses mean what, and what a status
-change, a stop request or a stopped heartbeat does to a run (``status_change``, ``stop_change``,
-``expiry_change``). The SQL store writes
+change, a stop request, a stopped heartbeat or a reopening does to a run (``status_change``,
+``stop_change``, ``expiry_change``, ``reopen_change``). The SQL store writes
 what they say; the HTTP store's offline guess of a run applies the same to the last ``RunInfo``.
 
 Nothing here talks to a store; every class is frozen, every function pure.
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from runyard.errors import InvalidArgumentError, UserError
+from runyard.errors import InvalidArgumentError, RunStateError, UserError
 
 
 class RunStatus(StrEnum):
@@ -475,11 +475,19 @@ class RunIO:
 # -- the run-status rules ----------------------------------------------------------------------
 
 
+CLEARABLE_FIELDS = frozenset({"end_time", "heartbeat_time", "stop_status"})
+"""The ``RunInfo`` fields a ``RunChange`` may set back to None (only ``reopen_change`` does)."""
+_SET_FIELDS = ("status", "stop_status", "start_time", "end_time", "error")
+"""The fields of ``RunChange`` that give a ``RunInfo`` field its new value."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunChange:
-    """What one status change or stop request does to a run: the new value of each field it sets.
+    """What one status change, stop request or reopening does to a run: the new value of each
+    field it sets.
 
-    A field left None keeps its value (no rule ever clears one); nothing set: no change at all.
+    A field left None keeps its value; the fields named in ``cleared`` (some of
+    ``CLEARABLE_FIELDS``) become None. Nothing set nor cleared: no change at all.
     """
 
     status: RunStatus | None = None
@@ -487,11 +495,13 @@ class RunChange:
     start_time: float | None = None
     end_time: float | None = None
     error: Mapping[str, Any] | None = None
+    cleared: frozenset[str] = frozenset()
 
     def fields(self) -> dict[str, Any]:
-        """The ``RunInfo`` fields this sets, by name, with their new values."""
-        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {name: value for name, value in given.items() if value is not None}
+        """The ``RunInfo`` fields this sets or clears, by name, with their new values."""
+        given = {name: getattr(self, name) for name in _SET_FIELDS}
+        changed = {name: value for name, value in given.items() if value is not None}
+        return changed | dict.fromkeys(self.cleared)
 
     def apply(self, info: RunInfo) -> RunInfo:
         """``info`` with this change made."""
@@ -524,6 +534,35 @@ def status_change(
         start_time=now if status not in NOT_STARTED_STATUSES and start_time is None else None,
         end_time=now if status.is_terminal else None,
         error=_first_error(has_error, error),
+    )
+
+
+def reopen_change(run_id: str, current: RunStatus) -> RunChange:
+    """What reopening the run ``run_id``, in ``current``, changes (``Store.reopen_run``).
+
+    For MLflow compatibility only: MLflow's ``start_run(run_id=...)`` resumes a run that ended,
+    and the Azure ML SDK has no such call (there, and in every other rule, final is final).
+
+    - A final run (``TERMINAL_STATUSES``) is Running again, its end time cleared; its start
+      time, error, metrics and the rest are kept. Its heartbeat time is cleared too: whatever
+      reopened it may never heartbeat (an MLflow client does not), and an old heartbeat would
+      make the liveness sweep fail the run at once; a process that heartbeats sets it again.
+      A stop status left from a stop request is cleared (it means something only while
+      CancelRequested).
+    - A Running run changes in nothing.
+
+    Raises:
+        RunStateError: the run is in any other status (not started, starting, stopping, not
+            responding...): it has not ended, so there is nothing to resume.
+    """
+    if current.is_terminal:
+        return RunChange(status=RunStatus.RUNNING, cleared=CLEARABLE_FIELDS)
+    if current is RunStatus.RUNNING:
+        return RunChange()
+    raise RunStateError(
+        f"Run {run_id!r} is {current.value}: only a run that ended (Completed, Failed or "
+        "Canceled) can be reopened, and a Running one is left as it is. Wait until it ends "
+        "(run.wait_for_completion()), or stop it first (run.cancel())."
     )
 
 

@@ -12,6 +12,7 @@
     │   │   └── PayloadTooLargeError  413  a request body larger than the server takes
     │   ├── PropertyConflictError     409  a property is immutable once set
     │   ├── ArtifactExistsError       409  an artifact path is written once
+    │   ├── ExperimentExistsError     409  an experiment of that name (or id) exists already
     │   ├── LoggedModelExistsError    409  a logged model id is taken
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
@@ -55,6 +56,7 @@ __all__ = [
     "ArtifactNotFoundError",
     "AuthenticationError",
     "ChildRunsMatchWarning",
+    "ExperimentExistsError",
     "ExperimentNotFoundError",
     "InvalidArgumentError",
     "InvalidNameError",
@@ -193,6 +195,14 @@ class ArtifactExistsError(UserError):
 
     http_status = 409
     code = "ArtifactExists"
+
+
+class ExperimentExistsError(UserError):
+    """An experiment of that name (or id) exists already, archived or not: creating one, or
+    renaming one to that name, is refused; nothing was written."""
+
+    http_status = 409
+    code = "ExperimentExists"
 
 
 class LoggedModelExistsError(UserError):

@@ -20,6 +20,8 @@ MAX_VALUE_LENGTH = 5000
 MAX_DISPLAY_NAME_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 5000
 MAX_RUN_ID_LENGTH = 256
+MAX_EXPERIMENT_ID_LENGTH = 36
+"""Characters of an experiment id given to ``Store.create_experiment`` (a uuid4 has 36)."""
 MAX_METRIC_NAME_LENGTH = 255
 MAX_METRIC_NAMES_PER_RUN = 10_000
 MAX_STRING_METRIC_LENGTH = 10_000
@@ -36,6 +38,8 @@ INT64_MAX = 2**63 - 1
 
 EXPERIMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 RUN_ID_RE = re.compile(r"^[\w\-.]{1,256}$")
+EXPERIMENT_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_EXPERIMENT_ID_LENGTH}}}")
+"""An experiment id: ASCII letters, digits, '-' and '_' (a URL path segment as it is)."""
 
 
 def check_experiment_name(name: object) -> str:
@@ -47,6 +51,20 @@ def check_experiment_name(name: object) -> str:
             "contain hyphens and underscores. No whitespace is allowed."
         )
     return name
+
+
+def check_experiment_id(experiment_id: object) -> str:
+    """``experiment_id`` if it may name a new experiment (``EXPERIMENT_ID_RE``).
+
+    Raises:
+        InvalidArgumentError: it is not 1 to 36 ASCII letters, digits, '-' or '_'.
+    """
+    if not isinstance(experiment_id, str) or not EXPERIMENT_ID_RE.fullmatch(experiment_id):
+        raise InvalidArgumentError(
+            f"Invalid experiment id {experiment_id!r:.60}: use 1 to {MAX_EXPERIMENT_ID_LENGTH} "
+            "ASCII letters, digits, '-' or '_' (or leave it unset to get a new uuid4)."
+        )
+    return experiment_id
 
 
 def check_run_id(run_id: object) -> str:

@@ -33,6 +33,7 @@ def test_docs_command_tree_is_complete() -> None:
         "runyard db upgrade",
         "runyard experiments",
         "runyard experiments list",
+        "runyard experiments rename",
         "runyard runs",
         "runyard runs cancel",
         "runyard runs compare",

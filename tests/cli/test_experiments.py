@@ -1,4 +1,4 @@
-"""``runyard experiments list``."""
+"""``runyard experiments list`` and ``rename``."""
 
 from __future__ import annotations
 
@@ -131,3 +131,31 @@ def test_experiments_list_counts_past_one_store_page(
     workspace.store.create_runs(news)
     [bulk] = cli_json("experiments", "list")
     assert bulk["runs"] == 1001
+
+
+def test_experiments_rename_keeps_the_id_and_the_runs(
+    cli: Invoke,
+    cli_json: Callable[..., Any],
+    experiment: Experiment,
+    start_run: Callable[..., Run],
+) -> None:
+    run = start_run()
+    result = cli("experiments", "rename", "explore-runs", "baseline")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"Renamed experiment explore-runs to baseline (id {experiment.id}).\n")
+    [found] = cli_json("experiments", "list")
+    assert (found["name"], found["id"], found["runs"]) == ("baseline", experiment.id, 1)
+    [listed] = cli_json("runs", "list", "--experiment", "baseline")
+    assert listed["run_id"] == run.id
+
+
+def test_experiments_rename_refused_says_why(cli: Invoke, workspace: Workspace) -> None:
+    Experiment(workspace, "mine")
+    Experiment(workspace, "taken")
+    taken = cli("experiments", "rename", "mine", "taken")
+    assert taken.exit_code == 1
+    assert "an experiment of that name exists already" in taken.stderr
+    missing = cli("experiments", "rename", "absent", "new")
+    assert missing.exit_code == 1
+    assert "'absent' was not found" in missing.stderr
+    assert sorted(e.name for e in Experiment.list(workspace)) == ["mine", "taken"]

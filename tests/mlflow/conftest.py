@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from runyard.server.control import ALL_WORKSPACES, CONTROL_SCHEMA, ControlStore, Role
+from runyard.server.config import CONTROL_SCHEMA
+from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
 from tests.server.process import ServerProcess, Workspace, start
 
 mlflow = pytest.importorskip("mlflow")
@@ -62,7 +63,6 @@ class Tracking:
 
     def token(self, role: Role) -> str:
         return self.workspace.tokens[role]
-
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def test_artifacts_up_down_and_listed(tracking: Tracking, tmp_path: Path) -> Non
         mlflow.log_text("hello", "notes/readme.txt")
         mlflow.log_dict({"k": 1}, "config.json")
     run_id = run.info.run_id
-    assert run.info.artifact_uri == f"mlflow-artifacts:/{tracking.workspace.name}/{run_id}/artifacts"
+    assert (
+        run.info.artifact_uri == f"mlflow-artifacts:/{tracking.workspace.name}/{run_id}/artifacts"
+    )
 
     client = MlflowClient()
     top = {(f.path, f.is_dir) for f in client.list_artifacts(run_id)}
@@ -52,7 +54,10 @@ def test_artifacts_up_down_and_listed(tracking: Tracking, tmp_path: Path) -> Non
         ("notes", True),
     }
     sub = client.list_artifacts(run_id, "data/sub")
-    assert [(f.path, f.is_dir) for f in sub] == [("data/sub/b.bin", False), ("data/sub/deeper", True)]
+    assert [(f.path, f.is_dir) for f in sub] == [
+        ("data/sub/b.bin", False),
+        ("data/sub/deeper", True),
+    ]
     assert sub[0].file_size == 3 * 1024 * 1024 + 7
 
     out = Path(client.download_artifacts(run_id, "data", str(tmp_path / "down")))

@@ -11,6 +11,14 @@ from runyard import Experiment, Workspace
 from tests.mlflow.conftest import Tracking
 
 mlflow = pytest.importorskip("mlflow")
+
+pytestmark = [
+    # Third-party training code warns about its own future (torch, Lightning, scikit-learn);
+    # runyard's part is what these tests check.
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
 from mlflow import MlflowClient  # noqa: E402
 
 

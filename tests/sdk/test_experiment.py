@@ -11,7 +11,14 @@ import pytest
 
 from runyard import Experiment, Run, RunStatus, Workspace
 from runyard.entities import NewRun, ViewType
-from runyard.errors import InvalidArgumentError, InvalidNameError, PropertyConflictError, UserError
+from runyard.errors import (
+    ExperimentExistsError,
+    InvalidArgumentError,
+    InvalidNameError,
+    PropertyConflictError,
+    UserError,
+)
+from runyard.sdk.run import run_from_info
 
 NAME_RULE = (
     "Experiment name must be between 1 and 255 characters long. Its first character has to be "
@@ -179,6 +186,55 @@ def test_experiment_refresh_rereads(workspace: Workspace) -> None:
     assert experiment.tags == {}
     experiment.refresh()
     assert experiment.tags == {"seen-elsewhere": "yes"}
+
+
+def test_experiment_rename_keeps_id_runs_and_tags(workspace: Workspace) -> None:
+    experiment = Experiment(workspace, "explore-runs")
+    experiment.tag("owner", "jane")
+    run = _start(experiment)
+    stale = Experiment(workspace, "explore-runs")
+
+    experiment.rename("baseline")
+    assert (experiment.name, experiment.tags) == ("baseline", {"owner": "jane"})
+    assert _ids(experiment.get_runs()) == [run.id]
+    assert [e.name for e in Experiment.list(workspace)] == ["baseline"]
+    found = Run.get(workspace, run.id)
+    assert found.experiment == experiment
+    assert found.experiment.name == "baseline"
+    # Another object keeps the old name until refresh(), which reads by id.
+    assert stale.name == "explore-runs"
+    stale.refresh()
+    assert (stale.name, stale.id) == ("baseline", experiment.id)
+    assert Run(stale, run.id).id == run.id
+
+
+def test_experiment_rename_to_a_taken_or_invalid_name_raises(workspace: Workspace) -> None:
+    experiment = Experiment(workspace, "mine")
+    Experiment(workspace, "taken").archive()
+    with pytest.raises(ExperimentExistsError, match="archived ones count too"):
+        experiment.rename("taken")
+    with pytest.raises(InvalidNameError):
+        experiment.rename("has space")
+    assert experiment.name == "mine"
+    assert sorted(e.name for e in Experiment.list(workspace, view_type=ViewType.ALL)) == [
+        "mine",
+        "taken",
+    ]
+
+
+def test_experiment_runs_read_after_a_rename_elsewhere_create_no_experiment(
+    workspace: Workspace,
+) -> None:
+    """A run read while its experiment had its old name still finds its experiment, by id:
+    nothing recreates an experiment of the old name."""
+    experiment = Experiment(workspace, "old-name")
+    run = _start(experiment)
+    info = workspace.store.get_run(run.id)
+    workspace.store.rename_experiment("old-name", "new-name")
+    again = run_from_info(workspace, info)
+    assert again.experiment.id == experiment.id
+    assert again.experiment.name == "new-name"
+    assert [e.name for e in Experiment.list(workspace, view_type=ViewType.ALL)] == ["new-name"]
 
 
 # -- get_runs ------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class Route:
         for value, name in [
             ("/runs/r", "/runs/{run_id}"),
             ("/runs/q", "/runs/{run_id}"),
+            ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
             ("/snapshots/snap", "/snapshots/{snapshot_id}"),
             (f"/blobs/{sha256(SEEDED_BLOB)}", "/blobs/{digest}"),
@@ -82,6 +83,7 @@ READS = [
     Route("experiments", "GET", "/experiments", Role.READER),
     Route("experiments", "GET", "/experiments/exp", Role.READER),
     Route("experiments", "POST", "/experiments", Role.READER, json={"name": "exp"}),
+    Route("experiments", "GET", "/experiments/by-id/fixed-id", Role.READER),
     Route("runs", "GET", "/runs/r", Role.READER),
     Route("runs", "POST", "/runs/search", Role.READER, json={}),
     Route("runs", "POST", "/runs/count", Role.READER, json={}),
@@ -158,6 +160,10 @@ WRITES = [
     Route("supervision", "POST", "/runs/r/stop", Role.WRITER, json={"status": "Canceled"}),
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
     Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
+    # After the status change above (reopens what it ended) and last (renames "exp").
+    Route("runs", "POST", "/runs/r/reopen", Role.WRITER),
+    Route("experiments", "POST", "/experiments/new", Role.WRITER, json={"name": "created"}),
+    Route("experiments", "PUT", "/experiments/exp/name", Role.WRITER, json={"name": "renamed"}),
 ]
 ADMINS = [
     Route("tokens", "POST", "/tokens", Role.ADMIN, json={"role": "reader", "name": "more"}),
@@ -189,6 +195,7 @@ def seed(workspace: Workspace) -> None:
         store.put_artifact("r", "a.txt", io.BytesIO(b"seeded artifact"))
         store.put_blob(sha256(SEEDED_BLOB), io.BytesIO(SEEDED_BLOB))
         store.create_snapshot("snap", [SnapshotFile("a", sha256(SEEDED_BLOB), 11)])
+        store.create_experiment("fixed", experiment_id="fixed-id")
     finally:
         store.close()
 

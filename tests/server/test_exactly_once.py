@@ -72,6 +72,38 @@ def test_exactly_once_metrics_and_logs_sent_twice_apply_once(workspace: Workspac
     store.close()
 
 
+def test_exactly_once_experiment_created_and_renamed_sent_twice_apply_once(
+    workspace: Workspace,
+) -> None:
+    """A retried create (its answer lost) returns what it created instead of a 409, and a
+    retried rename the renamed experiment instead of a 404: the HTTP store retries both."""
+    api = workspace.uri.replace(f"/{workspace.name}", f"/api/v1/workspaces/{workspace.name}")
+    headers = {"Authorization": f"Bearer {workspace.writer}"}
+    for experiment_id in ("chosen-by-client", None):
+        body = {"name": f"exp-{experiment_id}", "experiment_id": experiment_id}
+        request_id = f"create-{experiment_id}"
+        first = _post(workspace, "/experiments/new", request_id, json=body)
+        again = _post(workspace, "/experiments/new", request_id, json=body)
+        assert (first.status_code, again.status_code) == (200, 200), again.text
+        assert again.json() == first.json()
+        other = _post(workspace, "/experiments/new", f"{request_id}-2", json=body)
+        assert other.status_code == 409
+        assert other.json()["error"]["code"] == "ExperimentExists"
+    for _ in range(2):
+        renamed = httpx.put(
+            api + "/experiments/exp-None/name",
+            headers={**headers, wire.REQUEST_ID_HEADER: "rename-1"},
+            json={"name": "renamed"},
+            timeout=30,
+        )
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["name"] == "renamed"
+    store = HttpStore(workspace.uri, token=workspace.writer)
+    names = [e.name for e in store.list_experiments()]
+    assert names == ["exp-chosen-by-client", "renamed"]
+    store.close()
+
+
 def test_exactly_once_request_id_header_too_long_is_refused(workspace: Workspace) -> None:
     store = HttpStore(workspace.uri, token=workspace.writer)
     store.create_runs([NewRun("r", "exp")])

@@ -76,3 +76,17 @@ def list_experiments(state: CliState, show_all: bool, archived: bool, as_json: b
         archived_at = local_time(info.archived_time) if info.archived_time is not None else "no"
         add_row(table, info.name, info.experiment_id, str(runs), local_time(last), archived_at)
     out_console().print(table)
+
+
+@experiments.command("rename")
+@click.argument("old")
+@click.argument("new")
+@pass_state
+def rename_experiment(state: CliState, old: str, new: str) -> None:
+    """Rename experiment OLD to NEW: it keeps its id, runs, tags and archive state.
+
+    Its runs are listed under NEW at once (runyard runs list --experiment NEW). NEW must follow
+    the naming rule and not be taken by another experiment, archived ones included.
+    """
+    info = state.workspace.store.rename_experiment(old, new)
+    print_line(f"Renamed experiment {old} to {info.name} (id {info.experiment_id}).")

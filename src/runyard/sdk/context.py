@@ -64,7 +64,9 @@ def get_context(allow_offline: bool = True) -> SubmittedRun | OfflineRun:
         if found is None:
             workspace = Workspace(uri, artifact_root=env_value(ARTIFACT_ROOT_ENV))
             info = workspace.store.get_run(run_id)
-            experiment = Experiment(workspace, info.experiment_name)
+            # By id: the experiment may have been renamed since the run was submitted.
+            found_experiment = workspace.store.get_experiment_by_id(info.experiment_id)
+            experiment = Experiment(workspace, found_experiment.name, _info=found_experiment)
             found = _submitted[(uri, run_id)] = SubmittedRun(experiment, run_id, _info=info)
         return found
     if not allow_offline:

@@ -244,8 +244,25 @@ class Experiment:
         keys = [tags] if isinstance(tags, str) else list(tags)
         self._info = self._workspace.store.set_experiment_tags(self.name, {}, remove=keys)
 
+    def rename(self, new_name: str) -> None:
+        """Rename the experiment; this object then has the new name (``name``).
+
+        The experiment keeps its id, runs, tags and archive state; its runs are found under the
+        new name at once, and ``Experiment(workspace, old_name)`` would create a new, empty one.
+        Other ``Experiment`` objects of it (in this or another process) keep the old name until
+        their ``refresh()``; meanwhile, calls through them look the old name up, and the runs
+        they start go to a new experiment of the old name.
+
+        Raises:
+            InvalidNameError: ``new_name`` breaks the experiment naming rule.
+            ExperimentExistsError: another experiment (archived or not) is named ``new_name``.
+            ExperimentNotFoundError: the experiment was renamed elsewhere; ``refresh()`` first.
+        """
+        self._info = self._workspace.store.rename_experiment(self.name, new_name)
+
     def refresh(self) -> None:
-        self._info = self._workspace.store.get_experiment(self.name)
+        """Read the experiment again, by id (so a rename made elsewhere is seen)."""
+        self._info = self._workspace.store.get_experiment_by_id(self.id)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and other.id == self.id

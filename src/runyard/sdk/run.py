@@ -73,15 +73,19 @@ def _user() -> str | None:
 def run_from_info(
     workspace: Workspace, info: RunInfo, experiments: dict[str, Experiment] | None = None
 ) -> Run:
-    """A Run object for a stored run (``experiments`` caches Experiment objects by name)."""
+    """A Run object for a stored run (``experiments`` caches Experiment objects by id).
+
+    The experiment is looked up by id, never created: one renamed since ``info`` was read is
+    found under its new name (by name, the old one would make a new, empty experiment)."""
     # Both import this module: a Run makes Experiments and ScriptRuns, so they come late.
     from runyard.sdk.experiment import Experiment
     from runyard.sdk.script_run import ScriptRun
 
     cache = experiments if experiments is not None else {}
-    experiment = cache.get(info.experiment_name)
+    experiment = cache.get(info.experiment_id)
     if experiment is None:
-        experiment = cache[info.experiment_name] = Experiment(workspace, info.experiment_name)
+        found = workspace.store.get_experiment_by_id(info.experiment_id)
+        experiment = cache[info.experiment_id] = Experiment(workspace, found.name, _info=found)
     cls = ScriptRun if info.run_type == RunType.SCRIPT else Run
     return cls(experiment, info.run_id, _info=info)
 
@@ -93,7 +97,7 @@ def iterate_runs(
     token: str | None = None
     experiments: dict[str, Experiment] = {}
     if experiment is not None:
-        experiments[experiment.name] = experiment
+        experiments[experiment.id] = experiment
     sweep_dead_runs(workspace.store)  # a dead run is not listed as Running
     while True:
         page = workspace.store.search_runs(dataclasses.replace(query, page_token=token))
@@ -122,7 +126,7 @@ class Run:
         self._experiment = experiment
         self._store = experiment.workspace.store
         info: RunInfo = kwargs.get("_info") or self._store.get_run(run_id)
-        if info.experiment_name != experiment.name:
+        if info.experiment_id != experiment.id:  # by id: an experiment's name may change
             raise RunNotFoundError(
                 f"Run {run_id!r} belongs to experiment {info.experiment_name!r}, not "
                 f"{experiment.name!r}. Use Run.get(workspace, run_id) to find it anywhere."

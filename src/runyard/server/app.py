@@ -24,7 +24,7 @@ from runyard._version import __version__
 from runyard.server.bodies import RequestBodies
 from runyard.server.config import ServerConfig
 from runyard.server.errors import error_response, install_error_handlers
-from runyard.server.mlflow import install_mlflow
+from runyard.server.mlflow.install import install_mlflow
 from runyard.server.routes import (
     admin,
     artifacts,

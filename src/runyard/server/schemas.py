@@ -131,6 +131,14 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentInfo]
 
 
+class CreateExperimentBody(BaseModel):
+    """``Store.create_experiment``: ``experiment_id`` null for a new uuid4."""
+
+    name: str
+    experiment_id: str | None = None
+    tags: dict[str, str | None] = Field(default_factory=dict)
+
+
 # -- runs ------------------------------------------------------------------------------------------
 
 

@@ -5,9 +5,10 @@ it. A verb either does all it says or raises and writes nothing. Backends: ``sto
 and PostgreSQL) and ``store.http`` (a tracking server); the SDK only ever holds a ``Store``.
 
 Exactly once: the writes whose repetition is not harmless (``create_runs``, ``log_metrics``,
-``append_log``) take a ``request_id``. A request id the store has applied already is ignored, so a
-retried request is applied exactly once. The id is recorded in the transaction of the write, so a
-write that failed left no id behind and can be retried with the same one.
+``append_log``, ``create_experiment``, ``rename_experiment``) take a ``request_id``. A request id
+the store has applied already is ignored, so a retried request is applied exactly once. The id is
+recorded in the transaction of the write, so a write that failed left no id behind and can be
+retried with the same one.
 """
 
 from __future__ import annotations
@@ -105,6 +106,73 @@ class Store(abc.ABC):
     ) -> ExperimentInfo:
         """Merge ``tags`` into the experiment's tags, then drop the keys in ``remove``."""
 
+    # Experiments by id, created (never got) and renamed: what MLflow's experiment calls need.
+
+    @abc.abstractmethod
+    def get_experiment_by_id(self, experiment_id: str) -> ExperimentInfo:
+        """Return the experiment whose id is ``experiment_id``, archived or not.
+
+        Raises:
+            ExperimentNotFoundError: there is none (the message names the id).
+        """
+
+    @abc.abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        experiment_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+        request_id: str | None = None,
+    ) -> ExperimentInfo:
+        """Create the experiment ``name`` and return it as stored; an existing one is never
+        returned (``get_or_create_experiment`` does that). Of concurrent calls creating one
+        name (or id), exactly one succeeds; the others raise ``ExperimentExistsError``.
+
+        Args:
+            name: the new experiment's name, by the rule of ``get_or_create_experiment``.
+            experiment_id: its id, 1 to 36 ASCII letters, digits, '-' or '_' (MLflow's
+                ``Default`` experiment has the id "0"); None: a new uuid4.
+            tags: its tags (a value of None is a value-less tag).
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once: the experiment that request created is
+                returned (as it is now) instead of an ``ExperimentExistsError``.
+
+        Raises:
+            InvalidNameError: the name breaks the naming rule (or a tag key is empty).
+            InvalidArgumentError: ``experiment_id`` breaks its rule.
+            LimitExceededError: a tag key or value is too long, or there are too many tags.
+            ExperimentExistsError: an experiment of that name or id exists, archived ones
+                included; nothing is created.
+            UserError: the request id is not 1 to 128 printable ASCII characters (or was
+                applied to another write).
+        """
+
+    @abc.abstractmethod
+    def rename_experiment(
+        self, name: str, new_name: str, *, request_id: str | None = None
+    ) -> ExperimentInfo:
+        """Rename the experiment ``name`` to ``new_name``; return it as it now is.
+
+        It keeps its id, runs, tags and archive state. Its runs are found under the new name
+        at once (``RunQuery.experiment_name``, ``RunInfo.experiment_name``), and no longer
+        under the old one. Renaming an experiment to its own name changes nothing.
+
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once: the experiment is returned (as it is now)
+                instead of an ``ExperimentNotFoundError`` for its old name.
+
+        Raises:
+            InvalidNameError: ``new_name`` breaks the naming rule of
+                ``get_or_create_experiment``.
+            ExperimentNotFoundError: there is no experiment ``name``.
+            ExperimentExistsError: another experiment is named ``new_name``, archived or not;
+                nothing changes.
+            UserError: the request id is not 1 to 128 printable ASCII characters (or was
+                applied to another write).
+        """
+
     # -- runs ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -161,6 +229,24 @@ class Store(abc.ABC):
         status (a late "Running" or "Finalizing" does not hide the stop request). Moving to a
         running status records the start time once; moving to a terminal one records the end
         time. ``error`` is stored only if the run has none yet.
+        """
+
+    @abc.abstractmethod
+    def reopen_run(self, run_id: str) -> RunInfo:
+        """Resume a run that ended: make it Running again, and return it as it now is.
+
+        For MLflow compatibility: MLflow's ``start_run(run_id=...)`` resumes an ended run. The
+        Azure ML SDK has no such call, and everywhere else a final status is final. The rule:
+        ``runyard.entities.reopen_change``. A run in a final status (Completed, Failed,
+        Canceled) becomes Running with no end time; its start time, error, tags, properties,
+        metrics and the rest are kept, but its heartbeat time and stop status are cleared
+        (whatever reopened it may never heartbeat). A Running run is returned unchanged, so
+        doing it twice is doing it once.
+
+        Raises:
+            RunNotFoundError: there is none.
+            RunStateError: the run is in any other status (NotStarted, Queued, Starting,
+                CancelRequested, NotResponding...); nothing changes.
         """
 
     @abc.abstractmethod

@@ -72,7 +72,9 @@ ENDED_AS = {
 
 
 def millis(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
+    """POSIX seconds as MLflow's whole milliseconds, rounded down (so that a filter on a time
+    MLflow showed selects the same runs: ``search.time_comparison``)."""
+    return None if seconds is None else math.floor(seconds * 1000)
 
 
 def seconds(ms: Any, what: str) -> float:
@@ -145,7 +147,7 @@ def run_info_json(info: RunInfo, workspace: str) -> dict[str, Any]:
         "status": MLFLOW_STATUS.get(info.status, "RUNNING"),
         "start_time": millis(info.start_time if info.start_time is not None else info.created_time),
         "artifact_uri": artifact_uri(workspace, info.run_id),
-        "lifecycle_stage": "deleted" if getattr(info, "deleted_time", None) else "active",
+        "lifecycle_stage": "deleted" if info.deleted_time is not None else "active",
     }
     if info.end_time is not None:
         out["end_time"] = millis(info.end_time)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -79,11 +80,40 @@ def _field(field: Field) -> Field:
 def _comparison(comparison: Comparison) -> Expr:
     field = _field(comparison.field)
     values = comparison.values
+    if field.value_kind is ValueKind.TIME and comparison.op in _TIME_OPS:
+        return time_comparison(field, comparison.op, float(comparison.value))
     if field.value_kind is ValueKind.TIME:
         values = tuple(float(v) / 1000.0 for v in values)
     if field.value_kind is ValueKind.STATUS:
         return _status(field, comparison.op, values)
     return Comparison(field, comparison.op, values)
+
+
+_TIME_OPS = frozenset({Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE})
+
+
+def time_comparison(field: Field, op: Op, ms: float) -> Expr:
+    """A comparison of MLflow milliseconds with runyard's seconds, as MLflow sees the time:
+    ``floor(seconds * 1000)`` (``convert.millis``). With ``a`` the time in milliseconds,
+    ``floor(a) < X`` is ``a < ceil(X)``, ``floor(a) <= X`` is ``a < floor(X) + 1``, and so on;
+    ``= X`` is the millisecond ``[X, X + 1)``."""
+    low, high = math.ceil(ms), math.floor(ms) + 1  # the first ms after, the end of this one
+
+    def at(op: Op, bound: float) -> Comparison:
+        return Comparison(field, op, (bound / 1000.0,))
+
+    if op is Op.LT:
+        return at(Op.LT, low)
+    if op is Op.LE:
+        return at(Op.LT, high)
+    if op is Op.GT:
+        return at(Op.GE, high)
+    if op is Op.GE:
+        return at(Op.GE, low)
+    if not float(ms).is_integer():  # no whole millisecond is equal to it
+        return And((at(Op.LT, low), at(Op.GE, high))) if op is Op.EQ else at(Op.GE, 0)
+    within = And((at(Op.GE, ms), at(Op.LT, ms + 1)))
+    return within if op is Op.EQ else Or((at(Op.LT, ms), at(Op.GE, ms + 1)))
 
 
 def _status(field: Field, op: Op, values: tuple[Any, ...]) -> Expr:

@@ -1,4 +1,4 @@
-"""Experiments: get-or-create, get, list, archive, tags."""
+"""Experiments: get-or-create, get, list, archive, tags; by id, create, rename."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from runyard.limits import check_experiment_name
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.control import Role
-from runyard.server.routes import json, workspace_router
+from runyard.server.routes import RequestId, json, workspace_router
 from runyard.store import wire
 
 router = workspace_router("experiments")
@@ -62,4 +62,35 @@ def set_experiment_archived(name: str, body: schemas.ArchivedBody, access: Write
 def set_experiment_tags(name: str, body: schemas.ExperimentTagsBody, access: Writer) -> Response:
     """`Store.set_experiment_tags`: merge ``tags``, then drop the keys in ``remove``."""
     info = access.store.set_experiment_tags(name, body.tags, body.remove)
+    return json(wire.to_json(info))
+
+
+# Experiments by id, created (never got) and renamed: what MLflow's experiment calls need.
+
+
+@router.get("/experiments/by-id/{experiment_id}", response_model=ExperimentInfo)
+def get_experiment_by_id(experiment_id: str, access: Reader) -> Response:
+    """`Store.get_experiment_by_id`."""
+    return json(wire.to_json(access.store.get_experiment_by_id(experiment_id)))
+
+
+@router.post("/experiments/new", response_model=ExperimentInfo)
+def create_experiment(
+    body: schemas.CreateExperimentBody, access: Writer, request_id: RequestId = None
+) -> Response:
+    """`Store.create_experiment`: never gets an existing one (409 `ExperimentExists`). Sent again
+    with the same request id, it creates nothing and returns the experiment it created."""
+    info = access.store.create_experiment(
+        body.name, experiment_id=body.experiment_id, tags=body.tags, request_id=request_id
+    )
+    return json(wire.to_json(info))
+
+
+@router.put("/experiments/{name}/name", response_model=ExperimentInfo)
+def rename_experiment(
+    name: str, body: schemas.NameBody, access: Writer, request_id: RequestId = None
+) -> Response:
+    """`Store.rename_experiment` to ``body.name``. Sent again with the same request id, it
+    changes nothing and returns the experiment as it is."""
+    info = access.store.rename_experiment(name, body.name, request_id=request_id)
     return json(wire.to_json(info))

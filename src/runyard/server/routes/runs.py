@@ -1,4 +1,5 @@
-"""Runs: create, get, update, status, tags, properties, search, count, delete and restore."""
+"""Runs: create, get, update, status, reopen, tags, properties, search, count, delete and
+restore."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def update_run(run_id: str, body: schemas.UpdateRunBody, access: Writer) -> Resp
 def set_run_status(run_id: str, body: schemas.StatusBody, access: Writer) -> Response:
     """`Store.set_run_status`: terminal statuses are final; returns the run as it now is."""
     return json(wire.to_json(access.store.set_run_status(run_id, body.status, body.error)))
+
+
+@router.post("/runs/{run_id}/reopen", response_model=RunInfo)
+def reopen_run(run_id: str, access: Writer) -> Response:
+    """`Store.reopen_run` (for MLflow's ``start_run(run_id=...)``): an ended run is Running
+    again; a Running one is returned unchanged; any other status is refused (409 `RunState`)."""
+    return json(wire.to_json(access.store.reopen_run(run_id)))
 
 
 @router.patch("/runs/{run_id}/tags", status_code=204)

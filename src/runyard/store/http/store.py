@@ -334,6 +334,44 @@ class HttpStore(HttpModelVerbs):
         path = self._experiment(name) + "/tags"
         return wire.experiment_from_json(self._json("PATCH", path, json=body))
 
+    # Experiments by id, created (never got) and renamed: what MLflow's experiment calls need.
+
+    def get_experiment_by_id(self, experiment_id: str) -> ExperimentInfo:
+        def missing() -> RunyardError:
+            return ExperimentNotFoundError(
+                f"No experiment has the id {experiment_id!r:.60}. `runyard experiments list "
+                "--all` shows the ids of the workspace's experiments."
+            )
+
+        path = "/experiments/by-id/" + _segment(experiment_id, missing)
+        return wire.experiment_from_json(self._json("GET", path))
+
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        experiment_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+        request_id: str | None = None,
+    ) -> ExperimentInfo:
+        base.check_request_id(request_id)
+        # The id is chosen here: a request the server applied but whose answer was lost is sent
+        # again with the same request id, and the server finds by this id what it created.
+        new_id = str(uuid.uuid4()) if experiment_id is None else experiment_id
+        body = {"name": name, "experiment_id": new_id, "tags": dict(tags or {})}
+        rid = self._request_id() if request_id is None else request_id
+        created = self._json("POST", "/experiments/new", json=body, request_id=rid)
+        return wire.experiment_from_json(created)
+
+    def rename_experiment(
+        self, name: str, new_name: str, *, request_id: str | None = None
+    ) -> ExperimentInfo:
+        base.check_request_id(request_id)
+        rid = self._request_id() if request_id is None else request_id
+        path = self._experiment(name) + "/name"
+        renamed = self._json("PUT", path, json={"name": new_name}, request_id=rid)
+        return wire.experiment_from_json(renamed)
+
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(
@@ -383,6 +421,12 @@ class HttpStore(HttpModelVerbs):
             return self._known.last(run_id)
         guess = apply_status(self._known.last(run_id), status, error, time.time())
         return self._known.remember(guess)
+
+    def reopen_run(self, run_id: str) -> RunInfo:
+        # Not kept in the journal (its answer decides what the caller does next); retried
+        # freely: reopening twice is reopening once.
+        found = self._json("POST", self._run(run_id) + "/reopen")
+        return self._known.remember(wire.run_from_json(found))
 
     def heartbeat(self, run_id: str) -> None:
         # Dropped while the server is away or the journal holds changes, and tried once: a

@@ -1,4 +1,5 @@
 """Creating experiments and runs: runs numbered per experiment, without gaps, under concurrency.
+Also experiments looked up by id, created (never got) and renamed.
 
 An experiment's ``run_counter`` is raised by an UPDATE in the transaction that inserts the runs.
 SQLite's write lock serialises such transactions; on PostgreSQL the UPDATE locks the experiment's
@@ -10,15 +11,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
-from runyard.entities import NewRun, RunInfo, new_run_change
-from runyard.errors import ExperimentNotFoundError, UserError
+from runyard.entities import ExperimentInfo, NewRun, RunInfo, new_run_change
+from runyard.errors import ExperimentExistsError, ExperimentNotFoundError, UserError
+from runyard.limits import EXPERIMENT_ID_RE
+from runyard.store.sql import requests
 from runyard.store.sql.dialect import insert_ignoring_conflicts
+from runyard.store.sql.rows import experiment_from_row
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
 
 
@@ -51,6 +56,109 @@ def ensure_experiment(conn: Connection, name: str) -> None:
             "tags_json": "{}",
         },
     )
+
+
+# -- experiments by id, created or renamed (MLflow's experiment calls need these) --------------
+
+
+def experiment_by_id(conn: Connection, experiment_id: str) -> Any:
+    """The row of the experiment whose id is ``experiment_id``.
+
+    Raises:
+        ExperimentNotFoundError: there is none.
+    """
+    row = None
+    # An id that breaks the id rule names no experiment: not worth a query.
+    if isinstance(experiment_id, str) and EXPERIMENT_ID_RE.fullmatch(experiment_id):
+        stmt = select(experiments).where(experiments.c.experiment_id == experiment_id)
+        row = conn.execute(stmt).first()
+    if row is None:
+        raise ExperimentNotFoundError(
+            f"No experiment has the id {experiment_id!r:.60}. `runyard experiments list --all` "
+            "shows the ids of the workspace's experiments."
+        )
+    return row
+
+
+def create_experiment(
+    conn: Connection,
+    name: str,
+    experiment_id: str | None,
+    tags: Mapping[str, str | None],
+    request_id: str | None,
+) -> ExperimentInfo:
+    """``Store.create_experiment`` in ``conn``'s transaction (its arguments checked); return
+    the experiment as stored. ``experiment_id`` None: a new uuid4.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: of two transactions creating the same name (or id),
+    the second waits for the first (SQLite's write lock; PostgreSQL's unique index), then
+    inserts nothing, and says which one exists.
+
+    Raises:
+        ExperimentExistsError: an experiment of that name or id exists, archived or not.
+        UserError: ``request_id`` was applied to another write.
+    """
+    if not requests.claim(conn, request_id):
+        left = requests.experiment_left_by(conn, request_id, name=name, experiment_id=experiment_id)
+        return experiment_from_row(left)
+    new_id = str(uuid.uuid4()) if experiment_id is None else experiment_id
+    now = time.time()
+    tags_json = json.dumps(dict(tags))
+    inserted = conn.execute(
+        insert_ignoring_conflicts(conn, experiments),
+        {
+            "experiment_id": new_id,
+            "name": name,
+            "created_time": now,
+            "run_counter": 0,
+            "tags_json": tags_json,
+        },
+    ).rowcount
+    if not inserted:
+        taken = select(experiments.c.pk).where(experiments.c.name == name)
+        if conn.execute(taken).first() is not None:
+            raise ExperimentExistsError(
+                f"An experiment named {name!r} exists already (archived ones count too): names "
+                "are unique in a workspace. Choose another name, or use that experiment "
+                "(Experiment(workspace, name) gets it)."
+            )
+        raise ExperimentExistsError(
+            f"An experiment with the id {new_id!r} exists already: ids are unique in a "
+            "workspace. Choose another id, or leave it unset to get a new uuid4."
+        )
+    return ExperimentInfo(
+        experiment_id=new_id,
+        name=name,
+        created_time=now,
+        tags=json.loads(tags_json),  # as a read gives them
+    )
+
+
+def rename_experiment(
+    conn: Connection, name: str, new_name: str, request_id: str | None
+) -> ExperimentInfo:
+    """``Store.rename_experiment`` in ``conn``'s transaction (its arguments checked); return
+    the experiment as it is now. Runs refer to their experiment by pk: they follow at once.
+
+    Raises:
+        ExperimentNotFoundError: there is no experiment ``name``.
+        ExperimentExistsError: ``new_name`` is taken, by an archived experiment too.
+        UserError: ``request_id`` was applied to another write.
+    """
+    if not requests.claim(conn, request_id):
+        return experiment_from_row(requests.experiment_left_by(conn, request_id, name=new_name))
+    row = experiment_row(conn, name, lock=True)
+    if new_name == name:
+        return experiment_from_row(row)
+    try:
+        conn.execute(update(experiments).where(experiments.c.pk == row.pk).values(name=new_name))
+    except IntegrityError:  # the unique name: taken, or taken meanwhile by a concurrent write
+        raise ExperimentExistsError(
+            f"Cannot rename experiment {name!r} to {new_name!r}: an experiment of that name "
+            "exists already (archived ones count too). Choose another name, or rename that "
+            "experiment first."
+        ) from None
+    return experiment_from_row(experiment_row(conn, new_name))
 
 
 _RAISE_COUNTER = (

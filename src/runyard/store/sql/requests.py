@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -24,7 +25,7 @@ from runyard.entities import NewRun, RunInfo
 from runyard.errors import UserError
 from runyard.store.sql.dialect import insert_ignoring_conflicts
 from runyard.store.sql.rows import load_runs, run_select
-from runyard.store.sql.schema import applied_requests, runs
+from runyard.store.sql.schema import applied_requests, experiments, runs
 
 RETENTION_SECONDS = 7 * 24 * 3600.0
 """How long a store remembers a request id it applied."""
@@ -67,6 +68,31 @@ def created_by(
             "one request. Send a new one with each request."
         )
     return [found[run_id] for run_id in wanted]
+
+
+def experiment_left_by(
+    conn: Connection, request_id: str | None, *, name: str, experiment_id: str | None = None
+) -> Any:
+    """The row of the experiment an applied ``create_experiment`` or ``rename_experiment``
+    request left, as it is now: the one of ``experiment_id`` when given and found (renamed
+    since, it is still the one), else the one named ``name`` (a caller that sends its request
+    id again may not send the id its HTTP store chose the first time).
+
+    Raises:
+        UserError: there is none (the request id was applied to another write).
+    """
+    row = None
+    if experiment_id is not None:
+        stmt = select(experiments).where(experiments.c.experiment_id == experiment_id)
+        row = conn.execute(stmt).first()
+    if row is None:
+        row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+    if row is None:
+        raise UserError(
+            f"Request id {request_id!r} was applied already, to another write: a request id "
+            "names one request. Send a new one with each request."
+        )
+    return row
 
 
 def prune(conn: Connection, applied_before: float) -> int:

@@ -1,7 +1,9 @@
-"""Status changes and stop requests on a run's row, as the rules of ``runyard.entities`` say.
+"""Status changes, stop requests and reopenings of a run's row, as the rules of
+``runyard.entities`` say.
 
-The rules (``status_change``, ``stop_change``) decide; this module only reads what they need of
-the row and writes the ``RunChange`` they return. The caller holds the row's lock.
+The rules (``status_change``, ``stop_change``, ``reopen_change``) decide; this module only reads
+what they need of the row and writes the ``RunChange`` they return. The caller holds the row's
+lock.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from runyard.entities import (
     RunInfo,
     RunStatus,
     check_stop_status,
+    reopen_change,
     status_change,
     stop_change,
 )
@@ -42,6 +45,19 @@ def set_status(
         error=error,
         now=now,
     )
+    write_change(conn, pk, change)
+    return applied(one_run.run_info(conn, row), change)
+
+
+def reopen(conn: Connection, pk: int, run_id: str) -> RunInfo:
+    """``Store.reopen_run`` on the run ``pk`` (``run_id``, for the message); return the run as
+    it is now, from the row read to decide, with the change applied.
+
+    Raises:
+        RunStateError: the run is neither final nor Running (``reopen_change``).
+    """
+    row = one_run.read_row(conn, pk)
+    change = reopen_change(run_id, RunStatus(row.status))
     write_change(conn, pk, change)
     return applied(one_run.run_info(conn, row), change)
 
@@ -87,6 +103,8 @@ def write_change(conn: Connection, pk: int, change: RunChange) -> None:
         values["end_time"] = change.end_time
     if change.error is not None:
         values["error_json"] = json.dumps(change.error)
+    for name in sorted(change.cleared):  # sorted: one cached UPDATE per set of columns
+        values[name] = None  # the clearable fields are columns of the same name
     if values:
         columns = tuple(values)
         params = {f"b_{column}": value for column, value in values.items()}

@@ -43,6 +43,7 @@ from runyard.limits import (
     MAX_RUN_DEFINITION_LENGTH,
     MAX_TAGS_PER_RUN,
     RUN_ID_RE,
+    check_experiment_id,
     check_experiment_name,
     check_int64,
     check_json,
@@ -54,8 +55,8 @@ from runyard.limits import (
 from runyard.settings import TRACKING_URI_ENV
 from runyard.store import base, checks
 from runyard.store.artifacts import ArtifactRepository
+from runyard.store.sql import creation, keyvalues, migrate, one_run, requests, supervision, uploads
 from runyard.store.sql import engine as sql_engine
-from runyard.store.sql import keyvalues, migrate, one_run, requests, supervision, uploads
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import status as sql_status
@@ -311,6 +312,39 @@ class SqlStore(SqlModelVerbs):
             )
             return experiment_from_row(experiment_row(conn, name))
 
+    # Experiments by id, created (never got) and renamed: store/sql/creation.py.
+
+    def get_experiment_by_id(self, experiment_id: str) -> ExperimentInfo:
+        with self._read() as conn:
+            return experiment_from_row(creation.experiment_by_id(conn, experiment_id))
+
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        experiment_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+        request_id: str | None = None,
+    ) -> ExperimentInfo:
+        check_experiment_name(name)
+        if experiment_id is not None:
+            check_experiment_id(experiment_id)
+        check_key_values("experiment tag", tags or {}, max_count=MAX_TAGS_PER_RUN)
+        base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
+        with self._write() as conn:
+            return creation.create_experiment(conn, name, experiment_id, tags or {}, request_id)
+
+    def rename_experiment(
+        self, name: str, new_name: str, *, request_id: str | None = None
+    ) -> ExperimentInfo:
+        checks.check_names("experiment name", [name])
+        check_experiment_name(new_name)
+        base.check_request_id(request_id)
+        self._forget_old_requests(request_id)
+        with self._write() as conn:
+            return creation.rename_experiment(conn, name, new_name, request_id)
+
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(
@@ -397,6 +431,11 @@ class SqlStore(SqlModelVerbs):
         with self._write() as conn:
             pk = self._locked_run_pk(conn, run_id)
             return sql_status.set_status(conn, pk, status, error, now)
+
+    def reopen_run(self, run_id: str) -> RunInfo:
+        with self._write() as conn:
+            pk = self._locked_run_pk(conn, run_id)
+            return sql_status.reopen(conn, pk, run_id)
 
     def heartbeat(self, run_id: str) -> None:
         with self._write() as conn:

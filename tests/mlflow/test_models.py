@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 
 from runyard import Experiment, Run, Workspace
+from runyard.server.control import Role
 from tests.mlflow.conftest import Tracking
 
 mlflow = pytest.importorskip("mlflow")
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 linear_model = pytest.importorskip("sklearn.linear_model")
 from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities import LoggedModelOutput  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
 # Raised inside MLflow while it infers a model's signature, and inside scikit-learn's metrics
@@ -196,3 +198,33 @@ def test_a_logged_model_needs_a_run(tracking: Tracking) -> None:
     with pytest.raises(MlflowException) as unknown:
         MlflowClient().get_logged_model("m-0123456789abcdef0123456789abcdef")
     assert _code(unknown.value) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_reader_reads_models_but_cannot_write_them(
+    tracking: Tracking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mlflow.set_experiment("guarded")
+    with mlflow.start_run() as run:
+        model = mlflow.initialize_logged_model(name="m")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", tracking.token(Role.READER))
+    reader = MlflowClient()
+    assert reader.get_logged_model(model.model_id).name == "m"
+    assert [m.model_id for m in reader.search_logged_models([model.experiment_id])] == [
+        model.model_id
+    ]
+    writes = [
+        lambda: reader.create_logged_model(model.experiment_id, source_run_id=run.info.run_id),
+        lambda: reader.finalize_logged_model(model.model_id, "READY"),
+        lambda: reader.set_logged_model_tags(model.model_id, {"t": "1"}),
+        lambda: reader.log_model_params(model.model_id, {"p": "1"}),
+        lambda: reader.delete_logged_model(model.model_id),
+        lambda: reader.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)]),
+    ]
+    for write in writes:
+        with pytest.raises(MlflowException) as refused:
+            write()
+        assert _code(refused.value) == "PERMISSION_DENIED"
+    unchanged = reader.get_logged_model(model.model_id)
+    assert (str(unchanged.status), unchanged.params) == ("PENDING", {})
+    assert "t" not in unchanged.tags
+    assert reader.get_run(run.info.run_id).outputs.model_outputs == []

@@ -141,7 +141,8 @@ class SqlModelVerbs(base.Store):
         return rows.load_models(conn, found)[0]
 
     def _run_pks_of(self, conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
-        """The pk of each run id, in one query per 5,000 unknown ones (not one per run).
+        """The pk of each run id, in one query per 5,000 the store has not cached (not one per
+        run). Those looked up are not cached: a page of a search may name thousands.
 
         Raises:
             RunNotFoundError: one names no run.
@@ -150,15 +151,16 @@ class SqlModelVerbs(base.Store):
         for run_id in wanted:
             if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
                 raise self._no_run(run_id)
-        unknown = [run_id for run_id in wanted if run_id not in self._run_pks]
+        found = {run_id: self._run_pks[run_id] for run_id in wanted if run_id in self._run_pks}
+        unknown = [run_id for run_id in wanted if run_id not in found]
         for start in range(0, len(unknown), rows.IN_LIST_SIZE):
             part = unknown[start : start + rows.IN_LIST_SIZE]
             stmt = select(runs.c.run_id, runs.c.pk).where(runs.c.run_id.in_(part))
-            self._run_pks.update((run_id, pk) for run_id, pk in conn.execute(stmt))
+            found.update((run_id, pk) for run_id, pk in conn.execute(stmt))
         for run_id in wanted:
-            if run_id not in self._run_pks:
+            if run_id not in found:
                 raise self._no_run(run_id)
-        return {run_id: self._run_pks[run_id] for run_id in wanted}
+        return {run_id: found[run_id] for run_id in wanted}
 
     # -- logged models -------------------------------------------------------------------------
 

@@ -350,6 +350,128 @@ class SnapshotFile:
     size: int
 
 
+# -- logged models, and what runs use and make (MLflow 3) ---------------------------------------
+
+
+class LoggedModelStatus(StrEnum):
+    """Where a logged model's files stand: being uploaded, all there, or given up."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+MODELS_FOLDER = "models"
+"""A logged model's files are its source run's artifacts under ``models/<model_id>/``."""
+
+
+def model_artifact_path(model_id: str) -> str:
+    """The folder of a logged model's files among its source run's artifacts."""
+    return f"{MODELS_FOLDER}/{model_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMetric:
+    """A metric value recorded on a logged model: what a run measured of it, at ``step``,
+    on a dataset when named (MLflow's model metrics)."""
+
+    key: str
+    value: float
+    time: float
+    step: int = 0
+    run_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewLoggedModel:
+    """What ``Store.create_logged_model`` needs: a model that the run ``source_run_id`` made."""
+
+    model_id: str
+    source_run_id: str
+    name: str
+    model_type: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelInfo:
+    """A logged model as the store holds it. Its files are its source run's artifacts under
+    ``artifact_path``; its experiment is the run's. Times are POSIX seconds (UTC)."""
+
+    model_id: str
+    experiment_id: str
+    experiment_name: str
+    source_run_id: str
+    name: str
+    artifact_path: str
+    status: LoggedModelStatus
+    created_time: float
+    updated_time: float
+    model_type: str | None = None
+    status_message: str | None = None
+    deleted_time: float | None = None
+    """When the model was deleted (``Store.delete_logged_model``); None while it is not."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Sequence[ModelMetric] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelQuery:
+    """A listing of logged models, newest first; every filter given is ANDed."""
+
+    experiment_names: Sequence[str] = ()
+    """The experiments to list (empty: every experiment)."""
+    source_run_id: str | None = None
+    name: str | None = None
+    include_deleted: bool = False
+    page_size: int = 500
+    page_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelPage:
+    models: Sequence[LoggedModelInfo]
+    next_page_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInput:
+    """A dataset a run used, as MLflow describes one: ``digest`` tells versions of ``name``
+    apart; ``source``, ``schema`` and ``profile`` are the client's text (JSON, usually);
+    ``tags`` say how the run used it (``mlflow.data.context``: train, eval...)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """A logged model a run made, at ``step`` of its training."""
+
+    model_id: str
+    step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunIO:
+    """What a run used (datasets, logged models) and made (logged models), each in the order
+    it was first recorded."""
+
+    datasets: Sequence[DatasetInput] = ()
+    model_inputs: Sequence[str] = ()
+    """The ids of the logged models the run used."""
+    model_outputs: Sequence[ModelOutput] = ()
+
+
 # -- the run-status rules ----------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@
     │   ├── PropertyConflictError     409  a property is immutable once set
     │   ├── ArtifactExistsError       409  an artifact path is written once
     │   ├── ExperimentExistsError     409  an experiment of that name (or id) exists already
+    │   ├── LoggedModelExistsError    409  a logged model id is taken
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
     │   │   ├── AuthenticationError   401  no token, or an invalid or revoked one
@@ -25,6 +26,7 @@
     │   ├── RunNotFoundError
     │   ├── MetricNotFoundError
     │   ├── ArtifactNotFoundError
+    │   ├── LoggedModelNotFoundError
     │   └── SnapshotNotFoundError
     ├── ActivityFailedError           500  wait_for_completion() on a run that failed
     ├── MissingExtraError             500  an optional dependency is not installed
@@ -62,6 +64,8 @@ __all__ = [
     "JournalBusyError",
     "JournalCorruptError",
     "LimitExceededError",
+    "LoggedModelExistsError",
+    "LoggedModelNotFoundError",
     "MetricNotFoundError",
     "MetricRejectedError",
     "MetricValueError",
@@ -201,6 +205,13 @@ class ExperimentExistsError(UserError):
     code = "ExperimentExists"
 
 
+class LoggedModelExistsError(UserError):
+    """A logged model of that id exists already; nothing was written."""
+
+    http_status = 409
+    code = "LoggedModelExists"
+
+
 class RunStateError(UserError):
     """The run's status does not allow this call."""
 
@@ -271,6 +282,10 @@ class RunNotFoundError(NotFoundError):
 
 class ArtifactNotFoundError(NotFoundError):
     code = "ArtifactNotFound"
+
+
+class LoggedModelNotFoundError(NotFoundError):
+    code = "LoggedModelNotFound"
 
 
 class SnapshotNotFoundError(NotFoundError):

@@ -233,3 +233,24 @@ MAX_QUERY_DEPTH = 32
 """Levels of nested parentheses."""
 MAX_ORDER_KEYS = 8
 """Sort keys in one search."""
+
+
+# -- logged models and datasets (MLflow 3's client; docs/mlflow.md) --------------------------
+
+MAX_MODEL_ID_LENGTH = 64
+MAX_MODEL_NAME_LENGTH = 500
+MAX_MODEL_TYPE_LENGTH = 500
+MAX_MODEL_TAGS = 1000
+MAX_MODEL_PARAMS = 1000
+"""Tags and params of one logged model (each key and value as a run's tag)."""
+MAX_MODEL_METRICS = 100_000
+"""Metric values recorded on one logged model."""
+MAX_DATASET_NAME_LENGTH = 500
+MAX_DATASET_DIGEST_LENGTH = 64
+MAX_DATASET_SOURCE_TYPE_LENGTH = 255
+MAX_DATASET_SOURCE_LENGTH = 65_535
+MAX_DATASET_SCHEMA_LENGTH = 1_000_000
+MAX_DATASET_PROFILE_LENGTH = 1_000_000
+"""Characters of a dataset's texts (MLflow's own limits, schema and profile at most 1 MB)."""
+MAX_RUN_DATASETS = 1000
+"""Datasets one run records as its inputs."""

@@ -27,7 +27,7 @@ def test_sklearn_autolog(tracking: Tracking, tmp_path: Path) -> None:
     linear_model = pytest.importorskip("sklearn.linear_model")
     x, y = sklearn_datasets.load_iris(return_X_y=True)
     mlflow.set_experiment("sklearn")
-    mlflow.sklearn.autolog(log_models=True, silent=False)
+    mlflow.sklearn.autolog()  # the defaults: models and datasets logged too
     try:
         with mlflow.start_run() as run:
             linear_model.LogisticRegression(max_iter=200, C=0.5).fit(x, y)
@@ -39,11 +39,14 @@ def test_sklearn_autolog(tracking: Tracking, tmp_path: Path) -> None:
     assert got.data.params["max_iter"] == "200"
     assert 0.5 < got.data.metrics["training_accuracy_score"] <= 1.0
     assert got.data.tags["estimator_name"] == "LogisticRegression"
+    (model,) = got.outputs.model_outputs
+    assert [d.dataset.name for d in got.inputs.dataset_inputs] == ["dataset"]
 
     ws = Workspace.from_config()
     (runyard_run,) = list(Experiment(ws, "sklearn").get_runs())
     assert runyard_run.get_details()["properties"]["C"] == "0.5"
     assert "training_accuracy_score" in runyard_run.get_metrics()
+    assert f"models/{model.model_id}/MLmodel" in runyard_run.get_file_names()
     ws.close()
 
 

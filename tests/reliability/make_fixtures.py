@@ -7,8 +7,8 @@ migrations run up to the revision (Alembic), then plain SQL inserts write the da
 the columns and encodings of that revision: experiments (one archived), runs (a child, a run
 that failed, one running, one whose stop was requested), tags, properties, metric series and
 their packed points, artifacts (one complete, one whose upload died half-way), a snapshot and
-its blob, run logs (0002 on), an applied request id (0003 on), and each metric series' last value
-as a number (0005 on). Artifact and blob bytes are
+its blob, run logs (0002 on), an applied request id (0003 on), each metric series' last value
+as a number (0005 on), and a deleted run (0006 on). Artifact and blob bytes are
 not in the fixture: ``BYTES`` says what they are and where they go under an artifact root.
 
 ``test_upgrades.py`` upgrades a copy of each file to the newest revision and checks the data
@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, text
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 """The released revisions of a store; the newest one (``STORE_MIGRATIONS.head``) is not here."""
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -135,6 +135,8 @@ RUNS: list[dict[str, Any]] = [
 ]
 STOPPING = {"run_id": "run-2", "status": "CancelRequested", "stop_status": "Canceled"}
 """From 0002 on (``stop_status``): run-2's stop was requested, and it ends Canceled."""
+DELETED = {"run_id": "old-run", "deleted_time": T0 + 5}
+"""From 0006 on (``deleted_time``): old-run was deleted."""
 
 TAGS: dict[str, dict[str, str | None]] = {
     "run-1": {"lr": "0.1", "tuned": None},
@@ -327,6 +329,10 @@ def insert(conn: Connection, revision: str) -> None:
         conn.execute(
             text("INSERT INTO applied_requests (request_id, applied_time) VALUES (:r, :t)"),
             {"r": APPLIED[0], "t": APPLIED[1]},
+        )
+    if revision >= "0006":
+        conn.execute(
+            text("UPDATE runs SET deleted_time = :deleted_time WHERE run_id = :run_id"), DELETED
         )
 
 

@@ -103,6 +103,9 @@ def expected_run(run: dict[str, Any], revision: str) -> RunInfo:
         run_definition=run["run_definition"],
         submitted_by=run["submitted_by"],
         stop_status=stop_status,
+        deleted_time=data.DELETED["deleted_time"]
+        if revision >= "0006" and run["run_id"] == data.DELETED["run_id"]
+        else None,
         tags=data.TAGS.get(run["run_id"], {}),
         properties=data.PROPERTIES.get(run["run_id"], {}),
     )

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from runyard.entities import (
+    LoggedModelQuery,
     MetricChunk,
     MetricKind,
+    NewLoggedModel,
     NewRun,
     RunLifecycle,
     RunQuery,
@@ -65,6 +67,7 @@ class Route:
         for value, name in [
             ("/runs/r", "/runs/{run_id}"),
             ("/runs/q", "/runs/{run_id}"),
+            ("/logged-models/m-seed", "/logged-models/{model_id}"),
             ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
             ("/snapshots/snap", "/snapshots/{snapshot_id}"),
@@ -97,6 +100,62 @@ READS = [
     Route("snapshots", "GET", f"/blobs/{sha256(SEEDED_BLOB)}", Role.READER),
     Route("snapshots", "GET", "/snapshots/snap", Role.READER),
     Route("workspaces", "GET", "/api/v1/workspaces/{workspace}", Role.READER),
+    Route("logged models", "GET", "/logged-models/m-seed", Role.READER),
+    Route("logged models", "POST", "/logged-models/search", Role.READER, json={}),
+    Route("logged models", "POST", "/runs/io/query", Role.READER, json={"run_ids": ["r"]}),
+]
+MODEL_WRITES = [
+    Route(
+        "logged models",
+        "POST",
+        "/logged-models",
+        Role.WRITER,
+        json={"model": {"model_id": "m-new", "source_run_id": "r", "name": "new"}},
+    ),
+    Route("logged models", "PATCH", "/logged-models/m-seed", Role.WRITER, json={"status": "ready"}),
+    Route(
+        "logged models",
+        "PATCH",
+        "/logged-models/m-seed/tags",
+        Role.WRITER,
+        json={"tags": {"k": "v"}},
+    ),
+    Route(
+        "logged models",
+        "DELETE",
+        "/logged-models/m-seed/tags",
+        Role.WRITER,
+        params={"key": "seeded"},
+    ),
+    Route(
+        "logged models",
+        "PATCH",
+        "/logged-models/m-seed/params",
+        Role.WRITER,
+        json={"params": {"p": "v"}},
+    ),
+    Route(
+        "logged models",
+        "POST",
+        "/logged-models/m-seed/metrics",
+        Role.WRITER,
+        json={"metrics": [{"key": "acc", "value": 0.5, "time": 1.0}]},
+    ),
+    Route(
+        "logged models",
+        "POST",
+        "/runs/r/inputs",
+        Role.WRITER,
+        json={"datasets": [{"name": "d", "digest": "1", "source_type": "code", "source": "{}"}]},
+    ),
+    Route(
+        "logged models",
+        "POST",
+        "/runs/r/outputs",
+        Role.WRITER,
+        json={"outputs": [{"model_id": "m-seed", "step": 1}]},
+    ),
+    Route("logged models", "DELETE", "/logged-models/m-seed", Role.WRITER),
 ]
 WRITES = [
     Route("experiments", "POST", "/experiments", Role.WRITER, json={"name": "brand-new"}),
@@ -158,6 +217,7 @@ WRITES = [
         json={"not_responding_age": -60, "fail_age": 3600, "error": {"message": "dead"}},
     ),
     Route("supervision", "POST", "/runs/r/stop", Role.WRITER, json={"status": "Canceled"}),
+    *MODEL_WRITES,
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
     Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
     # After the status change above (reopens what it ended) and last (renames "exp").
@@ -196,6 +256,7 @@ def seed(workspace: Workspace) -> None:
         store.put_blob(sha256(SEEDED_BLOB), io.BytesIO(SEEDED_BLOB))
         store.create_snapshot("snap", [SnapshotFile("a", sha256(SEEDED_BLOB), 11)])
         store.create_experiment("fixed", experiment_id="fixed-id")
+        store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"seeded": "yes"}))
     finally:
         store.close()
 
@@ -221,6 +282,8 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "files": sorted(str(p.relative_to(artifacts)) for p in artifacts.rglob("*")),
             "tokens": control.list_tokens(name),
             "workspaces": control.list_workspaces(),
+            "models": store.search_logged_models(LoggedModelQuery(include_deleted=True)).models,
+            "io": store.get_run_io(ids),
         }
     finally:
         store.close()

@@ -2,4 +2,6 @@
 
 import pytest
 
-pytest.register_assert_rewrite("tests.store.contract", "tests.store.contract_experiments")
+pytest.register_assert_rewrite(
+    "tests.store.contract", "tests.store.contract_experiments", "tests.store.contract_models"
+)

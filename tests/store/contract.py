@@ -60,6 +60,7 @@ from tests.store import status_changes
 from tests.store.contract_deletion import DeletionContract
 from tests.store.contract_experiments import ExperimentContract
 from tests.store.contract_input import InputContract
+from tests.store.contract_models import ModelContract
 from tests.store.contract_search import SearchContract
 from tests.store.sql_workers import SqlTarget
 from tests.store.uploads import MiB, leftovers, sql_spec, upload_worker
@@ -157,7 +158,9 @@ def assert_recent(value: float | None, before: float, after: float) -> None:
     assert before - CLOCK_SLACK <= value <= after + CLOCK_SLACK
 
 
-class StoreContract(InputContract, SearchContract, DeletionContract, ExperimentContract):
+class StoreContract(
+    InputContract, SearchContract, DeletionContract, ExperimentContract, ModelContract
+):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture

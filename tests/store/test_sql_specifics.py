@@ -24,13 +24,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, text
 
-from runyard.entities import MetricKind, NewRun, RunQuery, RunStatus, ValueType
+from runyard.entities import LoggedModelStatus, MetricKind, NewRun, RunQuery, RunStatus, ValueType
 from runyard.errors import StoreError
 from runyard.store.sql import SqlStore
 from runyard.store.sql import engine as sql_engine
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, current_revision
-from runyard.store.sql.schema import metadata
+from runyard.store.sql.schema import ModelRole, metadata
 from tests.store import sql_workers
 from tests.store.sql_workers import SqlTarget
 
@@ -158,7 +158,7 @@ def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
         inspector = inspect(conn)
         checks = {
             c["name"]: c["sqltext"]
-            for table in ("runs", "metric_series")
+            for table in ("runs", "metric_series", "logged_models", "run_models")
             for c in inspector.get_check_constraints(table)
         }
     enums: dict[str, set[str]] = {
@@ -166,6 +166,8 @@ def test_migration_checks_allow_every_enum_value(store: SqlStore) -> None:
         "ck_runs_stop_status": {RunStatus.CANCELED.value, RunStatus.FAILED.value},
         "ck_metric_series_kind": {member.value for member in MetricKind},
         "ck_metric_series_value_type": {member.value for member in ValueType},
+        "ck_logged_models_status": {member.value for member in LoggedModelStatus},
+        "ck_run_models_role": {member.value for member in ModelRole},
     }
     assert set(checks) == set(enums)
     for name, values in enums.items():

@@ -31,6 +31,7 @@ from runyard.server.routes import (
     experiments,
     logs,
     metrics,
+    models,
     runs,
     snapshots,
     supervision,
@@ -87,6 +88,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     health_threads = anyio.CapacityLimiter(2)  # never behind the routes' (or uploads') threads
     for module in (experiments, runs, supervision, metrics, logs, artifacts, snapshots, admin):
         app.include_router(module.router)
+    app.include_router(models.router)
     install_ui(app)
     install_mlflow(app)
 

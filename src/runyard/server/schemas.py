@@ -29,10 +29,18 @@ from pydantic import (
 
 from runyard.entities import (
     ArtifactInfo,
+    DatasetInput,
     ExperimentInfo,
+    LoggedModelInfo,
+    LoggedModelQuery,
+    LoggedModelStatus,
     MetricKind,
+    ModelMetric,
+    ModelOutput,
+    NewLoggedModel,
     NewRun,
     RunInfo,
+    RunIO,
     RunQuery,
     RunStatus,
     SnapshotFile,
@@ -289,6 +297,50 @@ class SnapshotBody(BaseModel):
 
 class SnapshotFiles(BaseModel):
     files: list[SnapshotFile]
+
+
+# -- logged models, and what runs use and make -----------------------------------------------------
+
+StrictLoggedModelQuery = Annotated[LoggedModelQuery, strict_json(LoggedModelQuery)]
+
+
+class NewLoggedModelBody(BaseModel):
+    model: Annotated[NewLoggedModel, strict_json(NewLoggedModel)]
+
+
+class LoggedModelPageBody(BaseModel):
+    models: list[LoggedModelInfo]
+    next_page_token: str | None = None
+
+
+class ModelStatusBody(BaseModel):
+    status: LoggedModelStatus
+    status_message: str | None = None
+
+
+class ModelTagsBody(BaseModel):
+    tags: dict[str, str]
+
+
+class ModelParamsBody(BaseModel):
+    params: dict[str, str]
+
+
+class ModelMetricsBody(BaseModel):
+    metrics: list[Annotated[ModelMetric, strict_json(ModelMetric)]]
+
+
+class RunInputsBody(BaseModel):
+    datasets: list[DatasetInput] = Field(default_factory=list)
+    model_ids: list[str] = Field(default_factory=list)
+
+
+class RunOutputsBody(BaseModel):
+    outputs: list[Annotated[ModelOutput, strict_json(ModelOutput)]]
+
+
+class RunIOBody(BaseModel):
+    runs: dict[str, RunIO]
 
 
 # -- workspaces and tokens -------------------------------------------------------------------------

@@ -22,11 +22,20 @@ from typing import Any, BinaryIO
 
 from runyard.entities import (
     ArtifactInfo,
+    DatasetInput,
     ExperimentInfo,
+    LoggedModelInfo,
+    LoggedModelPage,
+    LoggedModelQuery,
+    LoggedModelStatus,
     MetricChunk,
     MetricSeries,
+    ModelMetric,
+    ModelOutput,
+    NewLoggedModel,
     NewRun,
     RunInfo,
+    RunIO,
     RunPage,
     RunQuery,
     RunStatus,
@@ -352,6 +361,159 @@ class Store(abc.ABC):
         Raises:
             RunNotFoundError: there is no such run.
             InvalidArgumentError: ``deleted`` is not True or False.
+        """
+
+    # -- logged models, and what runs use and make (MLflow 3) ------------------------------------
+    # A logged model is a model a run made: its files are that run's artifacts under
+    # ``models/<model_id>/`` (``LoggedModelInfo.artifact_path``, written with ``put_artifact``),
+    # its experiment is that run's. What MLflow's ``log_model`` and autologging record.
+
+    @abc.abstractmethod
+    def create_logged_model(
+        self, model: NewLoggedModel, *, request_id: str | None = None
+    ) -> LoggedModelInfo:
+        """Record the model ``model.source_run_id`` made, Pending, with its tags and params.
+
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once: the model that request created is returned
+                (as it is now) instead of a ``LoggedModelExistsError``.
+
+        Raises:
+            RunNotFoundError: there is no such run. Nothing is created.
+            InvalidNameError: the model id is not 1 to 64 letters, digits, '_', '-' or '.' (nor
+                '.' or '..'), or the name is empty or holds '/', ':', '.', '%', '"' or "'".
+            LimitExceededError: the name, the type, a tag or a param is too long, or there are
+                too many tags or params.
+            LoggedModelExistsError: the model id is taken.
+            UserError: the request id is not 1 to 128 printable ASCII characters (or was
+                applied to another write).
+        """
+
+    @abc.abstractmethod
+    def get_logged_model(self, model_id: str) -> LoggedModelInfo:
+        """The model with its tags, params (each in key order) and metric values (in the order
+        recorded); a deleted one too, with its ``deleted_time``.
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+        """
+
+    @abc.abstractmethod
+    def update_logged_model(
+        self, model_id: str, status: LoggedModelStatus, status_message: str | None = None
+    ) -> LoggedModelInfo:
+        """Finish the model: Ready (its files are all there) or Failed (``status_message`` may
+        say why); return it as it now is. A Pending model takes either; a finished model is
+        final: the same status again changes nothing (its first message stands).
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+            InvalidArgumentError: ``status`` is Pending, or differs from a finished model's;
+                nothing changes.
+            LimitExceededError: the message is longer than 5,000 characters.
+        """
+
+    @abc.abstractmethod
+    def search_logged_models(self, query: LoggedModelQuery) -> LoggedModelPage:
+        """One page of the models ``query`` asks for, newest first, complete as
+        ``get_logged_model`` returns them; deleted ones only if ``query.include_deleted``.
+
+        ``next_page_token`` is None on the last page; pass it back in ``query.page_token``.
+
+        Raises:
+            InvalidArgumentError: the page size is not 1 to 5,000, or the page token is not one
+                this store gave. (An unknown experiment or run matches nothing.)
+        """
+
+    @abc.abstractmethod
+    def delete_logged_model(self, model_id: str) -> LoggedModelInfo:
+        """Delete the model and return it: a soft delete, as MLflow's. It gets a
+        ``deleted_time`` and leaves listings; its files stay with its run (runyard never
+        deletes a run's artifacts). Deleting a deleted model keeps its first ``deleted_time``.
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+        """
+
+    @abc.abstractmethod
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        """Merge ``tags`` into the model's tags (a key given twice keeps its last value).
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+            InvalidNameError, LimitExceededError: a key or value breaks a tag's rules, or the
+                model would hold more than 1,000 tags. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Drop the tag ``key`` of the model.
+
+        Raises:
+            LoggedModelNotFoundError: there is no such model, or it has no tag ``key``.
+        """
+
+    @abc.abstractmethod
+    def add_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params, immutable once set, as a run's properties: a key that exists with the
+        same value is accepted.
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+            PropertyConflictError: a key exists with another value; nothing of the call is
+                written.
+            InvalidNameError, LimitExceededError: a key or value breaks a tag's rules, or the
+                model would hold more than 1,000 params.
+        """
+
+    @abc.abstractmethod
+    def add_logged_model_metrics(self, model_id: str, metrics: Sequence[ModelMetric]) -> None:
+        """Record metric values on the model, in order; a value recorded already (the same
+        key, value, time, step, run and dataset) is not recorded twice.
+
+        Raises:
+            LoggedModelNotFoundError: there is none.
+            RunNotFoundError: a value names a run that does not exist.
+            InvalidNameError, LimitExceededError, InvalidArgumentError: a key, a step or a
+                dataset breaks its rules, or the model would hold more than 100,000 values.
+                Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def log_run_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] = (), model_ids: Sequence[str] = ()
+    ) -> None:
+        """Record datasets and logged models the run used. A dataset is one per name and
+        digest: recorded again (in this call or a later one), it is kept as first recorded,
+        tags included; a model used again is recorded once.
+
+        Raises:
+            RunNotFoundError: there is no such run.
+            LoggedModelNotFoundError: a model id names no model.
+            InvalidNameError, LimitExceededError: a dataset's name, digest or texts break their
+                limits, a tag breaks a tag's rules, or the run would hold more than 1,000
+                datasets. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def log_run_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
+        """Record logged models the run made, each at its step; a model recorded as an output
+        of the run already keeps its first step.
+
+        Raises:
+            RunNotFoundError: there is no such run.
+            LoggedModelNotFoundError: a model id names no model. Nothing is written then.
+            InvalidArgumentError: a step is not a 64-bit integer.
+        """
+
+    @abc.abstractmethod
+    def get_run_io(self, run_ids: Sequence[str]) -> dict[str, RunIO]:
+        """What each run used and made, by run id (every run asked for: an empty ``RunIO`` for
+        one that recorded nothing).
+
+        Raises:
+            RunNotFoundError: a run id names no run.
         """
 
     # -- metrics -------------------------------------------------------------------------------

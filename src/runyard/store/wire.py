@@ -17,12 +17,19 @@ from typing import Any
 
 from runyard.entities import (
     ArtifactInfo,
+    DatasetInput,
     ExperimentInfo,
+    LoggedModelInfo,
+    LoggedModelPage,
+    LoggedModelStatus,
     MetricChunk,
     MetricKind,
     MetricSeries,
+    ModelMetric,
+    ModelOutput,
     NewRun,
     RunInfo,
+    RunIO,
     RunPage,
     RunQuery,
     RunStatus,
@@ -129,6 +136,37 @@ def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
 
 def snapshot_file_from_json(data: Mapping[str, Any]) -> SnapshotFile:
     return SnapshotFile(**_fields(SnapshotFile, data))
+
+
+# -- logged models and what runs use and make ------------------------------------------------------
+
+
+def logged_model_from_json(data: Mapping[str, Any]) -> LoggedModelInfo:
+    fields = _fields(LoggedModelInfo, data)
+    fields["status"] = LoggedModelStatus(fields["status"])
+    fields["metrics"] = tuple(
+        ModelMetric(**_fields(ModelMetric, m)) for m in fields.get("metrics") or ()
+    )
+    return LoggedModelInfo(**fields)
+
+
+def logged_model_page_to_json(page: LoggedModelPage) -> dict[str, Any]:
+    return {"models": [to_json(m) for m in page.models], "next_page_token": page.next_page_token}
+
+
+def logged_model_page_from_json(data: Mapping[str, Any]) -> LoggedModelPage:
+    models = [logged_model_from_json(m) for m in data["models"]]
+    return LoggedModelPage(models, data.get("next_page_token"))
+
+
+def run_io_from_json(data: Mapping[str, Any]) -> RunIO:
+    return RunIO(
+        datasets=tuple(DatasetInput(**_fields(DatasetInput, d)) for d in data.get("datasets", ())),
+        model_inputs=tuple(data.get("model_inputs", ())),
+        model_outputs=tuple(
+            ModelOutput(**_fields(ModelOutput, o)) for o in data.get("model_outputs", ())
+        ),
+    )
 
 
 # -- metrics ---------------------------------------------------------------------------------------

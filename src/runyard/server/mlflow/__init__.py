@@ -9,6 +9,7 @@ mapping between MLflow's entities and runyard's is docs/mlflow.md.
 
 Modules: ``install`` (the routers), ``access`` (workspace, token, role), ``bodies`` (request
 fields), ``convert`` (entities as MLflow's JSON), ``search`` (MLflow's filters and sort keys as
-runyard's), ``errors`` (MLflow's error shape), and the routes: ``experiments``, ``runs``,
+runyard's; ``model_search`` for logged models), ``errors`` (MLflow's error shape), and the
+routes: ``experiments``, ``runs``, ``models`` (logged models, run inputs and outputs),
 ``artifacts``.
 """

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.entities import (
+    DatasetInput,
     ExperimentInfo,
     MetricKind,
     MetricSeries,
     RunInfo,
+    RunIO,
     RunStatus,
     ValueType,
 )
@@ -174,7 +176,10 @@ def latest_metrics(info: RunInfo, series: Iterable[MetricSeries]) -> list[dict[s
     ]
 
 
-def run_json(info: RunInfo, workspace: str, series: Iterable[MetricSeries]) -> dict[str, Any]:
+def run_json(
+    info: RunInfo, workspace: str, series: Iterable[MetricSeries], io: RunIO | None = None
+) -> dict[str, Any]:
+    io = io or RunIO()
     return {
         "info": run_info_json(info, workspace),
         "data": {
@@ -182,8 +187,24 @@ def run_json(info: RunInfo, workspace: str, series: Iterable[MetricSeries]) -> d
             "params": key_values(info.properties),
             "tags": key_values(run_tags(info)),
         },
-        "inputs": {},
+        "inputs": {
+            "dataset_inputs": [dataset_input_json(d) for d in io.datasets],
+            "model_inputs": [{"model_id": m} for m in io.model_inputs],
+        },
+        "outputs": {
+            "model_outputs": [{"model_id": o.model_id, "step": o.step} for o in io.model_outputs]
+        },
     }
+
+
+def dataset_input_json(dataset: DatasetInput) -> dict[str, Any]:
+    """A dataset a run used, as MLflow's ``DatasetInput`` message."""
+    described = {
+        name: getattr(dataset, name)
+        for name in ("name", "digest", "source_type", "source", "schema", "profile")
+        if getattr(dataset, name) is not None
+    }
+    return {"tags": key_values(dataset.tags), "dataset": described}
 
 
 def experiment_json(info: ExperimentInfo, workspace: str) -> dict[str, Any]:

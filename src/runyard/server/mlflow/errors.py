@@ -45,7 +45,7 @@ _STATUS = {
     INTERNAL_ERROR: 500,
 }
 
-_ALREADY_EXISTS_CODES = frozenset({"ExperimentExists", "ArtifactExists"})
+_ALREADY_EXISTS_CODES = frozenset({"ExperimentExists", "ArtifactExists", "LoggedModelExists"})
 """runyard error codes MLflow calls RESOURCE_ALREADY_EXISTS."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from runyard.server.mlflow import artifacts, experiments, runs
+from runyard.server.mlflow import artifacts, experiments, models, runs
 from runyard.server.mlflow.errors import ENDPOINT_NOT_FOUND, mlflow_error_response
 
 TRACKING = "/api/2.0/mlflow"
@@ -23,6 +23,7 @@ def install_mlflow(app: FastAPI) -> None:
         tracking = _router(root + TRACKING)
         experiments.add_routes(tracking)
         runs.add_routes(tracking)
+        models.add_routes(tracking)
         app.include_router(tracking)
         proxy = _router(root + ARTIFACTS)
         artifacts.add_routes(proxy)
@@ -36,8 +37,8 @@ def install_mlflow(app: FastAPI) -> None:
             include_in_schema=False,
         )
         def unsupported(rest: str) -> object:
-            """MLflow calls runyard does not serve (the model registry, traces, logged
-            models...): ENDPOINT_NOT_FOUND, which MLflow's client knows."""
+            """MLflow calls runyard does not serve (the model registry, traces, prompts...):
+            ENDPOINT_NOT_FOUND, which MLflow's client knows."""
             return mlflow_error_response(
                 ENDPOINT_NOT_FOUND,
                 f"runyard does not serve MLflow's {rest!r} API (docs/mlflow.md lists what it "

@@ -46,6 +46,7 @@ from runyard.server.mlflow.convert import (
     seconds,
 )
 from runyard.server.mlflow.experiments import experiment_by_id
+from runyard.server.mlflow.models import split_model_metrics
 from runyard.server.mlflow.search import VIEW_TYPES, all_of, run_filter, run_order_by, view_type
 from runyard.server.routes import json
 from runyard.store import Store
@@ -62,7 +63,8 @@ MAX_BATCH_ENTRIES = 1000
 
 
 def _run(store: Store, workspace: str, info: RunInfo) -> dict[str, Any]:
-    return run_json(info, workspace, store.list_metric_series([info.run_id]))
+    io = store.get_run_io([info.run_id])[info.run_id]
+    return run_json(info, workspace, store.list_metric_series([info.run_id]), io)
 
 
 def add_routes(router: APIRouter) -> None:
@@ -138,7 +140,10 @@ def add_routes(router: APIRouter) -> None:
     def log_metric(payload: bodies.Payload, call: Writer) -> Response:
         run_id = bodies.text(payload, "run_id", "run_uuid")
         point = _point(payload, "")
-        call.store.log_metrics([_chunk(run_id, bodies.text(payload, "key"), [point])])
+        models = split_model_metrics(call.store, run_id, [payload])
+        if models.run_metrics:
+            call.store.log_metrics([_chunk(run_id, bodies.text(payload, "key"), [point])])
+        models.record(call.store)
         return json({})
 
     @router.post("/runs/log-parameter")
@@ -181,10 +186,12 @@ def add_routes(router: APIRouter) -> None:
         if not isinstance(metrics, list):
             raise InvalidArgumentError("metrics must be a list of metric objects.")
         _check_batch(len(metrics), len(params), len(tags))
+        models = split_model_metrics(call.store, run_id, metrics)
         if params:
             call.store.add_properties(run_id, dict(params))
-        if metrics:
-            call.store.log_metrics(_chunks(run_id, metrics))
+        if models.run_metrics:
+            call.store.log_metrics(_chunks(run_id, models.run_metrics))
+        models.record(call.store)
         if tags:
             _set_tags(call.store, run_id, tags)
         return json({})
@@ -310,7 +317,11 @@ def _search(store: Store, workspace: str, payload: dict[str, Any]) -> dict[str, 
     while True:
         wanted = min(limit - len(found), STORE_PAGE)
         page = store.search_runs(replace(query, page_size=wanted, page_token=token))
-        found.extend(run_json(info, workspace, (info.metrics or {}).values()) for info in page.runs)
+        ios = store.get_run_io([info.run_id for info in page.runs]) if page.runs else {}
+        found.extend(
+            run_json(info, workspace, (info.metrics or {}).values(), ios[info.run_id])
+            for info in page.runs
+        )
         token = page.next_page_token
         if token is None or len(found) >= limit:
             break

@@ -78,6 +78,7 @@ from runyard.store.http import batches, uploads
 from runyard.store.http import journal as journals
 from runyard.store.http.client import ApiClient, Retry, Upload
 from runyard.store.http.journal import Journal
+from runyard.store.http.models import HttpModelVerbs
 from runyard.store.http.offline import KnownRuns, Offline
 from runyard.store.http.records import Record, ReplayReport
 
@@ -100,7 +101,7 @@ _RETURNS_RUN = frozenset({"set_run_status", "update_run", "request_stop"})
 _open_stores: weakref.WeakSet[HttpStore] = weakref.WeakSet()
 
 
-class HttpStore(base.Store):
+class HttpStore(HttpModelVerbs):
     """A Store on a tracking server's workspace, at ``base_url`` (the tracking URI).
 
     Args:

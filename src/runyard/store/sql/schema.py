@@ -5,6 +5,8 @@ The Alembic migrations in ``migrations/versions`` create exactly this; a test co
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -21,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from runyard.entities import STOP_STATUSES, MetricKind, RunStatus, ValueType
+from runyard.entities import STOP_STATUSES, LoggedModelStatus, MetricKind, RunStatus, ValueType
 
 metadata = MetaData(
     naming_convention={
@@ -203,3 +205,98 @@ applied_requests = Table(
 """Request ids of the writes applied (``Store.log_metrics(..., request_id=...)`` and kin), each
 recorded in the transaction of its write: a retried request finds its id and is not applied
 again."""
+
+
+# -- logged models, and what runs use and make (MLflow 3; store/sql/models.py) -----------------
+
+MODEL_STATUS_VALUES = [s.value for s in LoggedModelStatus]
+
+
+class ModelRole(StrEnum):
+    """What a logged model is to a run it is linked with (``run_models.role``)."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(64), nullable=False, unique=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("experiment_pk", Integer, ForeignKey("experiments.pk"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("model_type", String(500), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("created_time", Float, nullable=False),
+    Column("updated_time", Float, nullable=False),
+    Column("deleted_time", Float, nullable=True),
+    CheckConstraint(_in("status", MODEL_STATUS_VALUES), name="status"),
+    # Listings by experiment and by source run walk these newest first.
+    Index(None, "experiment_pk", "pk"),
+    Index(None, "run_pk", "name"),
+)
+"""A model a run made (``run_pk``, its source run; ``experiment_pk`` is that run's experiment,
+kept here for listings). Its files are the run's artifacts under ``models/<model_id>/``.
+``deleted_time`` is when it was deleted, NULL while it is not."""
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("logged_models.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("logged_models.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_pk", Integer, ForeignKey("logged_models.pk"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("time", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(64), nullable=True),
+    Index(None, "model_pk", "key"),
+)
+"""Metric values recorded on a logged model; ``value`` NULL is NaN (SQLite keeps no NaN)."""
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("source_type", String(255), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    Column("tags_json", Text, nullable=False, server_default="{}"),
+    UniqueConstraint("run_pk", "name", "digest"),
+)
+"""The datasets a run used, in the order first recorded; one row per name and digest."""
+
+run_models = Table(
+    "run_models",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk"), primary_key=True),
+    Column("model_pk", Integer, ForeignKey("logged_models.pk"), primary_key=True),
+    Column("role", String(8), primary_key=True),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint(_in("role", [r.value for r in ModelRole]), name="role"),
+)
+"""The logged models a run used (role ``input``) and made (``output``, at ``step``)."""

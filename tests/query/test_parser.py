@@ -278,7 +278,8 @@ STATUSES = (
 )
 ATTRIBUTE_NAMES = (
     "run_id, display_name, description, status, run_type, target, submitted_by, number, "
-    "created_time, start_time, end_time, duration, parent_run_id, root_run_id, experiment_name"
+    "created_time, start_time, end_time, duration, deleted_time, parent_run_id, root_run_id, "
+    "experiment_name"
 )
 
 FILTER_ERRORS = [

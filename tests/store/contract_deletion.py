@@ -177,6 +177,8 @@ class DeletionContract:
         assert _ids(store, filter="deleted_time IS NOT NULL", lifecycle="all") == ["c", "b"]
         assert _ids(store, filter="deleted_time IS NULL", lifecycle="all") == ["e", "a"]
         assert _ids(store, filter=f"deleted_time >= {deleted_c}", lifecycle="deleted") == ["c"]
+        since_2000 = "deleted_time >= '2000-01-01'"  # a date, as for the other times
+        assert _ids(store, filter=since_2000, lifecycle="all") == ["c", "b"]
         by_time = _ids(store, order_by=["deleted_time ASC"], lifecycle="all")
         assert by_time == ["b", "c", "e", "a"]  # missing last, ties newest first
 

@@ -57,7 +57,7 @@ BAD_SEGMENTS = ["%00", "..", "%2E%2E", "..%2Fescape", "-1", "x" * 5000, "%20", "
 """Path segments put in place of each path parameter (already percent-encoded). Not the bytes
 of a lone surrogate: WSGI, which the in-process transport goes through, cannot carry them in a
 path (uvicorn reads them as U+FFFD)."""
-TAG_MAPS = ("tags", "properties")
+TAG_MAPS = ("tags", "properties", "params")
 """Body fields whose keys are the caller's: each key gets the bad strings too."""
 FREE_JSON = ("run_definition", "error")
 """Body fields that are free JSON objects: anything JSON may go in (but no lone surrogate)."""
@@ -65,6 +65,13 @@ LOOKUPS = ("remove",)
 """Body fields that name what to look up or drop: a name nothing has is harmless there."""
 PATH_FIELDS = ("path",)
 """Fields that name a file under the run (artifacts, log names, snapshot files)."""
+LONG_TEXT = ("schema", "profile")
+"""Texts that may be longer than ``HUGE``: a dataset's schema and profile (1,000,000 characters
+each, MLflow's limit)."""
+NON_FINITE = ("value",)
+"""Numbers that may be NaN or infinite: a logged model's metric value, as a metric's."""
+SIGNED = ("step",)
+"""Integers that may be negative (64-bit): a step, as a metric point's."""
 
 
 @dataclass
@@ -325,6 +332,7 @@ def routes(seeded: Seeded) -> list[Route]:
             False,
             {"snapshot_id": "snap"},
         ),
+        *_model_routes(),
         Route("GET", "/api/v1/workspaces", False),
         Route("POST", "/api/v1/workspaces", True, body={"name": f"w{uuid.uuid4().hex[:8]}"}),
         Route("GET", "/api/v1/workspaces/{workspace}", False),
@@ -343,6 +351,98 @@ def routes(seeded: Seeded) -> list[Route]:
         ),
         Route("GET", "/healthz", False),
         Route("GET", "/readyz", False),
+    ]
+
+
+def _model_routes() -> list[Route]:
+    """The routes of logged models and of a run's inputs and outputs (``m-seed``: a model of
+    run ``r``, tagged ``kept``)."""
+    model = "/api/v1/workspaces/{workspace}/logged-models/{model_id}"
+    seeded = {"model_id": "m-seed"}
+    return [
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/logged-models",
+            True,
+            body={
+                "model": {
+                    "model_id": "m-new",
+                    "source_run_id": "r",
+                    "name": "new",
+                    "model_type": "t",
+                    "tags": {"k": "v"},
+                    "params": {"p": "1"},
+                }
+            },
+        ),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/logged-models/search",
+            False,
+            body={
+                "experiment_names": ["exp"],
+                "source_run_id": "r",
+                "name": "seeded",
+                "include_deleted": False,
+                "page_size": 10,
+                "page_token": None,
+            },
+        ),
+        Route("GET", model, False, seeded),
+        Route("PATCH", model, True, seeded, body={"status": "ready", "status_message": "m"}),
+        Route("DELETE", model, True, seeded),
+        Route("PATCH", model + "/tags", True, seeded, body={"tags": {"k": "v"}}),
+        Route("DELETE", model + "/tags", True, seeded, params={"key": "kept"}),
+        Route("PATCH", model + "/params", True, seeded, body={"params": {"p": "v"}}),
+        Route(
+            "POST",
+            model + "/metrics",
+            True,
+            seeded,
+            body={
+                "metrics": [
+                    {
+                        "key": "acc",
+                        "value": 0.5,
+                        "time": 1.0,
+                        "step": 1,
+                        "run_id": "r",
+                        "dataset_name": "d",
+                        "dataset_digest": "1",
+                    }
+                ]
+            },
+        ),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/runs/{run_id}/inputs",
+            True,
+            {"run_id": "r"},
+            body={
+                "datasets": [
+                    {
+                        "name": "d",
+                        "digest": "1",
+                        "source_type": "code",
+                        "source": "{}",
+                        "schema": "{}",
+                        "profile": "{}",
+                        "tags": {"k": "v"},
+                    }
+                ],
+                "model_ids": ["m-seed"],
+            },
+        ),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/runs/{run_id}/outputs",
+            True,
+            {"run_id": "r"},
+            body={"outputs": [{"model_id": "m-seed", "step": 2}]},
+        ),
+        Route(
+            "POST", "/api/v1/workspaces/{workspace}/runs/io/query", False, body={"run_ids": ["r"]}
+        ),
     ]
 
 
@@ -409,6 +509,8 @@ def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
             return False  # optional texts may be null
         if not isinstance(bad, str):
             return True
+        if where[-1] in LONG_TEXT and bad == HUGE:
+            return False
         return _hard_text(bad) or (where[-1] in PATH_FIELDS and bad in (ESCAPE, ABSOLUTE, ".."))
     if isinstance(valid, bool):
         return bad is not None and not isinstance(bad, bool)
@@ -418,8 +520,9 @@ def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
         if isinstance(bad, bool) or not isinstance(bad, (int, float)):
             return True
         if isinstance(valid, float):
-            return not math.isfinite(bad)
-        return not isinstance(bad, int) or not 0 <= bad < 2**63
+            return where[-1] not in NON_FINITE and not math.isfinite(bad)
+        low = -(2**63) if where[-1] in SIGNED else 0
+        return not isinstance(bad, int) or not low <= bad < 2**63
     if isinstance(valid, (list, dict)):
         return bad is not None and not isinstance(bad, type(valid))
     return False

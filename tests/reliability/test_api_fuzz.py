@@ -2,8 +2,8 @@
 generated from it (and data that breaks it), with an admin token, against a real server on
 SQLite and on PostgreSQL: no answer is a 5xx, and every answer matches the document.
 
-Path parameters that name things (the workspace, a run, an experiment) point at ones that exist
-7 times out of 8, so that requests get past the 404s into the routes' logic.
+Path parameters that name things (the workspace, a run, an experiment, a logged model) point
+at ones that exist 7 times out of 8, so that requests get past the 404s into the routes' logic.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from runyard.entities import NewRun
+from runyard.entities import NewLoggedModel, NewRun
 from runyard.server.config import CONTROL_SCHEMA
 from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
 from runyard.store.http.store import HttpStore
@@ -58,13 +58,14 @@ def target(
         workspace = server.new_workspace()
         store = HttpStore(workspace.uri, token=workspace.writer)
         store.create_runs([NewRun("r", "exp"), NewRun("child", "exp", parent_run_id="r")])
+        store.create_logged_model(NewLoggedModel("m-1", "r", "model"))
         store.close()
         yield Target(server, workspace.name)
     finally:
         server.stop()
 
 
-_EXISTING = {"workspace": None, "run_id": "r", "name": "exp"}
+_EXISTING = {"workspace": None, "run_id": "r", "name": "exp", "model_id": "m-1"}
 
 
 def _fuzz(operation: Any, target: Target) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from runyard.entities import (
     MetricChunk,
     MetricKind,
+    NewLoggedModel,
     NewRun,
     RunStatus,
     SnapshotFile,
@@ -65,7 +66,8 @@ class Server:
     admin: str
 
     def seed(self) -> Seeded:
-        """A new workspace with an experiment, runs, a log, metrics, an artifact, a snapshot."""
+        """A new workspace with an experiment, runs, a log, metrics, an artifact, a snapshot, a
+        logged model."""
         name = f"w{uuid.uuid4().hex[:12]}"
         registry = self.app.state.runyard.registry
         registry.create(name)
@@ -88,6 +90,7 @@ class Server:
             handle.seek(0)
             store.put_blob(sha256(b"data"), handle)
         store.create_snapshot("snap", [SnapshotFile("src/a.py", sha256(b"data"), 4)])
+        store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"kept": "yes"}))
         info, _ = self.app.state.runyard.control.create_token(name, Role.READER, "victim")
         return Seeded(name, sha256(b"data"), info.token_id)
 

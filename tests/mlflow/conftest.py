@@ -7,6 +7,7 @@ workspace with a token of each role, and the MLflow client pointed at it the way
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,3 +89,11 @@ def tracking(
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
+        forget_experiment()
+
+
+def forget_experiment() -> None:
+    """``mlflow.set_experiment`` also sets these variables (for child processes): a test must
+    not inherit the experiment of the previous one, which is on another server."""
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(name, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runyard import Experiment, Workspace
-from tests.mlflow.conftest import QUIET_MLFLOW
+from tests.mlflow.conftest import QUIET_MLFLOW, forget_experiment
 from tests.server.process import start
 
 mlflow = pytest.importorskip("mlflow")
@@ -26,6 +26,7 @@ def test_the_bare_server_uri_reaches_the_local_workspace(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
     monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+    forget_experiment()
     artifact = tmp_path / "notes.txt"
     artifact.write_text("local")
     try:
@@ -41,6 +42,7 @@ def test_the_bare_server_uri_reaches_the_local_workspace(
         ]
     finally:
         mlflow.set_tracking_uri("")
+        forget_experiment()
         server.stop()
     local = Workspace.from_config(folder)
     (runyard_run,) = list(Experiment(local, "Default").get_runs())

@@ -135,6 +135,25 @@ def routes(seeded: Seeded) -> list[Route]:
             body={"tags": {"k": "v"}, "remove": ["old"]},
         ),
         Route(
+            "GET",
+            "/api/v1/workspaces/{workspace}/experiments/by-id/{experiment_id}",
+            False,
+            {"experiment_id": "e-known"},
+        ),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/experiments/new",
+            True,
+            body={"name": "e3", "experiment_id": "e-new", "tags": {"k": "v"}},
+        ),
+        Route(
+            "PUT",
+            "/api/v1/workspaces/{workspace}/experiments/{name}/name",
+            True,
+            {"name": "known"},
+            body={"name": "renamed"},
+        ),
+        Route(
             "POST",
             "/api/v1/workspaces/{workspace}/runs",
             True,
@@ -198,6 +217,7 @@ def routes(seeded: Seeded) -> list[Route]:
             {"run_id": "r"},
             body={"deleted": True},
         ),
+        Route("POST", "/api/v1/workspaces/{workspace}/runs/{run_id}/reopen", True, {"run_id": "r"}),
         Route(
             "PATCH",
             "/api/v1/workspaces/{workspace}/runs/{run_id}/tags",

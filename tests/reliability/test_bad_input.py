@@ -79,6 +79,7 @@ class Server:
             ]
         )
         store.set_experiment_tags("exp", {"old": "1"})
+        store.create_experiment("known", experiment_id="e-known")
         store.append_log("r", "user_logs/std_log.txt", b"first\n")
         store.log_metrics(
             [MetricChunk("r", "m", MetricKind.VECTOR, ValueType.NUMBER, [0.5], [1.0])]

@@ -79,6 +79,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     )
     app.state.runyard = state
     app.state.uploads = UploadSlots(settings.max_uploads, settings.read_timeout_seconds)
+    install_mlflow(app, state, app.state.uploads)  # first: the body guards wrap it too
     app.add_middleware(
         RequestBodies,
         max_bytes=settings.max_body_bytes,
@@ -90,7 +91,6 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
         app.include_router(module.router)
     app.include_router(models.router)
     install_ui(app)
-    install_mlflow(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Response:

@@ -690,39 +690,54 @@ def row_line(row: Row, result: dict[str, Any]) -> str:
     )
 
 
-def comparisons(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per (workers, threads, row): both rates and runyard / mlflow."""
-    out = []
+def pairs(configs: list[dict[str, Any]]) -> list[tuple[int, int, str, dict[str, Any]]]:
+    """(workers, threads, row, {tool: its result or None}) for every row measured, in order."""
+    order = [r.key for r in ROWS]
+    keys = sorted(
+        {(c["workers"], r["threads"], r["row"]) for c in configs for r in c["rows"]},
+        key=lambda k: (k[0], k[1], order.index(k[2])),
+    )
     by = {(c["tool"], c["workers"]): c for c in configs}
-    for (tool, workers), config in by.items():
-        if tool != "runyard":
-            continue
-        theirs_config = by.get(("mlflow", workers))
-        for ours in config["rows"]:
-            theirs = None
-            if theirs_config:
-                theirs = next(
-                    (
-                        r
-                        for r in theirs_config["rows"]
-                        if (r["row"], r["threads"]) == (ours["row"], ours["threads"])
-                    ),
-                    None,
-                )
-            ratio = None
-            if theirs and not ours.get("errors") and not theirs.get("errors"):
-                ratio = ours["rate"] / theirs["rate"]
-            out.append(
-                {
-                    "workers": workers,
-                    "threads": ours["threads"],
-                    "row": ours["row"],
-                    "runyard": None if ours.get("errors") else ours["rate"],
-                    "mlflow": None if not theirs or theirs.get("errors") else theirs["rate"],
-                    "ratio": ratio,
-                    "met": None if ratio is None else ratio >= TARGET_RATIO,
-                }
+    out = []
+    for workers, threads, key in keys:
+        found: dict[str, Any] = {}
+        for tool in ("runyard", "mlflow"):
+            config = by.get((tool, workers), {"rows": []})
+            found[tool] = next(
+                (r for r in config["rows"] if (r["row"], r["threads"]) == (key, threads)), None
             )
+        out.append((workers, threads, key, found))
+    return out
+
+
+def ok(result: dict[str, Any] | None) -> bool:
+    return result is not None and not result.get("errors")
+
+
+def comparisons(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (workers, threads, row): both rates, runyard / mlflow, and what the client
+    alone allows: ``client_bound`` is the rate if the server answered in no time (one over the
+    client's CPU per operation: the client's threads share one interpreter, so about one core),
+    so ``client_bound / mlflow`` is the best ratio any server could reach with this client."""
+    out = []
+    for workers, threads, key, found in pairs(configs):
+        ours, theirs = found["runyard"], found["mlflow"]
+        entry: dict[str, Any] = {"workers": workers, "threads": threads, "row": key}
+        entry["runyard"] = ours["rate"] if ok(ours) else None
+        entry["mlflow"] = theirs["rate"] if ok(theirs) else None
+        entry["ratio"] = entry["runyard"] / entry["mlflow"] if ok(ours) and ok(theirs) else None
+        entry["met"] = None if entry["ratio"] is None else entry["ratio"] >= TARGET_RATIO
+        per_op = next(r.per_op for r in ROWS if r.key == key)
+        client = ours if ok(ours) else theirs if ok(theirs) else None
+        if client is not None and client["client_cpu_ms_per_op"] > 0:
+            entry["client_bound"] = per_op * 1000 / client["client_cpu_ms_per_op"]
+            if ok(theirs):
+                entry["client_bound_ratio"] = entry["client_bound"] / theirs["rate"]
+        if ok(ours) and ok(theirs) and ours["server_cpu_ms_per_op"] > 0:
+            entry["server_cpu_ratio"] = (
+                theirs["server_cpu_ms_per_op"] / ours["server_cpu_ms_per_op"]
+            )
+        out.append(entry)
     return out
 
 
@@ -732,29 +747,40 @@ def table(configs: list[dict[str, Any]]) -> str:
         "| workers | client threads | row | runyard | mlflow | runyard / mlflow |",
         "|--:|--:|---|--:|--:|--:|",
     ]
-    by = {(c["tool"], c["workers"]): c for c in configs}
-    keys = sorted(
-        {(c["workers"], r["threads"], r["row"]) for c in configs for r in c["rows"]},
-        key=lambda k: (k[0], k[1], [r.key for r in ROWS].index(k[2])),
-    )
-    for workers, threads, key in keys:
-        cells = []
-        found = {}
-        for tool in ("runyard", "mlflow"):
-            config = by.get((tool, workers))
-            result = None
-            if config:
-                result = next(
-                    (r for r in config["rows"] if (r["row"], r["threads"]) == (key, threads)), None
-                )
-            found[tool] = result
-            cells.append(fmt_rate(rows[key], result) if result else "-")
+    for workers, threads, key, found in pairs(configs):
+        cells = [fmt_rate(rows[key], r) if r else "-" for r in found.values()]
         ratio = "-"
-        if all(found.values()) and not any(r.get("errors") for r in found.values()):
+        if ok(found["runyard"]) and ok(found["mlflow"]):
             ratio = f"{found['runyard']['rate'] / found['mlflow']['rate']:,.1f}x"
-        lines.append(
-            f"| {workers} | {threads} | {rows[key].label} | " + " | ".join(cells) + f" | {ratio} |"
-        )
+        label = rows[key].label
+        lines.append(f"| {workers} | {threads} | {label} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
+def cpu_table(configs: list[dict[str, Any]], compared: list[dict[str, Any]]) -> str:
+    """CPU milliseconds per operation: the client's (which bounds every rate of one client
+    thread) and each server's."""
+    lines = [
+        "| workers | threads | row | client CPU/op | client-bound rate (/ mlflow) "
+        "| server CPU/op runyard | mlflow | mlflow / runyard |",
+        "|--:|--:|---|--:|--:|--:|--:|--:|",
+    ]
+    for (workers, threads, key, found), entry in zip(pairs(configs), compared, strict=True):
+        ours, theirs = found["runyard"], found["mlflow"]
+        client = ours if ok(ours) else theirs if ok(theirs) else None
+        if client is None:
+            continue
+        bound = f"{entry['client_bound']:,.0f}" if "client_bound" in entry else "-"
+        if "client_bound_ratio" in entry:
+            bound += f" ({entry['client_bound_ratio']:,.1f}x)"
+        cells = [
+            f"{client['client_cpu_ms_per_op']:.2f} ms",
+            bound,
+            f"{ours['server_cpu_ms_per_op']:.2f} ms" if ok(ours) else "-",
+            f"{theirs['server_cpu_ms_per_op']:.2f} ms" if ok(theirs) else "-",
+            f"{entry['server_cpu_ratio']:,.1f}x" if "server_cpu_ratio" in entry else "-",
+        ]
+        lines.append(f"| {workers} | {threads} | {key} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -823,8 +849,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results["configs"]))
     print(
         "\nOne client, in this process (MlflowClient over HTTP); rates over each row's timed "
-        "operations after 2 untimed ones."
+        "operations after 2 untimed ones.\n\nCPU per operation (client-bound rate: one over the "
+        "client's CPU per operation, the most any server allows this client):\n"
     )
+    print(cpu_table(results["configs"], results["comparisons"]))
     ratios = [c for c in results["comparisons"] if c["ratio"] is not None]
     if ratios:
         met = all(c["met"] for c in ratios)

@@ -4,8 +4,10 @@
 The client is ``mlflow.MlflowClient`` of the full ``mlflow`` package, in this process, over
 HTTP, **one client thread** (what a training script does; ``--threads 1,4`` adds a mode where
 4 threads call at once, each on its own run). For each server worker count (``--workers``,
-1 and 4 by default) each tool gets a fresh copy of the same populated database and its server
-on 127.0.0.1 on a free port, as a subprocess:
+1 and 4 by default) both servers run at once, each on a fresh copy of the same populated
+database, on 127.0.0.1 on free ports, as subprocesses; every row is measured on runyard and
+then on MLflow, so the two numbers of a ratio are taken seconds apart (the machine may be
+shared; the server not being measured idles):
 
 runyard
     ``runyard server --data DIR --workers N`` (one SQLite file per workspace, DIR/<ws>.db), with
@@ -19,9 +21,10 @@ MLflow
 Rows, each time-boxed (``--seconds`` per row, at least ``--min-ops`` operations, at most the
 row's own count) after two untimed operations:
 
-1. runs/s: one run is ``client.create_run(exp_id)`` then ``client.set_terminated(run_id)``,
-   i.e. 2 REST calls (``runs/create``, ``runs/update``); the script counts the HTTP requests
-   the client actually made and prints calls per operation for every row.
+1. runs/s: one run is ``client.create_run(exp_id)`` then ``client.set_terminated(run_id)``:
+   3 HTTP requests (``runs/create``; ``runs/get``, which ``set_terminated`` makes to print the
+   run's URL; ``runs/update``). The script counts the requests the client actually makes and
+   prints requests per operation for every row.
 2. ``log_metric`` calls/s: ``client.log_metric(run_id, "loss", v, step=i)``, 1 call each.
 3. ``log_batch`` points/s: ``client.log_batch(run_id, metrics=[...])`` with 1,000 metrics per
    call (MLflow's limit per request), 4 names, steps increasing.
@@ -336,6 +339,7 @@ class Target:
     search_experiment: str = ""
     write_experiment: str = ""
     startup_s: float = 0.0
+    env: dict[str, str | None] = dataclasses.field(default_factory=dict)
     idle: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -492,16 +496,17 @@ def measure_row(
     REQUESTS.last_failure = None
     result: dict[str, Any] = {"row": row.key, "threads": threads}
     try:
-        pairs = [make_op(row, target, want) for _ in range(threads)]
-        server0 = target.server.cpu_s()
-        # set_terminated writes two "View run/experiment at" lines to stdout per run
-        with contextlib.redirect_stdout(io.StringIO()):
-            timing = drive([op for op, _ in pairs], args.seconds, args.min_ops, row.max_ops)
-        timing["server_cpu_s"] = target.server.cpu_s() - server0
-        result.update(timing)
-        if not timing["errors"]:
-            for (_, verify), done in zip(pairs, timing["done_per_thread"], strict=True):
-                verify(done)
+        with env_set(target.env):  # the client reads MLFLOW_TRACKING_TOKEN at every request
+            pairs = [make_op(row, target, want) for _ in range(threads)]
+            server0 = target.server.cpu_s()
+            # set_terminated writes two "View run/experiment at" lines to stdout per run
+            with contextlib.redirect_stdout(io.StringIO()):
+                timing = drive([op for op, _ in pairs], args.seconds, args.min_ops, row.max_ops)
+            timing["server_cpu_s"] = target.server.cpu_s() - server0
+            result.update(timing)
+            if not timing["errors"]:
+                for (_, verify), done in zip(pairs, timing["done_per_thread"], strict=True):
+                    verify(done)
     except Exception as exc:
         result.setdefault("errors", []).append(repr(exc)[:2000])
     if result.get("errors"):
@@ -587,15 +592,17 @@ def runyard_server(data: Path, workers: int, auth: str, folder: Path) -> Iterato
     command += ["--port", str(port), "--workers", str(workers), "--auth", auth]
     server = Server(command, folder, env)
     uri = f"http://127.0.0.1:{port}/{WORKSPACE}"
+    client_env: dict[str, str | None] = {"MLFLOW_TRACKING_TOKEN": token}
     try:
-        with env_set({"MLFLOW_TRACKING_TOKEN": token}):
-            startup = server.wait_healthy(f"http://127.0.0.1:{port}/healthz", workers, "pid")
-            target = Target("runyard", uri, server, startup_s=startup, idle=settle(server))
+        startup = server.wait_healthy(f"http://127.0.0.1:{port}/healthz", workers, "pid")
+        target = Target("runyard", uri, server, startup_s=startup, env=client_env)
+        target.idle = settle(server)
+        with env_set(client_env):
             try:
                 target.search_experiment, target.write_experiment = experiment_ids(uri)
             except Exception as exc:
                 raise SetupError(exc, REQUESTS.last_failure, server.tail(15)) from exc
-            yield target
+        yield target
     finally:
         server.stop()
 
@@ -612,12 +619,14 @@ def mlflow_server(population: Path, workers: int, folder: Path) -> Iterator[Targ
     command += ["--workers", str(workers)]
     server = Server(command, folder, env)
     uri = f"http://127.0.0.1:{port}"
+    client_env: dict[str, str | None] = {"MLFLOW_TRACKING_TOKEN": None}
     try:
-        with env_set({"MLFLOW_TRACKING_TOKEN": None}):
-            startup = server.wait_healthy(f"{uri}/health", workers, None)
-            target = Target("mlflow", uri, server, startup_s=startup, idle=settle(server))
+        startup = server.wait_healthy(f"{uri}/health", workers, None)
+        target = Target("mlflow", uri, server, startup_s=startup, env=client_env)
+        target.idle = settle(server)
+        with env_set(client_env):
             target.search_experiment, target.write_experiment = experiment_ids(uri)
-            yield target
+        yield target
     finally:
         server.stop()
 
@@ -631,45 +640,69 @@ class SetupError(RuntimeError):
         self.tail = tail
 
 
-def measure_config(
+def open_server(
+    stack: contextlib.ExitStack,
     tool: str,
     workers: int,
     populations: dict[str, Path],
     args: argparse.Namespace,
+    config: dict[str, Any],
+) -> Target | None:
+    """Start ``tool``'s server in a temporary folder that ``stack`` removes after stopping it;
+    None (and the failure in ``config``) when the client cannot use it."""
+    print(f"{tool} server, {workers} worker(s) ...", flush=True)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"mlflow-api-{tool}-")))
+    if tool == "runyard":
+        opened = runyard_server(populations["runyard"], workers, args.runyard_auth, folder)
+    else:
+        opened = mlflow_server(populations["mlflow"], workers, folder)
+    try:
+        target = stack.enter_context(opened)
+    except (SetupError, BenchError) as exc:
+        config["error"] = str(exc)
+        if isinstance(exc, SetupError):
+            config["failed_request"] = exc.request
+            config["server_log_tail"] = exc.tail
+        print(f"  {tool} with {workers} worker(s) failed: {exc}", flush=True)
+        if isinstance(exc, SetupError) and exc.request:
+            print(f"  failed request: {json.dumps(exc.request)}", flush=True)
+        return None
+    config["startup_s"] = target.startup_s
+    config.update(target.idle)
+    idle = target.idle
+    print(
+        f"  healthy after {target.startup_s:.1f} s, idle after "
+        f"{idle['settle_s']:.1f} s more ({idle['idle_cpu_per_s']:.2f} CPU-s/s)"
+        + ("" if idle["settled"] else ": NOT settled, numbers pessimistic"),
+        flush=True,
+    )
+    return target
+
+
+def measure_workers(
+    tools: list[str],
+    workers: int,
+    populations: dict[str, Path],
+    args: argparse.Namespace,
     want: dict[str, list[str]],
-) -> dict[str, Any]:
-    config: dict[str, Any] = {"tool": tool, "workers": workers, "rows": []}
-    with tempfile.TemporaryDirectory(prefix=f"mlflow-api-{tool}-") as tmp:
-        folder = Path(tmp)
-        if tool == "runyard":
-            opened = runyard_server(populations["runyard"], workers, args.runyard_auth, folder)
-        else:
-            opened = mlflow_server(populations["mlflow"], workers, folder)
-        try:
-            with opened as target:
-                config["startup_s"] = target.startup_s
-                config.update(target.idle)
-                idle = target.idle
-                print(
-                    f"  healthy after {target.startup_s:.1f} s, idle after "
-                    f"{idle['settle_s']:.1f} s more ({idle['idle_cpu_per_s']:.2f} CPU-s/s)"
-                    + ("" if idle["settled"] else ": NOT settled, numbers pessimistic"),
-                    flush=True,
-                )
-                for threads in args.threads:
-                    for row in ROWS:
-                        result = measure_row(row, target, threads, args, want)
-                        config["rows"].append(result)
-                        print("  " + row_line(row, result), flush=True)
-        except (SetupError, BenchError) as exc:
-            config["error"] = str(exc)
-            if isinstance(exc, SetupError):
-                config["failed_request"] = exc.request
-                config["server_log_tail"] = exc.tail
-            print(f"  {tool} with {workers} worker(s) failed: {exc}", flush=True)
-            if isinstance(exc, SetupError) and exc.request:
-                print(f"  failed request: {json.dumps(exc.request)}", flush=True)
-    return config
+) -> list[dict[str, Any]]:
+    """Both servers at once, each row measured on one then the other: the pair of numbers a
+    ratio is made of is taken a few seconds apart (the machine may be shared), while the
+    server not measured idles."""
+    configs = {tool: {"tool": tool, "workers": workers, "rows": []} for tool in tools}
+    with contextlib.ExitStack() as stack:
+        targets = {}
+        for tool in tools:
+            target = open_server(stack, tool, workers, populations, args, configs[tool])
+            if target is not None:
+                targets[tool] = target
+        for threads in args.threads:
+            for row in ROWS:
+                for tool, target in targets.items():
+                    result = measure_row(row, target, threads, args, want)
+                    configs[tool]["rows"].append(result)
+                    print(f"  {tool:<7} " + row_line(row, result), flush=True)
+    return list(configs.values())
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -847,9 +880,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     all_specs = specs(SEARCH_RUNS)
     want = {key: expected(all_specs, key) for key in SEARCHES}
     for workers in args.workers:
-        for tool in tools:
-            print(f"{tool} server, {workers} worker(s), {args.seconds:g} s per row ...", flush=True)
-            results["configs"].append(measure_config(tool, workers, populations, args, want))
+        results["configs"] += measure_workers(tools, workers, populations, args, want)
     results["load_after"] = load()
     results["comparisons"] = comparisons(results["configs"])
     print()

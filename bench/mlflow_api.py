@@ -18,8 +18,10 @@ MLflow
     ``mlflow server --backend-store-uri sqlite:///DIR/mlflow.db --default-artifact-root
     DIR/artifacts --workers N`` (uvicorn), the tracking URI ``http://127.0.0.1:PORT``.
 
-Rows, each time-boxed (``--seconds`` per row, at least ``--min-ops`` operations, at most the
-row's own count) after two untimed operations:
+Before the first row each server's process tree must have been quiet for 3 s (``mlflow
+server`` starts a job runner and 7 huey consumers after it answers ``/health``: up to two
+minutes on a busy machine). Rows, each time-boxed (``--seconds`` per row, at least
+``--min-ops`` operations, at most the row's own count) after two untimed operations:
 
 1. runs/s: one run is ``client.create_run(exp_id)`` then ``client.set_terminated(run_id)``:
    3 HTTP requests (``runs/create``; ``runs/get``, which ``set_terminated`` makes to print the
@@ -30,8 +32,9 @@ row's own count) after two untimed operations:
    call (MLflow's limit per request), 4 names, steps increasing.
 4. ``search_runs`` over 10,000 runs: searches/s (and ms per search) of
    ``client.search_runs([exp_id], filter_string="metrics.loss < 0.5", order_by=["metrics.loss
-   ASC"], max_results=100)``; 4b the same with ``params.author = 'ann' and tags.quality = 'good'
-   and``. Both tools must return the 100 runs expected, in order (checked on the first call).
+   ASC"], max_results=100)``; 4b the same search with the filter ``params.author = 'ann' and
+   tags.quality = 'good' and metrics.loss < 0.5``. Both tools must return the 100 runs
+   expected, in order (checked on the first call).
 
 The 10,000 runs (run ``i`` the same in both: id, name, params ``author`` in 5 values and ``lr``,
 tag ``quality`` in 3, metric ``loss`` with 3 steps and ``acc`` with one) are written in this

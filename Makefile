@@ -53,8 +53,9 @@ test: lint typecheck pytest
 
 # Benchmarks get their own venv (MLflow and its dependencies stay out of .venv).
 # `make bench BENCH_ARGS='--points 200000'` passes options on to log_throughput.py,
-# `INGEST_ARGS='--no-mlflow'` to server_ingest.py, `CREATE_ARGS='--runs 500'` to run_creation.py
-# and `QUERY_ARGS='--sizes 1000,10000'` to run_queries.py; results also go to bench/.work/.
+# `INGEST_ARGS='--no-mlflow'` to server_ingest.py, `CREATE_ARGS='--runs 500'` to run_creation.py,
+# `QUERY_ARGS='--sizes 1000,10000'` to run_queries.py and `MLFLOW_API_ARGS='--workers 1'` to
+# mlflow_api.py; results also go to bench/.work/.
 # run_queries.py builds its run populations once (the 10,000 MLflow runs take about 8 minutes)
 # and keeps them in bench/.work/run_queries/.
 BENCH_VENV := .venv-bench
@@ -63,6 +64,7 @@ BENCH_ARGS ?=
 INGEST_ARGS ?=
 QUERY_ARGS ?=
 CREATE_ARGS ?=
+MLFLOW_API_ARGS ?=
 
 $(BENCH_BIN)/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -78,6 +80,7 @@ bench: $(BENCH_VENV)/.installed-bench
 	$(BENCH_BIN)/python bench/server_ingest.py --json bench/.work/server_ingest.json $(INGEST_ARGS)
 	$(BENCH_BIN)/python bench/run_creation.py --json bench/.work/run_creation.json $(CREATE_ARGS)
 	$(BENCH_BIN)/python bench/run_queries.py --json bench/.work/run_queries.json $(QUERY_ARGS)
+	$(BENCH_BIN)/python bench/mlflow_api.py --json bench/.work/mlflow_api.json $(MLFLOW_API_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

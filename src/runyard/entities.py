@@ -298,7 +298,12 @@ class MetricChunk:
 
 @dataclass(frozen=True, slots=True)
 class MetricSeries:
-    """A summary of one series: enough to list it without reading its points."""
+    """A summary of one series: enough to list it without reading its points.
+
+    ``last_value``, ``last_step`` and ``last_time`` are those of the last point logged (in
+    logging order, not the highest step): its value, its step (None when it was logged without
+    one) and its time (POSIX seconds, UTC). A series that never had a point has None for all
+    three."""
 
     run_id: str
     name: str
@@ -309,6 +314,8 @@ class MetricSeries:
     min_value: float | None = None
     max_value: float | None = None
     description: str = ""
+    last_step: int | None = None
+    last_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import pytest
 
@@ -251,6 +252,40 @@ def test_log_batch_and_special_values(tracking: Tracking) -> None:
     assert too_many.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "1000" in too_many.json()["message"]
     assert client.get_metric_history(run.info.run_id, "z") == []
+
+
+def test_latest_metrics_carry_the_last_points_step_and_timestamp(tracking: Tracking) -> None:
+    client = MlflowClient()
+    exp_id = client.create_experiment("latest")
+    run_id = client.create_run(exp_id).info.run_id
+    stamp = int(time.time() * 1000) - 60_000
+    client.log_metric(run_id, "loss", 0.5, timestamp=stamp, step=3)
+    client.log_metric(run_id, "loss", 0.25, timestamp=stamp + 7, step=4)
+    client.log_batch(
+        run_id,
+        metrics=[Metric("acc", 0.5, stamp + 1, 10), Metric("acc", 0.75, stamp + 123, 20)],
+    )
+    client.log_metric(run_id, "acc", 0.8, timestamp=stamp + 456, step=30)
+    expected = {("acc", 0.8, 30, stamp + 456), ("loss", 0.25, 4, stamp + 7)}
+
+    def latest(run: Any) -> set[tuple[str, float, int, int]]:
+        return {(m.key, m.value, m.step, m.timestamp) for m in run.data._metric_objs}
+
+    assert latest(client.get_run(run_id)) == expected
+    (found,) = client.search_runs([exp_id])
+    assert latest(found) == expected
+
+    # A runyard point without a step is MLflow's step 0, at the time it was logged.
+    ws = Workspace.from_config()
+    run = Run.get(ws, run_id)
+    before = time.time()
+    run.log("loss", 0.125)
+    run.flush()
+    after = time.time()
+    ws.close()
+    (loss,) = [m for m in client.get_run(run_id).data._metric_objs if m.key == "loss"]
+    assert (loss.value, loss.step) == (0.125, 0)
+    assert math.floor(before * 1000) <= loss.timestamp <= math.ceil(after * 1000)
 
 
 def test_tags_can_be_deleted(tracking: Tracking) -> None:

@@ -8,8 +8,10 @@ the columns and encodings of that revision: experiments (one archived), runs (a 
 that failed, one running, one whose stop was requested), tags, properties, metric series and
 their packed points, artifacts (one complete, one whose upload died half-way), a snapshot and
 its blob, run logs (0002 on), an applied request id (0003 on), each metric series' last value
-as a number (0005 on), and a deleted run (0006 on). Artifact and blob bytes are
-not in the fixture: ``BYTES`` says what they are and where they go under an artifact root.
+as a number (0005 on), a deleted run (0006 on), and a logged model of a run with its tag,
+param and metric value, a dataset the run used and the model as its output (0007 on). Artifact
+and blob bytes are not in the fixture: ``BYTES`` says what they are and where they go under an
+artifact root.
 
 ``test_upgrades.py`` upgrades a copy of each file to the newest revision and checks the data
 against the constants here; on PostgreSQL it runs ``create`` in a fresh schema instead. When a
@@ -32,7 +34,7 @@ from sqlalchemy import Connection, Engine, text
 from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import STORE_MIGRATIONS, upgrade
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """The released revisions of a store; the newest one (``STORE_MIGRATIONS.head``) is not here."""
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -137,6 +139,28 @@ STOPPING = {"run_id": "run-2", "status": "CancelRequested", "stop_status": "Canc
 """From 0002 on (``stop_status``): run-2's stop was requested, and it ends Canceled."""
 DELETED = {"run_id": "old-run", "deleted_time": T0 + 5}
 """From 0006 on (``deleted_time``): old-run was deleted."""
+MODEL_ROW: dict[str, Any] = {
+    "model_id": "m-0123456789abcdef0123456789abcdef",
+    "run_id": "run-1",
+    "name": "classifier",
+    "model_type": "sklearn",
+    "status": "ready",
+    "created_time": T0 + 15,
+    "updated_time": T0 + 16,
+    "tags": {"stage": "candidate"},
+    "params": {"alpha": "0.5"},
+    "metric": {"key": "acc", "value": 0.75, "time": T0 + 17, "step": 3},
+}
+"""From 0007 on: a logged model that run-1 made (its output at step 3), its tag, param and
+metric value (measured on ``DATASET``)."""
+DATASET: dict[str, Any] = {
+    "name": "iris",
+    "digest": "a1b2c3d4",
+    "source_type": "code",
+    "source": "{}",
+    "tags": {"mlflow.data.context": "train"},
+}
+"""From 0007 on: a dataset run-1 used."""
 
 TAGS: dict[str, dict[str, str | None]] = {
     "run-1": {"lr": "0.1", "tuned": None},
@@ -334,6 +358,64 @@ def insert(conn: Connection, revision: str) -> None:
         conn.execute(
             text("UPDATE runs SET deleted_time = :deleted_time WHERE run_id = :run_id"), DELETED
         )
+    if revision >= "0007":
+        _insert_model(conn)
+
+
+def _insert_model(conn: Connection) -> None:
+    """The logged model of ``MODEL_ROW`` and ``DATASET``, as revision 0007 keeps them."""
+    model, run_pk = MODEL_ROW, _pk(conn, "runs", "run_id", MODEL_ROW["run_id"])
+    conn.execute(
+        text(
+            "INSERT INTO logged_models (model_id, run_pk, experiment_pk, name, model_type, "
+            "status, created_time, updated_time) SELECT :model_id, pk, experiment_pk, :name, "
+            ":model_type, :status, :created_time, :updated_time FROM runs WHERE pk = :run_pk"
+        ),
+        {**{k: v for k, v in model.items() if k not in ("run_id", "tags", "params", "metric")}}
+        | {"run_pk": run_pk},
+    )
+    model_pk = _pk(conn, "logged_models", "model_id", model["model_id"])
+    for table, pairs in (
+        ("logged_model_tags", model["tags"]),
+        ("logged_model_params", model["params"]),
+    ):
+        for key, value in pairs.items():
+            conn.execute(
+                text(f"INSERT INTO {table} (model_pk, key, value) VALUES (:pk, :key, :value)"),
+                {"pk": model_pk, "key": key, "value": value},
+            )
+    conn.execute(
+        text(
+            "INSERT INTO logged_model_metrics (model_pk, key, value, time, step, run_pk, "
+            "dataset_name, dataset_digest) VALUES (:model_pk, :key, :value, :time, :step, "
+            ":run_pk, :dataset_name, :dataset_digest)"
+        ),
+        {
+            **model["metric"],
+            "model_pk": model_pk,
+            "run_pk": run_pk,
+            "dataset_name": DATASET["name"],
+            "dataset_digest": DATASET["digest"],
+        },
+    )
+    conn.execute(
+        text(
+            "INSERT INTO run_inputs (run_pk, name, digest, source_type, source, tags_json) "
+            "VALUES (:run_pk, :name, :digest, :source_type, :source, :tags_json)"
+        ),
+        {
+            **{k: v for k, v in DATASET.items() if k != "tags"},
+            "run_pk": run_pk,
+            "tags_json": json.dumps(DATASET["tags"]),
+        },
+    )
+    conn.execute(
+        text(
+            "INSERT INTO run_models (run_pk, model_pk, role, step) "
+            "VALUES (:run_pk, :model_pk, 'output', :step)"
+        ),
+        {"run_pk": run_pk, "model_pk": model_pk, "step": model["metric"]["step"]},
+    )
 
 
 def _insert_series(conn: Connection, series: dict[str, Any], revision: str) -> None:

@@ -18,11 +18,17 @@ from typing import Any
 import pytest
 
 from runyard.entities import (
+    DatasetInput,
+    LoggedModelQuery,
+    LoggedModelStatus,
     MetricChunk,
     MetricKind,
     MetricSeries,
+    ModelMetric,
+    ModelOutput,
     NewRun,
     RunInfo,
+    RunIO,
     RunQuery,
     RunStatus,
     SnapshotFile,
@@ -149,6 +155,8 @@ def test_upgrade_keeps_metrics(upgraded: SqlStore) -> None:
         ]
         numbers = [v for v in values if type(v) in (int, float)]
         kind, value_type = MetricKind(series["kind"]), ValueType(series["value_type"])
+        # The last point's step and time: kept by the store from 0008 on, filled in by the
+        # migration from the last chunk before.
         summaries.append(
             MetricSeries(
                 run_id=series["run_id"],
@@ -160,6 +168,8 @@ def test_upgrade_keeps_metrics(upgraded: SqlStore) -> None:
                 min_value=min(numbers) if numbers else None,
                 max_value=max(numbers) if numbers else None,
                 description=series["description"],
+                last_step=steps[-1],
+                last_time=times[-1],
             )
         )
         points.append(
@@ -176,6 +186,41 @@ def test_upgrade_keeps_metrics(upgraded: SqlStore) -> None:
         )
     assert upgraded.list_metric_series(["run-1"]) == summaries
     assert upgraded.read_metrics(["run-1"]) == points
+    page = upgraded.search_runs(RunQuery(filter="run_id = 'run-1'", include_metrics=True))
+    assert [run.metrics for run in page.runs] == [{s.name: s for s in summaries}]
+
+
+def test_upgrade_keeps_logged_models(upgraded: SqlStore, revision: str) -> None:
+    found = upgraded.search_logged_models(LoggedModelQuery()).models
+    if revision < "0007":  # no models before
+        assert found == []
+        assert upgraded.get_run_io(["run-1"]) == {"run-1": RunIO()}
+        return
+    row = data.MODEL_ROW
+    model = upgraded.get_logged_model(row["model_id"])
+    assert [m.model_id for m in found] == [row["model_id"]]
+    assert (model.source_run_id, model.experiment_name, model.name, model.model_type) == (
+        row["run_id"],
+        data.EXPERIMENTS[0]["name"],
+        row["name"],
+        row["model_type"],
+    )
+    assert model.status is LoggedModelStatus.READY
+    assert (model.created_time, model.updated_time) == (row["created_time"], row["updated_time"])
+    assert (dict(model.tags), dict(model.params)) == (row["tags"], row["params"])
+    dataset = data.DATASET
+    assert list(model.metrics) == [
+        ModelMetric(
+            **row["metric"],
+            run_id="run-1",
+            dataset_name=dataset["name"],
+            dataset_digest=dataset["digest"],
+        )
+    ]
+    assert upgraded.get_run_io(["run-1"])["run-1"] == RunIO(
+        datasets=(DatasetInput(**dataset),),
+        model_outputs=(ModelOutput(row["model_id"], row["metric"]["step"]),),
+    )
 
 
 def test_upgrade_keeps_artifacts_and_snapshots(upgraded: SqlStore) -> None:

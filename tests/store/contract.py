@@ -60,6 +60,7 @@ from tests.store import status_changes
 from tests.store.contract_deletion import DeletionContract
 from tests.store.contract_experiments import ExperimentContract
 from tests.store.contract_input import InputContract
+from tests.store.contract_metrics import MetricSummaryContract
 from tests.store.contract_models import ModelContract
 from tests.store.contract_search import SearchContract
 from tests.store.sql_workers import SqlTarget
@@ -159,7 +160,12 @@ def assert_recent(value: float | None, before: float, after: float) -> None:
 
 
 class StoreContract(
-    InputContract, SearchContract, DeletionContract, ExperimentContract, ModelContract
+    InputContract,
+    SearchContract,
+    DeletionContract,
+    ExperimentContract,
+    ModelContract,
+    MetricSummaryContract,
 ):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 

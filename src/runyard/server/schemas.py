@@ -261,6 +261,8 @@ class MetricSeriesDoc(BaseModel):
     min_value: float | None = None
     max_value: float | None = None
     description: str = ""
+    last_step: int | None = None
+    last_time: float | None = None
 
 
 class SeriesList(BaseModel):

@@ -536,7 +536,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_metric_series(self, run_ids: Sequence[str]) -> list[MetricSeries]:
-        """The summary of every series of these runs (count, last, min and max value)."""
+        """The summary of every series of these runs: count, min and max value, and the value,
+        step and time of the last point logged (``MetricSeries``)."""
 
     @abc.abstractmethod
     def read_metrics(

@@ -166,11 +166,12 @@ def metric_json(key: str, value: Any, timestamp: float | None, step: int | None)
 
 
 def latest_metrics(info: RunInfo, series: Iterable[MetricSeries]) -> list[dict[str, Any]]:
-    """The last value of each numeric series. runyard keeps no time or step with a series'
-    summary: the timestamp is the run's last known time and the step 0 (docs/mlflow.md)."""
+    """The last point logged of each numeric series: its value, step (0 when it had none, as
+    MLflow's default step) and timestamp. A summary without a last time (none is expected of a
+    series with points) takes the run's last known time."""
     when = info.end_time or info.start_time or info.created_time
     return [
-        metric_json(s.name, s.last_value, when, 0)
+        metric_json(s.name, s.last_value, when if s.last_time is None else s.last_time, s.last_step)
         for s in sorted(series, key=lambda s: s.name)
         if is_numeric(s) and s.count and isinstance(s.last_value, int | float)
     ]

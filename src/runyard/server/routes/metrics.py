@@ -25,7 +25,8 @@ def log_metrics(
 
 @router.post("/metrics/series/query", response_model=schemas.SeriesList)
 def list_metric_series(body: schemas.RunIdsBody, access: Reader) -> Response:
-    """`Store.list_metric_series`: count, last, min and max of every series of the runs."""
+    """`Store.list_metric_series`: count, min, max and the last point (value, step, time) of
+    every series of the runs."""
     series = access.store.list_metric_series(body.run_ids)
     return json({"series": [wire.to_json(s) for s in series]})
 

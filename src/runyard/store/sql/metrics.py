@@ -5,7 +5,8 @@ A chunk holds every point that one write of the pipeline brought for one series,
 PostgreSQL alike. Values are packed by ``runyard.store.codec``: little-endian doubles when all
 are floats, int64 when all are ints, JSON otherwise; times are packed doubles; steps are absent
 (no point has one), int64 or JSON. Points keep their logging order (chunks are read in
-insertion order).
+insertion order). A series' summary row holds its count, min and max, and the value, step and
+time of its last point, updated in the write that appends the chunk.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def _update_summaries() -> Any:
             count=col.count + bindparam("b_add"),
             last_value_json=bindparam("b_last"),
             last_number=bindparam("b_number"),
+            last_step=bindparam("b_step"),
+            last_time=bindparam("b_time"),
             updated_time=bindparam("b_now"),
             min_value=case(
                 (low_param.is_(None), col.min_value),
@@ -220,6 +223,11 @@ def log_metrics(conn: Connection, run_pks: dict[str, int], chunks: Sequence[Metr
         last = chunk.values[-1]
         summary["b_last"] = _dumps(last)
         summary["b_number"] = _as_number(last)
+        step = None if chunk.steps is None else chunk.steps[-1]
+        # The columns' own types (PostgreSQL binds a bool as a boolean): the checks take a
+        # bool as a step, and an int or a bool as a time.
+        summary["b_step"] = None if step is None else int(step)
+        summary["b_time"] = float(chunk.times[-1])
         summary["b_now"] = now
         if low is not None and high is not None:
             summary["b_low"] = low if summary["b_low"] is None else min(low, summary["b_low"])
@@ -270,6 +278,8 @@ def list_metric_series(
             col.min_value,
             col.max_value,
             col.description,
+            col.last_step,
+            col.last_time,
         )
         .where(col.run_pk.in_(list(run_pks)) if where is None else where)
         .order_by(col.run_pk, col.pk)
@@ -286,10 +296,22 @@ def list_metric_series(
             min_value=low,
             max_value=high,
             description=description,
+            last_step=step,
+            last_time=when,
         )
-        for run_pk, name, kind, value_type, count, last, low, high, description in conn.execute(
-            stmt
-        ).all()
+        for (
+            run_pk,
+            name,
+            kind,
+            value_type,
+            count,
+            last,
+            low,
+            high,
+            description,
+            step,
+            when,
+        ) in conn.execute(stmt).all()
         if run_pk in run_pks
     ]
 

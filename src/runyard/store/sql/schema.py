@@ -125,6 +125,8 @@ metric_series = Table(
     Column("max_value", Float, nullable=True),
     Column("updated_time", Float, nullable=False),
     Column("last_number", Float, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("last_time", Float, nullable=True),
     UniqueConstraint("run_pk", "name"),
     # Filters and sorts on a metric (``metrics.acc > 0.9``, ``metrics.loss.min ASC``) walk these.
     Index(None, "name", "last_number", "run_pk"),
@@ -135,7 +137,8 @@ metric_series = Table(
 )
 """``last_number`` is the last value when it is a number (an int or a finite-or-infinite float;
 not NaN, not a bool): what ``metrics.NAME`` compares and sorts by. ``min_value`` and
-``max_value`` leave NaN and non-numbers out."""
+``max_value`` leave NaN and non-numbers out. ``last_step`` and ``last_time`` are the step (None
+when it had none) and time of the point ``last_value_json`` holds, the last one logged."""
 
 metric_chunks = Table(
     "metric_chunks",

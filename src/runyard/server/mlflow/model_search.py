@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from runyard.entities import LoggedModelInfo, LoggedModelStatus, ModelMetric
 from runyard.errors import InvalidArgumentError, InvalidQueryError
 from runyard.query.lexer import T, Token, tokenize
 from runyard.server.mlflow.convert import millis
+from runyard.server.mlflow.search import COMPARE
 
 MODEL_STATUS = {
     LoggedModelStatus.PENDING: "PENDING",
@@ -196,26 +196,9 @@ def value_of(model: LoggedModelInfo, kind: str, key: str, datasets: Sequence[Dat
     return getattr(model, key)
 
 
-def _like(pattern: str, text: str, fold: bool) -> bool:
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, text, (re.IGNORECASE if fold else 0) | re.DOTALL) is not None
-
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: bool(a == b),
-    "!=": lambda a, b: bool(a != b),
-    "<": lambda a, b: bool(a < b),
-    "<=": lambda a, b: bool(a <= b),
-    ">": lambda a, b: bool(a > b),
-    ">=": lambda a, b: bool(a >= b),
-    "LIKE": lambda a, b: _like(str(b), str(a), fold=False),
-    "ILIKE": lambda a, b: _like(str(b), str(a), fold=True),
-}
-
-
 def _test(clause: Clause, model: LoggedModelInfo, datasets: Sequence[Dataset]) -> bool:
     value = value_of(model, clause.kind, clause.key, datasets)
-    return value is not None and _COMPARE[clause.op](value, clause.value)
+    return value is not None and COMPARE[clause.op](value, clause.value)
 
 
 # -- sorting ---------------------------------------------------------------------------------

@@ -192,7 +192,21 @@ _NUMBER_OPS = {"=", "!=", "<", "<=", ">", ">="}
 
 def _like(pattern: str, text: str, fold: bool) -> bool:
     regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, text, re.IGNORECASE | re.DOTALL if fold else re.DOTALL) is not None
+    return re.fullmatch(regex, text, (re.IGNORECASE if fold else 0) | re.DOTALL) is not None
+
+
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: bool(a == b),
+    "!=": lambda a, b: bool(a != b),
+    "<": lambda a, b: bool(a < b),
+    "<=": lambda a, b: bool(a <= b),
+    ">": lambda a, b: bool(a > b),
+    ">=": lambda a, b: bool(a >= b),
+    "LIKE": lambda a, b: _like(str(b), str(a), fold=False),
+    "ILIKE": lambda a, b: _like(str(b), str(a), fold=True),
+}
+"""MLflow's comparisons of a stored value (left) with a literal, for the listings filtered in
+memory (experiments here, logged models in ``model_search``); a missing value matches none."""
 
 
 def _experiment_value(info: ExperimentInfo, kind: str, key: str) -> Any:
@@ -207,26 +221,9 @@ def _experiment_value(info: ExperimentInfo, kind: str, key: str) -> Any:
     return millis(info.archived_time) or millis(info.created_time)
 
 
-def _compare(op: str, left: Any, right: Any) -> bool:
-    if left is None:
-        return False
-    if op == "LIKE":
-        return _like(str(right), str(left), fold=False)
-    if op == "ILIKE":
-        return _like(str(right), str(left), fold=True)
-    checks: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: bool(a == b),
-        "!=": lambda a, b: bool(a != b),
-        "<": lambda a, b: bool(a < b),
-        "<=": lambda a, b: bool(a <= b),
-        ">": lambda a, b: bool(a > b),
-        ">=": lambda a, b: bool(a >= b),
-    }
-    return checks[op](left, right)
-
-
 def _test(kind: str, key: str, op: str, literal: Any, info: ExperimentInfo) -> bool:
-    return _compare(op, _experiment_value(info, kind, key), literal)
+    value = _experiment_value(info, kind, key)
+    return value is not None and COMPARE[op](value, literal)
 
 
 def _sort_value(name: str, info: ExperimentInfo) -> Any:

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import inspect
 
 from runyard.entities import RunLifecycle, RunQuery
-from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import current_revision
 from tests.reliability import make_fixtures as data
+from tests.reliability.old_stores import old_target, raw_engine
 from tests.store.sql_workers import SqlTarget
 
 LISTING_INDEXES = {
@@ -34,21 +34,11 @@ LISTING_INDEXES = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
-    if request.param == "sqlite":
-        target = SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
-    else:
-        target = SqlTarget(
-            request.getfixturevalue("postgres_server_url"),
-            str(tmp_path / "artifacts"),
-            request.getfixturevalue("postgres_schema"),
-        )
-    engine = create_sql_engine(target.url, target.schema)
-    try:
+    target = old_target(request, tmp_path)
+    with raw_engine(target) as engine:
         data.create(engine, "0005", target.schema)
         assert current_revision(engine) == "0005"
         assert "deleted_time" not in {c["name"] for c in inspect(engine).get_columns("runs")}
-    finally:
-        engine.dispose()
     return target
 
 
@@ -76,11 +66,8 @@ def test_upgrade_keeps_every_run_listed_and_not_deleted(old_store: SqlTarget) ->
 
 def test_upgrade_ends_the_listing_indexes_with_deleted_time(old_store: SqlTarget) -> None:
     old_store.open().close()
-    engine = create_sql_engine(old_store.url, old_store.schema)
-    try:
+    with raw_engine(old_store) as engine:
         indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("runs")}
-    finally:
-        engine.dispose()
     for name, columns in LISTING_INDEXES.items():
         assert indexes.get(name) == columns, name
     replaced = {"ix_runs_experiment_pk_parent_pk_pk", "ix_runs_parent_pk_pk"}

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import Connection, text
 
 from runyard.entities import MetricChunk, MetricKind, ValueType
-from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import current_revision
 from tests.reliability import make_fixtures as data
+from tests.reliability.old_stores import old_target, raw_engine
 from tests.store.sql_workers import SqlTarget
 
 
@@ -103,16 +103,8 @@ def _insert(conn: Connection, run_pk: int, name: str, chunks: list[Any]) -> None
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
-    if request.param == "sqlite":
-        target = SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
-    else:
-        target = SqlTarget(
-            request.getfixturevalue("postgres_server_url"),
-            str(tmp_path / "artifacts"),
-            request.getfixturevalue("postgres_schema"),
-        )
-    engine = create_sql_engine(target.url, target.schema)
-    try:
+    target = old_target(request, tmp_path)
+    with raw_engine(target) as engine:
         data.create(engine, "0007", target.schema)
         with engine.begin() as conn:
             run_pks = {
@@ -126,8 +118,6 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
             for i in range(BULK):
                 _insert(conn, run_pks["old-run"], f"bulk-{i}", [([float(i)], _i64(i))])
         assert current_revision(engine) == "0007"
-    finally:
-        engine.dispose()
     return target
 
 

@@ -22,9 +22,9 @@ from runyard.entities import (
     NewLoggedModel,
     RunIO,
 )
-from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import current_revision
 from tests.reliability import make_fixtures as data
+from tests.reliability.old_stores import old_target, raw_engine
 from tests.store.sql_workers import SqlTarget
 
 NEW_TABLES = {
@@ -39,21 +39,11 @@ NEW_TABLES = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
-    if request.param == "sqlite":
-        target = SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
-    else:
-        target = SqlTarget(
-            request.getfixturevalue("postgres_server_url"),
-            str(tmp_path / "artifacts"),
-            request.getfixturevalue("postgres_schema"),
-        )
-    engine = create_sql_engine(target.url, target.schema)
-    try:
+    target = old_target(request, tmp_path)
+    with raw_engine(target) as engine:
         data.create(engine, "0006", target.schema)
         assert current_revision(engine) == "0006"
         assert not NEW_TABLES & set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
     return target
 
 

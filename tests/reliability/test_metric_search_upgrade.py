@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from runyard.entities import RunQuery
-from runyard.store.sql.engine import create_sql_engine
 from runyard.store.sql.migrate import current_revision
 from tests.reliability import make_fixtures as data
+from tests.reliability.old_stores import old_target, raw_engine
 from tests.store.sql_workers import SqlTarget
 
 LAST_VALUES: dict[str, tuple[str, float | None]] = {
@@ -42,16 +42,8 @@ LAST_VALUES: dict[str, tuple[str, float | None]] = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
-    if request.param == "sqlite":
-        target = SqlTarget(f"sqlite:///{tmp_path}/runyard.db", str(tmp_path / "artifacts"))
-    else:
-        target = SqlTarget(
-            request.getfixturevalue("postgres_server_url"),
-            str(tmp_path / "artifacts"),
-            request.getfixturevalue("postgres_schema"),
-        )
-    engine = create_sql_engine(target.url, target.schema)
-    try:
+    target = old_target(request, tmp_path)
+    with raw_engine(target) as engine:
         data.create(engine, "0004", target.schema)
         with engine.begin() as conn:
             run_pk = conn.execute(text("SELECT pk FROM runs WHERE run_id = 'run-2'")).scalar_one()
@@ -65,23 +57,17 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> SqlTarget:
                     {"run_pk": run_pk, "name": name, "last": last},
                 )
         assert current_revision(engine) == "0004"
-    finally:
-        engine.dispose()
     return target
 
 
 def _last_numbers(target: SqlTarget) -> dict[tuple[str, str], Any]:
-    engine = create_sql_engine(target.url, target.schema)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT r.run_id, s.name, s.last_number FROM metric_series s "
-                    "JOIN runs r ON r.pk = s.run_pk"
-                )
-            ).all()
-    finally:
-        engine.dispose()
+    with raw_engine(target) as engine, engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT r.run_id, s.name, s.last_number FROM metric_series s "
+                "JOIN runs r ON r.pk = s.run_pk"
+            )
+        ).all()
     return {(run_id, name): number for run_id, name, number in rows}
 
 

@@ -421,3 +421,19 @@ def test_unknown_routes_and_raw_errors(tracking: Tracking) -> None:
     bad = server.request("POST", f"/{name}/api/2.0/mlflow/runs/create", token, content=b"[1")
     assert bad.status_code == 400
     assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_refused_update_changes_nothing(tracking: Tracking) -> None:
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("refused"), run_name="kept")
+    refused = tracking.server.request(
+        "POST",
+        f"/{tracking.workspace.name}/api/2.0/mlflow/runs/update",
+        tracking.workspace.writer,
+        json={"run_id": run.info.run_id, "run_name": "changed", "status": "DONE"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "RUNNING, SCHEDULED, FINISHED, FAILED, KILLED" in refused.json()["message"]
+    got = client.get_run(run.info.run_id)
+    assert (got.info.run_name, got.info.status) == ("kept", "RUNNING")

@@ -103,17 +103,16 @@ def add_routes(router: APIRouter) -> None:
         FAILED and KILLED end it (Completed, Failed, Canceled: final, as in runyard).
         ``end_time`` is the store's clock. ``run_name`` renames."""
         run_id = bodies.text(payload, "run_id", "run_uuid")
+        status = (bodies.optional_text(payload, "status") or "").upper() or None
+        if status is not None and status not in MLFLOW_STATUSES:  # before anything is written
+            raise InvalidArgumentError(
+                f"status must be one of {', '.join(MLFLOW_STATUSES)}, got {status!r}."
+            )
         info: RunInfo | None = None
         run_name = bodies.optional_text(payload, "run_name")
         if run_name is not None:
             info = call.store.update_run(run_id, display_name=run_name)
-        status = bodies.optional_text(payload, "status")
         if status is not None:
-            status = status.upper()
-            if status not in MLFLOW_STATUSES:
-                raise InvalidArgumentError(
-                    f"status must be one of {', '.join(MLFLOW_STATUSES)}, got {status!r}."
-                )
             if status in ENDED_AS:
                 info = call.store.set_run_status(run_id, ENDED_AS[status])
             elif status == "RUNNING":

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runyard.server.config import CONTROL_SCHEMA
-from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
-from tests.server.process import ServerProcess, Workspace, start
+from runyard.server.control import Role
+from tests.server.process import ServerProcess, Workspace, start, start_on_postgres
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -39,14 +38,7 @@ def mlflow_server(
     if request.param == "sqlite":
         server = start(folder)
     else:
-        url = request.getfixturevalue("postgres_module_url")
-        control = ControlStore(url, CONTROL_SCHEMA)
-        _, admin = control.create_token(ALL_WORKSPACES, Role.ADMIN, "mlflow tests")
-        control.close()
-        server = start(
-            folder, ["--store", url, "--artifacts", str(folder / "artifacts")], data=False
-        )
-        server.admin_token = admin
+        server = start_on_postgres(folder, request.getfixturevalue("postgres_module_url"))
     yield server
     server.stop()
 

@@ -23,10 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from runyard.entities import NewLoggedModel, NewRun
-from runyard.server.config import CONTROL_SCHEMA
-from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
 from runyard.store.http.store import HttpStore
-from tests.server.process import ServerProcess, start
+from tests.server.process import ServerProcess, start, start_on_postgres
 
 EXAMPLES = 25
 """Generated requests per route and backend: about 2,000 in all, a minute or so."""
@@ -46,14 +44,7 @@ def target(
     if request.param == "sqlite":
         server = start(folder)
     else:
-        url = request.getfixturevalue("postgres_module_url")
-        control = ControlStore(url, CONTROL_SCHEMA)
-        _, admin = control.create_token(ALL_WORKSPACES, Role.ADMIN, "fuzz")
-        control.close()
-        server = start(
-            folder, ["--store", url, "--artifacts", str(folder / "artifacts")], data=False
-        )
-        server.admin_token = admin
+        server = start_on_postgres(folder, request.getfixturevalue("postgres_module_url"))
     try:
         workspace = server.new_workspace()
         store = HttpStore(workspace.uri, token=workspace.writer)

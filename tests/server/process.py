@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from runyard.server.config import CONTROL_SCHEMA
 from runyard.server.control import ALL_WORKSPACES, ControlStore, Role
 from runyard.store import Store, open_store
 
@@ -184,3 +185,16 @@ class Restartable:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+
+
+def start_on_postgres(folder: Path, url: str, args: Sequence[str] = ()) -> ServerProcess:
+    """Start ``runyard server --store url`` (artifacts in ``folder/artifacts``), with an admin
+    token of every workspace made in the database's server tables first."""
+    control = ControlStore(url, CONTROL_SCHEMA)
+    _, admin = control.create_token(ALL_WORKSPACES, Role.ADMIN, "tests")
+    control.close()
+    server = start(
+        folder, ["--store", url, "--artifacts", str(folder / "artifacts"), *args], data=False
+    )
+    server.admin_token = admin
+    return server

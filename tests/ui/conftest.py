@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Playwright, sync_playwright
 
+from runyard import Workspace as SdkWorkspace
 from tests.conftest import _service_missing
 from tests.server.process import ServerProcess, Workspace, start
 
@@ -83,6 +84,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture
 def workspace(server: ServerProcess) -> Workspace:
     return server.new_workspace()
+
+
+@pytest.fixture
+def ws(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkWorkspace]:
+    """The SDK's workspace on the test server, as a writer."""
+    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
+    sdk = SdkWorkspace(workspace.uri)
+    yield sdk
+    sdk.close()
+
+
+@pytest.fixture
+def dialogs(page: Page) -> list[str]:
+    """Every dialog (alert, confirm) the page opens; confirms are accepted."""
+    seen: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", record)
+    return seen
 
 
 def sign_in(page: Page, server: ServerProcess, token: str) -> None:

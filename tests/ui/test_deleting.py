@@ -4,10 +4,8 @@ anti-CSRF header get; in Debian's chromium against a real server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from runyard import Experiment
 from runyard import Workspace as SdkWorkspace
@@ -17,28 +15,6 @@ from tests.server.process import ServerProcess, Workspace
 from tests.ui.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def ws(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkWorkspace]:
-    """The SDK's workspace on the test server, as a writer."""
-    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
-    sdk = SdkWorkspace(workspace.uri)
-    yield sdk
-    sdk.close()
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    """Every dialog the page opens; confirms are accepted."""
-    seen: list[str] = []
-
-    def record(dialog: Dialog) -> None:
-        seen.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", record)
-    return seen
 
 
 def finished_run(ws: SdkWorkspace, name: str) -> str:

@@ -8,11 +8,10 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from runyard import Experiment, ScriptRunConfig
 from runyard import Workspace as SdkWorkspace
@@ -27,28 +26,6 @@ pytestmark = pytest.mark.timeout(120)
 
 STD_LOG = "user_logs/std_log.txt"
 SCRIPT_TAG = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def ws(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[SdkWorkspace]:
-    """The SDK's workspace on the test server, as a writer."""
-    monkeypatch.setenv("RUNYARD_TOKEN", workspace.writer)
-    sdk = SdkWorkspace(workspace.uri)
-    yield sdk
-    sdk.close()
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    """Every dialog (alert, confirm) the page opens; confirms are accepted."""
-    seen: list[str] = []
-
-    def record(dialog: Dialog) -> None:
-        seen.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", record)
-    return seen
 
 
 def open_run(page: Page, server: ServerProcess, workspace: Workspace, run_id: str,

@@ -321,6 +321,32 @@ def test_log_json_metrics_become_artifacts(run: Run) -> None:
         run.log_confusion_matrix("cm", matrix)
 
 
+def test_get_metrics_populate_gives_the_content_of_artifact_metrics(
+    run: Run, tmp_path: Path
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"pixels"
+    (tmp_path / "figure.png").write_bytes(png)
+    run.log_image("img", path="figure.png")
+    run.log_confusion_matrix("cm", {"class_labels": ["a", "b"], "matrix": [[1, 0], [0, 1]]})
+    run.log_accuracy_table("acc", '{"data": {"probability_tables": [[1]]}}')
+    run.log("loss", 0.5)
+    child = run.child_run()
+    child.log_residuals("res", {"data": {"bin_edges": [0, 1], "bin_counts": [3]}})
+    metrics = run.get_metrics(populate=True)
+    assert metrics["img"] == png
+    assert metrics["cm"] == {
+        "schema_type": "confusion_matrix",
+        "class_labels": ["a", "b"],
+        "matrix": [[1, 0], [0, 1]],
+    }
+    assert metrics["acc"]["data"] == {"probability_tables": [[1]]}
+    assert metrics["loss"] == 0.5
+    assert run.get_metrics()["cm"] == f"runyard://artifacts/{run.id}/cm"  # not populated
+    recursive = run.get_metrics(recursive=True, populate=True)
+    assert recursive[child.id]["res"]["data"]["bin_counts"] == [3]
+    assert recursive[run.id]["img"] == png
+
+
 def test_metric_summaries_track_count_last_min_max(run: Run) -> None:
     for value in (3.0, -1.0, float("nan"), 7.5, 2.0):
         run.log("loss", value)

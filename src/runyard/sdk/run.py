@@ -674,17 +674,19 @@ class Run:
         populate: bool = False,
     ) -> dict[str, Any]:
         """The run's metrics by name (``{run_id: {...}}`` for it and its descendants with
-        ``recursive``, only runs that have metrics)."""
+        ``recursive``, only runs that have metrics). An image or JSON metric is its artifact's
+        URI, or with ``populate`` its content: the image's bytes, the JSON's dict."""
         self.flush()
         names = [name] if name is not None else None
+        store = self._store if populate else None
         if not recursive:
-            return shape_metrics(self._store.read_metrics([self.id], names))
+            return shape_metrics(self._store.read_metrics([self.id], names), store)
         runs = [self, *self.get_children(recursive=True)]
         ids = [r.id for r in runs if run_type is None or r.type == run_type]
         by_run: dict[str, list[Any]] = {run_id: [] for run_id in ids}
         for data in self._store.read_metrics(ids, names):
             by_run[data.run_id].append(data)
-        return {run_id: shape_metrics(series) for run_id, series in by_run.items() if series}
+        return {run_id: shape_metrics(series, store) for run_id, series in by_run.items() if series}
 
     # -- files ---------------------------------------------------------------------------------
 

@@ -45,6 +45,10 @@ class SubmittedRun(Run):
     def cancel(self) -> None:
         logger.warning("cancel is not supported for submitted runs.")
 
+    def __enter__(self) -> SubmittedRun:
+        # No tee: the supervisor already stores all the script prints in user_logs/std_log.txt.
+        return self
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

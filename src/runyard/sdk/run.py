@@ -53,6 +53,7 @@ from runyard.sdk.filters import (
     with_lifecycle,
 )
 from runyard.sdk.metrics import MetricLogger, shape_metrics
+from runyard.sdk.tee import OutputTee
 
 if TYPE_CHECKING:
     from runyard.sdk.experiment import Experiment
@@ -136,6 +137,7 @@ class Run:
         self._metrics = MetricLogger(self, new_run=bool(kwargs.get("_new")))
         self._files = RunFiles(self._store, info.run_id)
         self._parent: Run | None = None
+        self._tees: list[OutputTee] = []  # of open with-blocks: they copy output to the log
 
     # -- creating ------------------------------------------------------------------------------
 
@@ -356,6 +358,7 @@ class Run:
         self._finish(RunStatus.CANCELED)
 
     def __enter__(self) -> Run:
+        self._tees.append(OutputTee(self._store, self.id).start())  # logs/user_log.txt
         return self
 
     def __exit__(
@@ -364,6 +367,8 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        if self._tees:
+            self._tees.pop().stop()  # the streams are back before the run ends, as in Azure
         ended = self._info.status.is_terminal  # ended in the block: nothing left to record
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             self.flush()

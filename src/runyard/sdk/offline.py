@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -42,6 +42,18 @@ if TYPE_CHECKING:
     from runyard.sdk.workspace import Workspace
 
 _NOTHING = "an offline run (Run.get_context() outside a submitted run) stores nothing"
+
+
+def _json_metric(kind: str) -> Callable[[OfflineRun, str, Mapping[str, Any] | str, str], None]:
+    """``log_confusion_matrix`` and the other JSON metrics: ``(name, value, description="")``."""
+
+    def log_json(
+        self: OfflineRun, name: str, value: Mapping[str, Any] | str, description: str = ""
+    ) -> None:
+        self._metric(kind, name, value)
+
+    log_json.__name__ = f"log_{kind}"
+    return log_json
 
 
 class OfflineRun:
@@ -271,25 +283,10 @@ class OfflineRun:
     ) -> None:
         self._metric("image", name, path if path is not None else plot)
 
-    def log_confusion_matrix(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metric("confusion_matrix", name, value)
-
-    def log_accuracy_table(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metric("accuracy_table", name, value)
-
-    def log_residuals(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metric("residuals", name, value)
-
-    def log_predictions(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metric("predictions", name, value)
+    log_confusion_matrix = _json_metric("confusion_matrix")
+    log_accuracy_table = _json_metric("accuracy_table")
+    log_residuals = _json_metric("residuals")
+    log_predictions = _json_metric("predictions")
 
     def get_metrics(
         self,

@@ -30,7 +30,12 @@ REQUIRE_SERVICES_ENV = "RUNYARD_REQUIRE_SERVICES"
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Run each test in its own empty folder, with no tracking URI from the environment."""
-    for name in ("RUNYARD_TRACKING_URI", "RUNYARD_ARTIFACT_ROOT", "RUNYARD_RUN_ID"):
+    for name in (
+        "RUNYARD_TRACKING_URI",
+        "RUNYARD_ARTIFACT_ROOT",
+        "RUNYARD_RUN_ID",
+        "RUNYARD_EXPERIMENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield

@@ -41,9 +41,11 @@ Each class carries ``http_status``, the status the server answers with, and ``co
 name for the error in JSON bodies. Messages say what was wrong and what to do.
 
 ``is_refusal`` tells a refusal for good (sending the same thing again would be refused again)
-from a failure worth retrying. Two warning classes: ``RunAlreadyEndedWarning``, a call that
-would have ended a run that had already ended, and ``ChildRunsMatchWarning``, a search that found
-no top-level run while child runs match.
+from a failure worth retrying. Warning classes: ``RunAlreadyEndedWarning``, a call that
+would have ended a run that had already ended; ``ChildRunsMatchWarning``, a search that found
+no top-level run while child runs match; ``RunyardWarning``, the base of runyard's own warnings
+about a call that did something other than asked, such as ``MetricReprWarning``: ``run.log``
+stored the ``repr`` of a value that is not a scalar.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ __all__ = [
     "LoggedModelNotFoundError",
     "MetricNotFoundError",
     "MetricRejectedError",
+    "MetricReprWarning",
     "MetricValueError",
     "MetricWriteError",
     "MissingExtraError",
@@ -81,6 +84,7 @@ __all__ = [
     "RunNotFoundError",
     "RunStateError",
     "RunyardError",
+    "RunyardWarning",
     "ServerUnreachableError",
     "SnapshotError",
     "SnapshotNotFoundError",
@@ -343,6 +347,15 @@ class ServerUnreachableError(StoreError):
 class RunAlreadyEndedWarning(UserWarning):
     """``complete()``, ``fail()`` or ``cancel()`` on a run that had already ended: the call
     changed nothing (a final status never changes), so what it meant to record was lost."""
+
+
+class RunyardWarning(UserWarning):
+    """The base of runyard's warnings about a call that did something other than asked."""
+
+
+class MetricReprWarning(RunyardWarning):
+    """``run.log`` got a value that is not a scalar (a tuple, a dict, an array of several
+    numbers, an object) and stored its ``repr`` as a string, as Azure ML does."""
 
 
 class ChildRunsMatchWarning(UserWarning):

@@ -33,6 +33,9 @@ JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
 """The root of the journals an HttpStore keeps while its server is away."""
 SERVER_CONFIG_ENV = "RUNYARD_SERVER_CONFIG"
 """The tracking server's configuration, as JSON, for its worker processes."""
+EXPERIMENT_ENV = "RUNYARD_EXPERIMENT"
+"""Set to an experiment's name: ``Run.get_context()`` outside a submitted run starts a real run
+of that experiment (once per process, ended at exit) instead of returning an offline run."""
 
 # -- set by a supervisor for the script it runs -------------------------------------------------
 

@@ -161,6 +161,16 @@ def test_runs_logs_interactive_run_has_none(
     assert f"Run {run.id} has no logs: it is an interactive run" in result.output
 
 
+def test_runs_logs_interactive_run_prints_its_with_block_output(
+    cli: Invoke, workspace: Workspace
+) -> None:
+    with Experiment(workspace, "logs").start_logging(snapshot_directory=None) as run:
+        print("inside the block")
+    result = cli("runs", "logs", run.id)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "inside the block\n"
+
+
 def test_runs_logs_unknown_run_is_error(cli: Invoke, workspace: Workspace) -> None:
     result = cli("runs", "logs", "no-such-run")
     assert result.exit_code == 1

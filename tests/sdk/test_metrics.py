@@ -14,6 +14,7 @@ from runyard import Experiment, Run
 from runyard.errors import (
     ArtifactExistsError,
     InvalidNameError,
+    MetricReprWarning,
     MetricValueError,
     UserError,
 )
@@ -56,23 +57,76 @@ def test_log_numpy_scalars_become_native(run: Run) -> None:
     assert type(metrics["y"]) is int
 
 
-def test_log_other_scalars_are_stored_as_repr(run: Run) -> None:
-    run.log("d", {"k": 1})
-    assert run.get_metrics() == {"d": "{'k': 1}"}
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ({"k": 1}, "{'k': 1}"),
+        ((1, 2), "(1, 2)"),
+        ({3}, "{3}"),
+        (np.arange(3), "array([0, 1, 2])"),
+    ],
+)
+def test_log_other_values_are_stored_as_repr_with_a_warning(
+    run: Run, value: object, stored: str
+) -> None:
+    with pytest.warns(MetricReprWarning, match="log_list.*log_row") as caught:
+        run.log("d", value)
+    assert caught[0].filename == __file__  # it points at the caller's run.log line
+    assert stored in str(caught[0].message)
+    assert run.get_metrics() == {"d": stored}
 
 
-@pytest.mark.parametrize("value", [[1, 2], (1, 2), range(3), (i for i in range(2))])
+@pytest.mark.parametrize("value", [[1, 2], range(3), (i for i in range(2))])
 def test_log_refuses_lists(run: Run, value: object) -> None:
     with pytest.raises(
-        UserError, match=re.escape("run.log does not support list type. Use run.log_list")
+        UserError, match=re.escape("run.log does not support list type. Use run.log_list instead")
     ):
         run.log("a", value)
     assert run.get_metrics() == {}
 
 
-def test_log_refuses_numpy_arrays(run: Run) -> None:
-    with pytest.raises(UserError, match="log_list"):
-        run.log("a", np.arange(3))
+class _Tensor:
+    """What a torch tensor shows ``run.log``: a shape, and ``item()`` for one element."""
+
+    def __init__(self, *values: float) -> None:
+        self.shape = (len(values),)
+        self._values = values
+
+    def item(self) -> float:
+        if len(self._values) != 1:
+            raise RuntimeError("a Tensor with 2 elements cannot be converted to Scalar")
+        return self._values[0]
+
+    def __repr__(self) -> str:
+        return f"tensor({list(self._values)})"
+
+
+class _EagerTensor:
+    """What a TensorFlow eager tensor shows: a shape and ``numpy()``, no ``item()``."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.shape = value.shape
+        self._value = value
+
+    def numpy(self) -> np.ndarray:
+        return self._value
+
+
+def test_log_tensor_like_values_holding_one_number_are_that_number(run: Run) -> None:
+    run.log("torch", _Tensor(0.25))
+    run.log("array", np.array([3]))
+    run.log("matrix", np.array([[1.5]]))
+    run.log("tf", _EagerTensor(np.array(2.5, dtype=np.float32)))
+    run.log("tf", _EagerTensor(np.array([4])))
+    metrics = run.get_metrics()
+    assert metrics == {"torch": 0.25, "array": 3, "matrix": 1.5, "tf": [2.5, 4]}
+    assert type(metrics["array"]) is int
+
+
+def test_log_tensor_like_values_of_several_numbers_are_stored_as_repr(run: Run) -> None:
+    with pytest.warns(MetricReprWarning):
+        run.log("torch", _Tensor(1.0, 2.0))
+    assert run.get_metrics() == {"torch": "tensor([1.0, 2.0])"}
 
 
 def test_log_refuses_ints_beyond_64_bits(run: Run) -> None:
@@ -265,6 +319,32 @@ def test_log_json_metrics_become_artifacts(run: Run) -> None:
         run.log_residuals("res", "{not json")
     with pytest.raises(ArtifactExistsError):
         run.log_confusion_matrix("cm", matrix)
+
+
+def test_get_metrics_populate_gives_the_content_of_artifact_metrics(
+    run: Run, tmp_path: Path
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"pixels"
+    (tmp_path / "figure.png").write_bytes(png)
+    run.log_image("img", path="figure.png")
+    run.log_confusion_matrix("cm", {"class_labels": ["a", "b"], "matrix": [[1, 0], [0, 1]]})
+    run.log_accuracy_table("acc", '{"data": {"probability_tables": [[1]]}}')
+    run.log("loss", 0.5)
+    child = run.child_run()
+    child.log_residuals("res", {"data": {"bin_edges": [0, 1], "bin_counts": [3]}})
+    metrics = run.get_metrics(populate=True)
+    assert metrics["img"] == png
+    assert metrics["cm"] == {
+        "schema_type": "confusion_matrix",
+        "class_labels": ["a", "b"],
+        "matrix": [[1, 0], [0, 1]],
+    }
+    assert metrics["acc"]["data"] == {"probability_tables": [[1]]}
+    assert metrics["loss"] == 0.5
+    assert run.get_metrics()["cm"] == f"runyard://artifacts/{run.id}/cm"  # not populated
+    recursive = run.get_metrics(recursive=True, populate=True)
+    assert recursive[child.id]["res"]["data"]["bin_counts"] == [3]
+    assert recursive[run.id]["img"] == png
 
 
 def test_metric_summaries_track_count_last_min_max(run: Run) -> None:

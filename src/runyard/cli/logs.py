@@ -1,4 +1,5 @@
-"""``runyard runs logs``: print, follow or list the logs of a submitted run.
+"""``runyard runs logs``: print, follow or list the logs of a run: a submitted run's script
+output, an interactive run's ``with`` blocks' output.
 
 Logs are printed as the bytes the run wrote, so that ``runyard runs logs RUN_ID > out.txt``
 keeps them exactly.
@@ -16,6 +17,7 @@ from runyard.cli._output import add_row, new_table, out_console, print_line, pri
 from runyard.entities import RunStatus
 from runyard.sdk.run import Run
 from runyard.sdk.script_run import STD_LOG, ScriptRun
+from runyard.sdk.tee import USER_LOG
 from runyard.store.base import Store
 
 FOLLOW_POLL_SECONDS = 0.25
@@ -62,7 +64,7 @@ def _follow(store: Store, run: Run, name: str) -> None:
 def _missing(run: Run, name: str, sizes: dict[str, int]) -> None:
     """The log is not there (yet): a note, or an error for a name the run will never have."""
     status = _status(run)
-    if status.is_terminal and name != STD_LOG:
+    if status.is_terminal and name not in (STD_LOG, USER_LOG):
         raise CliError(
             f"Run {run.id} has no log {name!r}; its logs are: {', '.join(sizes) or 'none'}. "
             f"See: runyard runs logs {run.id} --list"
@@ -92,14 +94,19 @@ def _list(run: Run, sizes: dict[str, int]) -> None:
     is_flag=True,
     help="Keep printing what the run writes until it ends (exit code 0 however it ends).",
 )
-@click.option("--log", "name", metavar="NAME", help=f"Which log to print. Default: {STD_LOG}.")
+@click.option(
+    "--log",
+    "name",
+    metavar="NAME",
+    help=f"Which log to print. Default: {STD_LOG} ({USER_LOG} for an interactive run).",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the run's logs and their sizes.")
 @pass_state
 def logs(state: CliState, run_id: str, follow: bool, name: str | None, list_only: bool) -> None:
-    """Print a run's log: by default its script's output (stdout and stderr).
+    """Print a run's log: by default its script's output (stdout and stderr), or for an
+    interactive run what its `with run:` blocks printed.
 
     Works while the run is running; with --follow, waits for more until the run ends.
-    Only submitted runs have logs.
     """
     if list_only and (follow or name is not None):
         raise click.UsageError("--list cannot be used with --follow or --log.")
@@ -107,8 +114,9 @@ def logs(state: CliState, run_id: str, follow: bool, name: str | None, list_only
     sizes = state.workspace.store.list_logs(run.id)
     if not sizes and not isinstance(run, ScriptRun):
         message = (
-            f"Run {run.id} has no logs: it is an interactive run (started with start_logging). "
-            "Only submitted runs (runyard submit, experiment.submit) keep their output as logs."
+            f"Run {run.id} has no logs: it is an interactive run (started with start_logging) "
+            f"that printed nothing in a `with run:` block (which keeps it in {USER_LOG}). "
+            "Submitted runs (runyard submit, experiment.submit) keep their output as logs."
         )
         if list_only:
             print_line(message)
@@ -118,7 +126,7 @@ def logs(state: CliState, run_id: str, follow: bool, name: str | None, list_only
     if list_only:
         _list(run, sizes)
         return
-    name = name or STD_LOG
+    name = name or (STD_LOG if isinstance(run, ScriptRun) else USER_LOG)
     if follow:
         _follow(state.workspace.store, run, name)
     elif name in sizes:

@@ -3,17 +3,23 @@
 The rules follow the Azure ML SDK (reference §6): native scalars are kept, numpy scalars become
 native, any other scalar is stored as its ``repr``; lists belong to ``log_list``; table cells are
 scalars; a series never mixes numbers, booleans and strings.
+
+``run.log`` takes more than a cell does: a tensor-like value holding one number (a torch tensor, a
+one-element numpy array, a TensorFlow eager tensor) is stored as that number; a list, a range or
+a generator is refused, as Azure ML does; anything else (a tuple, a dict, an array of several
+numbers, an object) is stored as its ``repr``, as Azure ML does, with a ``MetricReprWarning``.
 """
 
 from __future__ import annotations
 
 import itertools
 import types
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.entities import ValueType
-from runyard.errors import LimitExceededError, MetricValueError, UserError
+from runyard.errors import LimitExceededError, MetricReprWarning, MetricValueError, UserError
 from runyard.limits import MAX_STRING_METRIC_LENGTH, MAX_TABLE_COLUMNS
 from runyard.limits import check_metric_name as check_metric_name  # the store's rule, re-exported
 
@@ -21,6 +27,9 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 SUPPORTED = "[int, float, bool, str, None, numpy scalars]"
 _SEQUENCES = (list, tuple, range, set, frozenset, types.GeneratorType)
+_LISTS = (list, range, types.GeneratorType)
+"""What ``run.log`` refuses, as Azure ML does (other sequences are stored as their repr)."""
+_NATIVE = (bool, int, float, str)
 
 
 def _is_sequence(value: object) -> bool:
@@ -53,6 +62,18 @@ def coerce_scalar(value: Any, *, cell: bool = False) -> tuple[Any, ValueType]:
 
     ``cell`` is for list items and table cells, which must be native or numpy scalars.
     """
+    found = _scalar(value)
+    if found is not None:
+        return found
+    if _is_sequence(value) or cell:
+        raise MetricValueError(
+            f"Value of type {type(value)} is not supported, supported types include {SUPPORTED}."
+        )
+    return check_string(repr(value)), ValueType.STRING
+
+
+def _scalar(value: Any) -> tuple[Any, ValueType] | None:
+    """A native or numpy scalar as stored and its type; None for any other value."""
     kind = type(value)
     if kind is float:
         return value, ValueType.NUMBER
@@ -73,19 +94,56 @@ def coerce_scalar(value: Any, *, cell: bool = False) -> tuple[Any, ValueType]:
     if isinstance(value, str):
         return check_string(str(value)), ValueType.STRING
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return coerce_scalar(value.item(), cell=cell)
-    if _is_sequence(value) or cell:
-        raise MetricValueError(
-            f"Value of type {type(value)} is not supported, supported types include {SUPPORTED}."
-        )
-    return check_string(repr(value)), ValueType.STRING
+        item = value.item()
+        if item is None or isinstance(item, _NATIVE):
+            return _scalar(item)
+    return None
 
 
 def coerce_log_value(value: Any) -> tuple[Any, ValueType]:
-    """The value of ``run.log``: a scalar, never a list."""
-    if _is_sequence(value):
+    """The value of ``run.log`` (native and numpy scalars are the caller's fast path's misses).
+
+    Raises:
+        UserError: a list, a range or a generator (``log_list`` takes them).
+    """
+    if isinstance(value, _LISTS):
         raise UserError("run.log does not support list type. Use run.log_list instead")
-    return coerce_scalar(value)
+    found = _scalar(value)
+    if found is not None:
+        return found
+    number = _one_number(value)
+    if number is not None:
+        return coerce_scalar(number)
+    stored = check_string(repr(value))
+    warnings.warn(
+        MetricReprWarning(
+            f"run.log stored a {type(value).__name__} as its repr, the string {stored!r}. "
+            "Log each number with run.log, a sequence with run.log_list, or named values "
+            "with run.log_row."
+        ),
+        stacklevel=4,  # the caller of Run.log: here, MetricLogger.log, Run.log, the caller
+    )
+    return stored, ValueType.STRING
+
+
+def _one_number(value: Any) -> Any:
+    """The one scalar a tensor-like value holds (``.item()``, or ``.numpy()`` then
+    ``.item()``), or None: a value with a ``shape`` is taken for a tensor or an array."""
+    if isinstance(value, _NATIVE) or value is None or not hasattr(value, "shape"):
+        return None
+    item = getattr(value, "item", None)
+    if item is None and callable(getattr(value, "numpy", None)):
+        try:
+            item = getattr(value.numpy(), "item", None)
+        except Exception:  # a tensor that cannot leave its device or graph: not one number
+            return None
+    if not callable(item):
+        return None
+    try:
+        number = item()
+    except Exception:  # several elements (numpy: ValueError, torch: RuntimeError)
+        return None
+    return number if isinstance(number, _NATIVE) else None
 
 
 def merge_types(name: str, current: ValueType, new: ValueType) -> ValueType:

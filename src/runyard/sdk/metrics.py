@@ -29,6 +29,7 @@ from runyard.logging.values import (
 if TYPE_CHECKING:
     from runyard.logging.pipeline import MetricPipeline
     from runyard.sdk.run import Run
+    from runyard.store.base import Store
 
 _NUMBER = ValueType.NUMBER
 _VECTOR = MetricKind.VECTOR
@@ -211,9 +212,10 @@ class MetricLogger:
         )
 
 
-def shape_metrics(series: Sequence[MetricChunk]) -> dict[str, Any]:
+def shape_metrics(series: Sequence[MetricChunk], store: Store | None = None) -> dict[str, Any]:
     """One run's metrics as ``get_metrics`` returns them: one value a scalar, several a list,
-    rows a dict of columns, image and JSON metrics their first value."""
+    rows a dict of columns, image and JSON metrics their first value: its artifact URI, or,
+    with ``store`` (``populate=True``), the artifact's content read from it (``populated``)."""
     shaped: dict[str, Any] = {}
     for data in series:
         if not data.values:
@@ -232,6 +234,17 @@ def shape_metrics(series: Sequence[MetricChunk]) -> dict[str, Any]:
                 shaped[data.name] = {c: cells[0] for c, cells in columns.items()}
             else:
                 shaped[data.name] = columns
+        elif store is not None:
+            shaped[data.name] = populated(store, data.run_id, data.kind, data.values[0])
         else:
             shaped[data.name] = data.values[0]
     return shaped
+
+
+def populated(store: Store, run_id: str, kind: MetricKind, uri: str) -> Any:
+    """The content of an image or JSON metric's artifact: the image's bytes, the parsed JSON
+    (a dict) of a confusion matrix, accuracy table, residuals or predictions."""
+    path = uri.removeprefix(artifact_uri(run_id, ""))
+    with store.open_artifact(run_id, path) as stream:
+        data = stream.read()
+    return data if kind is MetricKind.IMAGE else json.loads(data)

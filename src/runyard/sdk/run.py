@@ -53,6 +53,7 @@ from runyard.sdk.filters import (
     with_lifecycle,
 )
 from runyard.sdk.metrics import MetricLogger, shape_metrics
+from runyard.sdk.tee import OutputTee
 
 if TYPE_CHECKING:
     from runyard.sdk.experiment import Experiment
@@ -136,6 +137,7 @@ class Run:
         self._metrics = MetricLogger(self, new_run=bool(kwargs.get("_new")))
         self._files = RunFiles(self._store, info.run_id)
         self._parent: Run | None = None
+        self._tees: list[OutputTee] = []  # of open with-blocks: they copy output to the log
 
     # -- creating ------------------------------------------------------------------------------
 
@@ -356,6 +358,7 @@ class Run:
         self._finish(RunStatus.CANCELED)
 
     def __enter__(self) -> Run:
+        self._tees.append(OutputTee(self._store, self.id).start())  # logs/user_log.txt
         return self
 
     def __exit__(
@@ -364,6 +367,8 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        if self._tees:
+            self._tees.pop().stop()  # the streams are back before the run ends, as in Azure
         ended = self._info.status.is_terminal  # ended in the block: nothing left to record
         if isinstance(exc, SystemExit) and exc.code in (0, None):
             self.flush()
@@ -674,17 +679,19 @@ class Run:
         populate: bool = False,
     ) -> dict[str, Any]:
         """The run's metrics by name (``{run_id: {...}}`` for it and its descendants with
-        ``recursive``, only runs that have metrics)."""
+        ``recursive``, only runs that have metrics). An image or JSON metric is its artifact's
+        URI, or with ``populate`` its content: the image's bytes, the JSON's dict."""
         self.flush()
         names = [name] if name is not None else None
+        store = self._store if populate else None
         if not recursive:
-            return shape_metrics(self._store.read_metrics([self.id], names))
+            return shape_metrics(self._store.read_metrics([self.id], names), store)
         runs = [self, *self.get_children(recursive=True)]
         ids = [r.id for r in runs if run_type is None or r.type == run_type]
         by_run: dict[str, list[Any]] = {run_id: [] for run_id in ids}
         for data in self._store.read_metrics(ids, names):
             by_run[data.run_id].append(data)
-        return {run_id: shape_metrics(series) for run_id, series in by_run.items() if series}
+        return {run_id: shape_metrics(series, store) for run_id, series in by_run.items() if series}
 
     # -- files ---------------------------------------------------------------------------------
 

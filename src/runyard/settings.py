@@ -31,6 +31,9 @@ TOKEN_ENV = "RUNYARD_TOKEN"
 """The token sent to a tracking server (http(s) tracking URIs)."""
 JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
 """The root of the journals an HttpStore keeps while its server is away."""
+UI_URL_ENV = "RUNYARD_UI_URL"
+"""The workspace's page in a runyard web UI (``http://127.0.0.1:8765/ui/w/<workspace>/``): where
+a notebook's run and experiment tables link (a tracking server's UI is known without it)."""
 SERVER_CONFIG_ENV = "RUNYARD_SERVER_CONFIG"
 """The tracking server's configuration, as JSON, for its worker processes."""
 

@@ -12,6 +12,7 @@ from runyard.entities import ExperimentInfo, RunLifecycle, RunQuery, RunStatus, 
 from runyard.errors import InvalidArgumentError
 from runyard.limits import check_experiment_name
 from runyard.runners.submission import ScriptSubmission
+from runyard.sdk.display import render_experiment
 from runyard.sdk.filters import (
     checked_query,
     key_filters,
@@ -272,3 +273,7 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name},\nWorkspace: {self._workspace.name})"
+
+    def _repr_html_(self) -> str:
+        """The experiment in a Jupyter notebook: its name, workspace, a link to it in the UI."""
+        return render_experiment(self)

@@ -166,9 +166,9 @@ class Experiment:
         """Submit a script to run on its compute target; return its run at once: Running when a
         slot of the target was free, Queued when its queue is full.
 
-        The source folder is snapshotted (honouring ``.runyardignore``, else ``.gitignore``)
-        and the script runs in a working copy of it, under a supervisor process that outlives
-        this one.
+        The source folder is snapshotted (honouring ``.runyardignore``, else ``.amlignore``,
+        else ``.gitignore``) and the script runs in a working copy of it, under a supervisor
+        process that outlives this one.
 
         Raises:
             InvalidArgumentError: ``config`` is not a ScriptRunConfig.

@@ -31,6 +31,8 @@ $(VENV)/.installed-server: pyproject.toml | $(BIN)/python
 
 demo: $(if $(filter 0,$(UI)),$(VENV)/.installed-core,$(VENV)/.installed-server)
 	mkdir -p $(DEMO_DIR)
+	@# Its own workspace: from_config() would otherwise put it at the top of this git checkout.
+	cd $(DEMO_DIR) && ../$(BIN)/python -c "import runyard; runyard.Workspace.create('.').close()"
 	cd $(DEMO_DIR) && ../$(BIN)/python ../examples/seed_walkthrough.py
 	cd $(DEMO_DIR) && ../$(BIN)/runyard runs list --include-children
 ifneq ($(UI),0)

@@ -355,6 +355,29 @@ def test_snapshot_gitignore_is_used_without_runyardignore(
     assert _snapshot_names(run, tmp_path / "restored") == [".gitignore", "train.py"]
 
 
+@pytest.mark.parametrize(
+    ("ignore_files", "kept"),
+    [
+        # .amlignore (Azure ML's) wins over .gitignore, as in Azure.
+        ({".gitignore": "*.log\n", ".amlignore": "*.tmp\n"}, ["a.log", "c.csv"]),
+        # runyard's own file wins over both.
+        (
+            {".gitignore": "*.log\n", ".amlignore": "*.tmp\n", ".runyardignore": "*.csv\n"},
+            ["a.log", "b.tmp"],
+        ),
+    ],
+)
+def test_snapshot_amlignore_is_used_before_gitignore(
+    experiment: Experiment, tmp_path: Path, ignore_files: dict[str, str], kept: list[str]
+) -> None:
+    files = {"a.log": "log", "b.tmp": "tmp", "c.csv": "1,2", **ignore_files}
+    project = _make_folder(tmp_path / "project", files)
+
+    run = experiment.start_logging(snapshot_directory=project)
+
+    assert _snapshot_names(run, tmp_path / "restored") == sorted([*ignore_files, *kept])
+
+
 def test_snapshot_of_the_cwd_leaves_out_the_workspace(
     experiment: Experiment, tmp_path: Path
 ) -> None:

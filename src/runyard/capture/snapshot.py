@@ -1,7 +1,8 @@
 """Snapshots: a folder's files, content-addressed, so the same file is stored once.
 
-Files are chosen by ignore rules: ``.runyardignore`` if the folder has one, else ``.gitignore``
-(gitignore syntax, read with pathspec), plus the built-in ``ALWAYS_IGNORED``. A snapshot's id is
+Files are chosen by ignore rules: the folder's first of ``.runyardignore``, ``.amlignore`` (Azure
+ML's, which wins over ``.gitignore`` there too) and ``.gitignore`` (gitignore syntax, read with
+pathspec), plus the built-in ``ALWAYS_IGNORED``. A snapshot's id is
 derived from its manifest, so snapshotting an unchanged folder twice stores nothing new.
 """
 
@@ -38,7 +39,7 @@ ALWAYS_IGNORED = [
     ".ruff_cache/",
     "node_modules/",
 ]
-IGNORE_FILES = (".runyardignore", ".gitignore")
+IGNORE_FILES = (".runyardignore", ".amlignore", ".gitignore")
 
 # (path, size, mtime_ns) -> sha256: an unchanged file is not hashed twice in one process.
 _digests: dict[tuple[str, int, int], str] = {}

@@ -12,6 +12,7 @@ from runyard.entities import ExperimentInfo, RunLifecycle, RunQuery, RunStatus, 
 from runyard.errors import InvalidArgumentError
 from runyard.limits import check_experiment_name
 from runyard.runners.submission import ScriptSubmission
+from runyard.sdk.display import render_experiment
 from runyard.sdk.filters import (
     checked_query,
     key_filters,
@@ -165,9 +166,9 @@ class Experiment:
         """Submit a script to run on its compute target; return its run at once: Running when a
         slot of the target was free, Queued when its queue is full.
 
-        The source folder is snapshotted (honouring ``.runyardignore``, else ``.gitignore``)
-        and the script runs in a working copy of it, under a supervisor process that outlives
-        this one.
+        The source folder is snapshotted (honouring ``.runyardignore``, else ``.amlignore``,
+        else ``.gitignore``) and the script runs in a working copy of it, under a supervisor
+        process that outlives this one.
 
         Raises:
             InvalidArgumentError: ``config`` is not a ScriptRunConfig.
@@ -272,3 +273,7 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name},\nWorkspace: {self._workspace.name})"
+
+    def _repr_html_(self) -> str:
+        """The experiment in a Jupyter notebook: its name, workspace, a link to it in the UI."""
+        return render_experiment(self)

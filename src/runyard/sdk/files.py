@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,13 +68,21 @@ class RunFiles:
         """Upload every file of ``folder`` not yet stored under ``name/`` (outputs at the end)."""
         upload_new(self._store, self._run_id, name, folder)
 
-    def get_file_names(self) -> list[str]:
-        """Artifacts and logs (a script's ``user_logs/std_log.txt``), sorted by path."""
-        names = [a.path for a in self._store.list_artifacts(self._run_id)]
-        return sorted(names + list(self._store.list_logs(self._run_id)))
+    def get_file_names(self, known_logs: Collection[str] = ()) -> list[str]:
+        """Artifacts and logs (a script's ``user_logs/std_log.txt``), sorted by path.
+
+        Args:
+            known_logs: logs the run always has, listed even before their first byte (a
+                script that printed nothing still has its, empty, output log).
+        """
+        names = {a.path for a in self._store.list_artifacts(self._run_id)}
+        return sorted(names | {*self._store.list_logs(self._run_id), *known_logs})
 
     def download_file(
-        self, name: str, output_file_path: str | os.PathLike[str] | None = None
+        self,
+        name: str,
+        output_file_path: str | os.PathLike[str] | None = None,
+        known_logs: Collection[str] = (),
     ) -> Path:
         basename = name.rstrip("/").rsplit("/", 1)[-1]
         target = Path(output_file_path) if output_file_path is not None else Path(basename)
@@ -84,7 +92,7 @@ class RunFiles:
         try:
             source = self._store.open_artifact(self._run_id, name)
         except ArtifactNotFoundError:
-            if name not in self._store.list_logs(self._run_id):
+            if name not in known_logs and name not in self._store.list_logs(self._run_id):
                 raise
             # A log is readable while the run still writes it: take what is there now.
             target.write_bytes(self._store.read_log(self._run_id, name))

@@ -777,6 +777,12 @@ class Run:
     def __str__(self) -> str:
         return repr(self)
 
+    def _repr_html_(self) -> str:
+        """The run in a Jupyter notebook: ids, status badge, a link to its page in the web UI."""
+        from runyard.sdk.display import render_run  # the one display call of this class
+
+        return render_run(self)
+
 
 def _outputs_dir(outputs: Any) -> str | None:
     """``outputs`` of start_logging: True/None gives ./outputs, False none; created now."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
 
 from runyard.capture.error import build_error
@@ -80,6 +82,17 @@ class ScriptRun(Run):
     def get_details(self) -> dict[str, Any]:
         """Run details, with ``runDefinition`` and the run's ``logFiles``."""
         return run_details(self._refresh(), self._log_files())
+
+    def get_file_names(self) -> list[str]:
+        """Artifacts and logs, sorted by path; ``user_logs/std_log.txt`` is listed from the
+        start, as in ``get_details()`` (empty while the script printed nothing)."""
+        return self._files.get_file_names(known_logs=(STD_LOG,))
+
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None, **_: Any
+    ) -> Path:
+        """Download the artifact or log ``name`` (its output log, empty or not, included)."""
+        return self._files.download_file(name, output_file_path, known_logs=(STD_LOG,))
 
     def get_details_with_logs(self) -> dict[str, Any]:
         """``get_details()`` with each log's content in place of its address."""

@@ -10,10 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
 from runyard.sdk import lifetime
+from runyard.sdk.display import render_workspace
 from runyard.sdk.experiment import Experiment
+from runyard.sdk.locate import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    azure_project_folder,
+    find_azure_config,
+    find_config,
+    is_azure_config,
+    new_workspace_folder,
+)
 from runyard.settings import (
     ARTIFACT_ROOT_ENV,
     TRACKING_URI_ENV,
+    Scheme,
     TrackingUri,
     env_value,
     parse_with_env_token,
@@ -24,19 +35,13 @@ from runyard.store import Store, default_artifact_root, open_store
 if TYPE_CHECKING:
     from runyard.logging.pipeline import MetricPipeline
 
-CONFIG_DIR = ".runyard"
-CONFIG_FILE = "config.json"
+__all__ = ["CONFIG_DIR", "CONFIG_FILE", "Workspace", "find_config"]
+
 DATABASE_FILE = "runyard.db"
 ARTIFACT_DIR = "artifacts"
-
-
-def find_config(start: Path) -> Path | None:
-    """The first ``.runyard/config.json`` in ``start`` or a folder above it (None if none)."""
-    for folder in (start, *start.parents):
-        candidate = folder / CONFIG_DIR / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+LOCAL = "local"
+"""``location``, ``subscription_id`` and ``resource_group`` of every runyard workspace: it has
+no Azure region, subscription or resource group, and Azure code prints them."""
 
 
 class Workspace:
@@ -80,37 +85,70 @@ class Workspace:
             else artifact_root or env_value(ARTIFACT_ROOT_ENV) or default_artifact_root(tracking)
         )
         self.name = name or _default_name(tracking)
+        # Azure's attributes, with local values (docs/api.md, "Workspace"): code written for
+        # Azure ML prints them.
+        self.location = LOCAL
+        self.subscription_id = LOCAL
+        self.resource_group = LOCAL
         self._store = open_store(tracking, self.artifact_root)
         self._pipeline: MetricPipeline | None = None
 
     # -- finding and creating ------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None, **_: Any) -> Workspace:
+    def from_config(
+        cls, path: str | os.PathLike[str] | None = None, *_: Any, **__: Any
+    ) -> Workspace:
         """The workspace configured for ``path`` (a folder, or a config file; default: here).
 
         The tracking URI of the environment (``settings.TRACKING_URI_ENV``) wins when set.
-        Otherwise ``.runyard/config.json`` is looked for from ``path`` up to the root; when there
-        is none, a local workspace is created in ``<path>/.runyard/`` and one line on stderr says
-        so.
+        Otherwise ``.runyard/config.json`` is looked for from ``path`` up to the root. When
+        there is none, a local workspace is created at the top of the enclosing git repository
+        (else next to an Azure ML ``.azureml/config.json`` found above, else in the folder
+        searched from), and a line on stderr says where. An Azure ML config is never read as
+        a runyard one: a line on stderr says runyard keeps its own workspace. Azure's other
+        arguments (``auth``, ``_logger``, ``_file_name``) are accepted and ignored.
 
         Raises:
-            WorkspaceConfigError: the config file found is not valid.
+            WorkspaceConfigError: ``path`` does not exist (nothing is created there), or the
+                config file found is not valid.
         """
         from_env = tracking_uri_from_env()
         if from_env is not None:
             return cls(from_env)
         start = Path(path) if path is not None else Path.cwd()
-        config = start if start.is_file() else find_config(start.resolve())
-        if config is None:
-            workspace = cls.create(start)
+        if not start.exists():
+            raise WorkspaceConfigError(
+                f"The workspace configuration file config.json, could not be found in {start}: "
+                f"{start.absolute()} does not exist (nothing was created). Pass an existing "
+                "folder (the search goes up from it) or a config file, leave path out to search "
+                "from the current folder, or create a workspace with Workspace.create(path)."
+            )
+        azure: Path | None = None
+        if start.is_file():
+            if not is_azure_config(start):
+                return cls._from_file(start)
+            azure, start = start, azure_project_folder(start)
+        start = start.resolve()
+        config = find_config(start)
+        if config is not None:
+            return cls._from_file(config)
+        azure = azure or find_azure_config(start)
+        folder, why = new_workspace_folder(start, azure)
+        workspace = cls.create(folder)
+        where = folder / CONFIG_DIR
+        if azure is not None:
             print(
-                f"runyard: no workspace configuration found from {start.resolve()} upward; "
-                f"created a local workspace in {start.resolve() / CONFIG_DIR}",
+                f"runyard: {azure} is an Azure ML workspace configuration; runyard does not use "
+                f"it and keeps its own workspace, in {where}",
                 file=sys.stderr,
             )
-            return workspace
-        return cls._from_file(config)
+        print(
+            f"runyard: no workspace configuration found from {start} upward; created a local "
+            f"workspace in {where} ({why})",
+            file=sys.stderr,
+        )
+        return workspace
 
     @classmethod
     def _from_file(cls, config: Path) -> Workspace:
@@ -160,6 +198,11 @@ class Workspace:
             "artifact_root": ARTIFACT_DIR,
         }
         config.write_text(json.dumps(data, indent=2) + "\n")
+        # The workspace may sit at the top of a git repository: its database and artifacts are
+        # kept out of git (``git add -f .runyard/config.json`` still shares the config).
+        (config.parent / ".gitignore").write_text(
+            "# runyard's local workspace (database, artifacts): not for git\n*\n"
+        )
         return cls._from_file(config)
 
     def write_config(
@@ -214,8 +257,47 @@ class Workspace:
             self._pipeline.close()
         self._store.close()
 
+    def get_details(self) -> dict[str, Any]:
+        """This workspace's details, in the shape of Azure's ``Workspace.get_details()``.
+
+        Returns:
+            ``id`` (Azure's scope form, with the local values), ``name``, ``friendlyName``,
+            ``location``, ``type``, ``provisioningState``, ``tags``, ``description``, and where
+            it lives: ``trackingUri`` (a password hidden), ``artifactRoot`` (None on a tracking
+            server), ``discoveryUrl`` (a tracking server's address, else None).
+        """
+        return {
+            "id": (
+                f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/runyard/workspaces/{self.name}"
+            ),
+            "name": self.name,
+            "friendlyName": self.name,
+            "location": self.location,
+            "type": "runyard/workspaces",
+            "provisioningState": "Succeeded",
+            "tags": {},
+            "description": "",
+            "trackingUri": _shown_uri(self._tracking),
+            "artifactRoot": self.artifact_root,
+            "discoveryUrl": self._tracking.server_root,
+        }
+
+    def _repr_html_(self) -> str:
+        """The workspace in a Jupyter notebook: name, location, tracking URI, UI link."""
+        return render_workspace(self)
+
     def __repr__(self) -> str:
         return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
+
+
+def _shown_uri(tracking: TrackingUri) -> str:
+    """The tracking URI without a database password (a tracking server's token is apart)."""
+    if tracking.scheme is Scheme.POSTGRESQL:
+        from sqlalchemy.engine import make_url
+
+        return make_url(tracking.uri).render_as_string(hide_password=True)
+    return tracking.uri
 
 
 def _default_name(tracking: TrackingUri) -> str:

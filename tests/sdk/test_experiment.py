@@ -341,10 +341,10 @@ def test_experiment_get_runs_status_filter(experiment: Experiment) -> None:
 
 
 def test_experiment_get_runs_type_filter(experiment: Experiment) -> None:
-    script = _stored_run(experiment, run_type="runyard.scriptrun")
+    script = _stored_run(experiment, run_type="azureml.scriptrun")
     _start(experiment)
 
-    assert _ids(experiment.get_runs(type="runyard.scriptrun")) == [script.id]
+    assert _ids(experiment.get_runs(type="azureml.scriptrun")) == [script.id]
     assert _ids(experiment.get_runs(type="other")) == []
 
 

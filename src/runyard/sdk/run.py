@@ -19,6 +19,8 @@ from runyard.capture import snapshot
 from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.entities import (
+    BATCH_CHILD_TAG,
+    COMPUTE_TARGET_PROPERTY,
     ArtifactInfo,
     MetricHistory,
     MetricKind,
@@ -183,7 +185,7 @@ class Run:
     ) -> Run:
         lifetime.prepare(experiment.workspace)
         outputs_dir = _outputs_dir(outputs)
-        properties: dict[str, str] = {"runyard.ComputeTargetType": "local"}
+        properties: dict[str, str] = {COMPUTE_TARGET_PROPERTY: "local"}
         if snapshot_directory:
             properties.update(git_properties(snapshot_directory))
             properties["ContentSnapshotId"] = snapshot.take_snapshot(
@@ -429,7 +431,7 @@ class Run:
     ) -> list[Run]:
         """Create up to 100 started children in one store transaction.
 
-        With ``count``, child i is tagged ``runyard.batch_child_number=i``; with ``tag_key`` and
+        With ``count``, child i is tagged ``azureml.batch_child_number=i``; with ``tag_key`` and
         ``tag_values``, one child per value, tagged ``tag_key=value``.
 
         Raises:
@@ -446,9 +448,7 @@ class Run:
         if count is not None:
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise InvalidArgumentError(f"count must be a non-negative integer, got {count!r}.")
-            specs: list[ChildSpec] = [
-                (None, None, {"runyard.batch_child_number": str(i)}) for i in range(count)
-            ]
+            specs: list[ChildSpec] = [(None, None, {BATCH_CHILD_TAG: str(i)}) for i in range(count)]
         else:
             assert tag_key is not None and tag_values is not None
             specs = [(None, None, {tag_key: as_str("tag", tag_key, v)}) for v in list(tag_values)]

@@ -166,8 +166,15 @@ class RunType(StrEnum):
     """The run types runyard records itself (``NewRun.run_type``). ``RunInfo.run_type`` stays a
     string: a store may hold others, and users filter on any string."""
 
-    SCRIPT = "runyard.scriptrun"
-    """A script submitted with ``Experiment.submit``, run under a supervisor."""
+    SCRIPT = "azureml.scriptrun"
+    """A script submitted with ``Experiment.submit``, run under a supervisor (Azure ML's name,
+    so that ported code filtering on it finds these runs)."""
+
+
+COMPUTE_TARGET_PROPERTY = "_azureml.ComputeTargetType"
+"""The run property naming the compute target a run ran on (``local``), as Azure ML names it."""
+BATCH_CHILD_TAG = "azureml.batch_child_number"
+"""The tag ``create_children(count=n)`` puts on child i (``"0"`` .. ``"n-1"``), as Azure ML."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@
     RunyardError                      500  base of everything below
     ├── UserError                     400  the call was wrong; the message says how to fix it
     │   ├── InvalidArgumentError      400  (also a TypeError) an argument of the wrong type or shape
-    │   │   └── InvalidQueryError     400  a run filter or sort key that does not parse or check
+    │   │   ├── InvalidQueryError     400  a run filter or sort key that does not parse or check
+    │   │   └── InvalidFilterTypeError 400 (also a ValueError) tags/properties filter not str/dict
     │   ├── InvalidNameError          400  an experiment, metric, tag or artifact name breaks a rule
     │   ├── MetricValueError          400  a metric value that cannot be logged
     │   ├── LimitExceededError        400  more tags, properties, names... than runyard allows
@@ -13,6 +14,7 @@
     │   ├── PropertyConflictError     409  a property is immutable once set
     │   ├── ArtifactExistsError       409  an artifact path is written once
     │   ├── ExperimentExistsError     409  an experiment of that name (or id) exists already
+    │   ├── ExperimentNotEmptyError   409  Experiment.delete of an experiment that has runs
     │   ├── LoggedModelExistsError    409  a logged model id is taken
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
@@ -44,8 +46,9 @@ name for the error in JSON bodies. Messages say what was wrong and what to do.
 from a failure worth retrying. Warning classes: ``RunAlreadyEndedWarning``, a call that
 would have ended a run that had already ended; ``ChildRunsMatchWarning``, a search that found
 no top-level run while child runs match; ``RunyardWarning``, the base of runyard's own warnings
-about a call that did something other than asked, such as ``MetricReprWarning``: ``run.log``
-stored the ``repr`` of a value that is not a scalar.
+about a call that did something other than asked: ``MetricReprWarning``, ``run.log`` stored the
+``repr`` of a value that is not a scalar, and ``TagConversionWarning``, a tag or property value
+that was not a string and was stored as ``str(value)``.
 """
 
 from __future__ import annotations
@@ -59,8 +62,10 @@ __all__ = [
     "AuthenticationError",
     "ChildRunsMatchWarning",
     "ExperimentExistsError",
+    "ExperimentNotEmptyError",
     "ExperimentNotFoundError",
     "InvalidArgumentError",
+    "InvalidFilterTypeError",
     "InvalidNameError",
     "InvalidQueryError",
     "JournalBusyError",
@@ -89,6 +94,7 @@ __all__ = [
     "SnapshotError",
     "SnapshotNotFoundError",
     "StoreError",
+    "TagConversionWarning",
     "UserError",
     "WorkspaceConfigError",
     "error_class_for_code",
@@ -162,6 +168,13 @@ class InvalidQueryError(InvalidArgumentError):
         )
 
 
+class InvalidFilterTypeError(InvalidArgumentError, ValueError):
+    """A tags or properties filter that is neither a key (str) nor a dict (a ValueError too,
+    as Azure ML raises)."""
+
+    code = "InvalidFilterType"
+
+
 class InvalidNameError(UserError):
     """A name (experiment, metric, tag, artifact path) breaks runyard's naming rules."""
 
@@ -207,6 +220,13 @@ class ExperimentExistsError(UserError):
 
     http_status = 409
     code = "ExperimentExists"
+
+
+class ExperimentNotEmptyError(UserError):
+    """``Experiment.delete`` of an experiment that still has runs (deleted ones included)."""
+
+    http_status = 409
+    code = "ExperimentNotEmpty"
 
 
 class LoggedModelExistsError(UserError):
@@ -361,6 +381,12 @@ class MetricReprWarning(RunyardWarning):
 class ChildRunsMatchWarning(UserWarning):
     """A run search with a filter found no top-level run, but child runs match it: they are
     left out unless ``include_children=True`` (``--include-children`` on the command line)."""
+
+
+class TagConversionWarning(RunyardWarning):
+    """A tag or property value that is not a string was stored as ``str(value)`` (Python's
+    default filter shows it once per calling line; ``warnings.filterwarnings("ignore",
+    category=TagConversionWarning)`` silences it)."""
 
 
 def is_refusal(error: BaseException) -> bool:

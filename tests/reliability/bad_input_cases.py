@@ -141,6 +141,12 @@ def routes(seeded: Seeded) -> list[Route]:
             {"experiment_id": "e-known"},
         ),
         Route(
+            "DELETE",
+            "/api/v1/workspaces/{workspace}/experiments/by-id/{experiment_id}",
+            True,
+            {"experiment_id": "e-known"},
+        ),
+        Route(
             "POST",
             "/api/v1/workspaces/{workspace}/experiments/new",
             True,

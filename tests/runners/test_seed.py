@@ -53,7 +53,7 @@ def test_script_run_hello_completes_with_metric_and_details(
 ) -> None:
     run = _submit(experiment, tmp_path, "hello.py", HELLO)
     assert re.fullmatch(r"explore-runs_\d{10}_[0-9a-f]{8}", run.id)
-    assert run.type == "runyard.scriptrun"
+    assert run.type == "azureml.scriptrun"
     out = io.StringIO()
 
     details = run.wait_for_completion(show_output=True, file=out)

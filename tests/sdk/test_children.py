@@ -12,7 +12,7 @@ from runyard import Experiment, Run
 from runyard.entities import NewRun
 from runyard.errors import InvalidArgumentError, LimitExceededError, UserError
 
-BATCH_TAG = "runyard.batch_child_number"
+BATCH_TAG = "azureml.batch_child_number"
 
 
 def _parent(experiment: Experiment) -> Run:
@@ -248,7 +248,7 @@ def test_children_get_children_filters(experiment: Experiment) -> None:
         run_id=str(uuid.uuid4()),
         experiment_name=experiment.name,
         parent_run_id=parent.id,
-        run_type="runyard.scriptrun",
+        run_type="azureml.scriptrun",
     )
     experiment.workspace.store.create_runs([scripted])
     _parent(experiment).create_children(tag_key="kind", tag_values=["a"])  # another family
@@ -263,7 +263,7 @@ def test_children_get_children_filters(experiment: Experiment) -> None:
     assert _ids(parent.get_children(properties="author")) == [first.id]
     assert _ids(parent.get_children(status="Completed")) == [second.id]
     assert _ids(parent.get_children(status="Running", tags="kind")) == [third.id, first.id]
-    assert _ids(parent.get_children(type="runyard.scriptrun")) == [scripted.run_id]
+    assert _ids(parent.get_children(type="azureml.scriptrun")) == [scripted.run_id]
 
 
 def test_children_get_children_unknown_filter_type_raises(experiment: Experiment) -> None:

@@ -13,6 +13,8 @@ from runyard import Experiment, Run, RunStatus, Workspace
 from runyard.entities import NewRun, ViewType
 from runyard.errors import (
     ExperimentExistsError,
+    ExperimentNotEmptyError,
+    ExperimentNotFoundError,
     InvalidArgumentError,
     InvalidNameError,
     PropertyConflictError,
@@ -341,10 +343,10 @@ def test_experiment_get_runs_status_filter(experiment: Experiment) -> None:
 
 
 def test_experiment_get_runs_type_filter(experiment: Experiment) -> None:
-    script = _stored_run(experiment, run_type="runyard.scriptrun")
+    script = _stored_run(experiment, run_type="azureml.scriptrun")
     _start(experiment)
 
-    assert _ids(experiment.get_runs(type="runyard.scriptrun")) == [script.id]
+    assert _ids(experiment.get_runs(type="azureml.scriptrun")) == [script.id]
     assert _ids(experiment.get_runs(type="other")) == []
 
 
@@ -423,3 +425,32 @@ def test_experiment_get_runs_seed_tag_and_find_cells(experiment: Experiment) -> 
     assert by_value == [local_script_run]
     assert by_key == [local_script_run]
     assert by_value[0].get_properties()["author"] == "azureml-user"
+
+
+def test_experiment_reactivate_with_new_name_renames_and_unarchives(
+    workspace: Workspace,
+) -> None:
+    old = Experiment(workspace, "old-name")
+    old.archive()
+
+    old.reactivate(new_name="new-name")
+
+    assert old.name == "new-name"
+    assert old.archived_time is None
+    assert [e.name for e in Experiment.list(workspace)] == ["new-name"]
+
+
+def test_experiment_delete_removes_an_empty_one_and_refuses_one_with_runs(
+    workspace: Workspace,
+) -> None:
+    empty = Experiment(workspace, "empty")
+    busy = Experiment(workspace, "busy")
+    busy.start_logging(snapshot_directory=None, outputs=False).complete()
+
+    Experiment.delete(workspace, empty.id)
+    with pytest.raises(ExperimentNotEmptyError, match="busy"):
+        Experiment.delete(workspace, busy.id)
+
+    assert [e.name for e in Experiment.list(workspace, view_type="All")] == ["busy"]
+    with pytest.raises(ExperimentNotFoundError):
+        Experiment.delete(workspace, empty.id)

@@ -136,6 +136,7 @@ def test_run_start_logging_records_git_properties(experiment: Experiment, tmp_pa
     (repo / "a.txt").write_text("a\n")
     subprocess.run([*git, "add", "a.txt"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    subprocess.run([*git, "remote", "add", "origin", "https://example.com/r.git"], check=True)
     commit = subprocess.run(
         [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -143,13 +144,19 @@ def test_run_start_logging_records_git_properties(experiment: Experiment, tmp_pa
     run = experiment.start_logging(snapshot_directory=repo)
 
     properties = run.get_properties()
-    assert properties["runyard.git.commit"] == commit
-    assert properties["runyard.git.branch"] == "main"
-    assert properties["runyard.git.dirty"] == "False"
+    # Azure ML's names, and MLflow's that Azure ML records too.
+    assert properties["azureml.git.commit"] == commit
+    assert properties["azureml.git.branch"] == "main"
+    assert properties["azureml.git.dirty"] == "False"
+    assert properties["azureml.git.repository_uri"] == "https://example.com/r.git"
+    assert properties["mlflow.source.git.commit"] == commit
+    assert properties["mlflow.source.git.branch"] == "main"
+    assert properties["mlflow.source.git.repoURL"] == "https://example.com/r.git"
+    assert properties["_azureml.ComputeTargetType"] == "local"
     # From a folder below the repository's top (git finds the .git above it), too.
     (repo / "src" / "pkg").mkdir(parents=True)
     nested = experiment.start_logging(snapshot_directory=repo / "src" / "pkg", outputs=False)
-    assert nested.get_properties()["runyard.git.commit"] == commit
+    assert nested.get_properties()["azureml.git.commit"] == commit
 
 
 def test_run_start_logging_outside_git_has_no_git_properties(experiment: Experiment) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import warnings
 
 import pytest
 
@@ -11,6 +11,7 @@ from runyard.errors import (
     InvalidArgumentError,
     LimitExceededError,
     PropertyConflictError,
+    TagConversionWarning,
     UserError,
 )
 from runyard.limits import (
@@ -46,14 +47,11 @@ def test_tags_tag_without_value_is_none(run: Run) -> None:
     assert Run(run.experiment, run.id).get_tags() == {"worth another look": None}
 
 
-def test_tags_non_string_values_are_stored_as_str(
-    run: Run, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="runyard")
-
+def test_tags_non_string_values_are_stored_as_str(run: Run) -> None:
     run.tag("My Favorite Run")
-    run.tag("Competition Rank", 1)
-    run.set_tags({"lr": 0.5, "ok": True})
+    with pytest.warns(TagConversionWarning) as caught:
+        run.tag("Competition Rank", 1)
+        run.set_tags({"lr": 0.5, "ok": True})
 
     assert run.get_tags() == {
         "My Favorite Run": None,
@@ -61,7 +59,24 @@ def test_tags_non_string_values_are_stored_as_str(
         "lr": "0.5",
         "ok": "True",
     }
-    assert "Converting non-string tag to string: (Competition Rank: 1)" in caplog.messages
+    messages = [str(w.message) for w in caught]
+    assert messages[0].startswith("Converting non-string tag to string: 'Competition Rank'")
+    assert caught[0].filename == __file__  # the user's line, not runyard's
+
+
+def test_tags_conversion_warning_shows_once_per_line_and_can_be_silenced(run: Run) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for lr in (0.1, 0.2, 0.3):  # a sweep: one line, several values
+            run.set_tags({"lr": lr})
+    assert len(caught) == 1
+    assert caught[0].category is TagConversionWarning
+    with warnings.catch_warnings(record=True) as silenced:
+        warnings.simplefilter("default")
+        warnings.filterwarnings("ignore", category=TagConversionWarning)
+        run.set_tags({"epochs": 3})
+    assert silenced == []
+    assert run.get_tags()["lr"] == "0.3"
 
 
 def test_tags_set_tags_merges(run: Run) -> None:

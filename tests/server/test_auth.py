@@ -224,6 +224,7 @@ WRITES = [
     Route("runs", "POST", "/runs/r/reopen", Role.WRITER),
     Route("experiments", "POST", "/experiments/new", Role.WRITER, json={"name": "created"}),
     Route("experiments", "PUT", "/experiments/exp/name", Role.WRITER, json={"name": "renamed"}),
+    Route("experiments", "DELETE", "/experiments/by-id/fixed-id", Role.WRITER),
 ]
 ADMINS = [
     Route("tokens", "POST", "/tokens", Role.ADMIN, json={"role": "reader", "name": "more"}),

@@ -69,7 +69,7 @@ def test_walkthrough_runs_unchanged_against_the_server(
         assert not (folder / ".runyard").exists()  # the server's workspace, not a local one
         store = HttpStore(workspace.uri, token=workspace.writer)
         runs = store.search_runs(RunQuery(experiment_name="explore-runs")).runs
-        scripts = [r for r in runs if r.run_type == "runyard.scriptrun"]
+        scripts = [r for r in runs if r.run_type == "azureml.scriptrun"]
         statuses = sorted(r.status.value for r in scripts)
         assert statuses == ["Canceled", "Completed", "Completed", "Failed"], statuses
         hello, with_children = (r for r in reversed(scripts) if r.status is RunStatus.COMPLETED)

@@ -25,6 +25,7 @@ from runyard.entities import (
 )
 from runyard.errors import (
     ExperimentExistsError,
+    ExperimentNotEmptyError,
     ExperimentNotFoundError,
     InvalidArgumentError,
     InvalidNameError,
@@ -206,6 +207,38 @@ class ExperimentContract:
         assert _names(store) == ["exp"]
         with pytest.raises(UserError, match="Invalid request id"):
             store.create_experiment("x", request_id="")
+
+    # -- delete_experiment ---------------------------------------------------------------------
+
+    def test_delete_experiment_without_runs_frees_its_name(self, store: Store) -> None:
+        made = store.create_experiment("empty", tags={"a": "1"})
+        store.create_experiment("kept")
+
+        store.delete_experiment(made.experiment_id)
+
+        assert _names(store) == ["kept"]
+        with pytest.raises(ExperimentNotFoundError):
+            store.get_experiment_by_id(made.experiment_id)
+        assert store.get_or_create_experiment("empty").experiment_id != made.experiment_id
+        with pytest.raises(ExperimentNotFoundError):
+            store.delete_experiment(made.experiment_id)
+
+    def test_delete_experiment_with_runs_is_refused(self, store: Store) -> None:
+        made = store.create_experiment("busy")
+        store.create_runs([NewRun("r1", "busy")])
+        store.set_run_deleted("r1", True)  # a deleted run counts: it can be restored
+
+        with pytest.raises(ExperimentNotEmptyError, match=r"busy.*1 run"):
+            store.delete_experiment(made.experiment_id)
+
+        assert store.get_experiment_by_id(made.experiment_id) == made
+        assert store.get_run("r1").experiment_id == made.experiment_id
+
+    def test_delete_experiment_unknown_id_raises(self, store: Store) -> None:
+        with pytest.raises(ExperimentNotFoundError):
+            store.delete_experiment(str(uuid.uuid4()))
+        with pytest.raises(ExperimentNotFoundError):
+            store.delete_experiment("not an id/..")
 
     # -- rename_experiment ---------------------------------------------------------------------
 

@@ -481,7 +481,7 @@ def test_a_running_script_is_cancelled_from_the_page(
         open_run(page, server, workspace, run.id)
         expect(page.locator("#run-status .badge")).to_have_text("Running")
         expect(page.locator("#log-text")).to_contain_text("working, step 1")
-        expect(detail(page, "Type")).to_have_text("runyard.scriptrun")
+        expect(detail(page, "Type")).to_have_text("azureml.scriptrun")
         page.get_by_text("Run definition").click()
         expect(page.locator("#run-definition-text")).to_contain_text("loop.py")
         steps_before = page.locator("#log-text").inner_text().count("working")

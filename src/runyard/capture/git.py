@@ -7,7 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-PREFIX = "runyard.git."
+PREFIX = "azureml.git."
+MLFLOW_PREFIX = "mlflow.source.git."
+"""Azure ML records the repository, branch and commit under MLflow's names too."""
+_MLFLOW_NAMES = {"repository_uri": "repoURL", "branch": "branch", "commit": "commit"}
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -38,7 +41,8 @@ def _maybe_in_repository(path: Path) -> bool:
 
 
 def git_properties(folder: str | os.PathLike[str]) -> dict[str, str]:
-    """``runyard.git.{repository_uri,branch,commit,dirty}`` of ``folder``; {} outside git."""
+    """``azureml.git.{repository_uri,branch,commit,dirty}`` and
+    ``mlflow.source.git.{repoURL,branch,commit}`` of ``folder`` (as Azure ML); {} outside git."""
     path = Path(folder).resolve()
     if not path.is_dir() or not _maybe_in_repository(path) or shutil.which("git") is None:
         return {}
@@ -58,4 +62,7 @@ def git_properties(folder: str | os.PathLike[str]) -> dict[str, str]:
     remote = _git(path, "config", "--get", "remote.origin.url")
     if remote and remote.strip():
         props[PREFIX + "repository_uri"] = remote.strip()
+    for name, mlflow_name in _MLFLOW_NAMES.items():
+        if PREFIX + name in props:
+            props[MLFLOW_PREFIX + mlflow_name] = props[PREFIX + name]
     return props

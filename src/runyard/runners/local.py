@@ -17,7 +17,7 @@ from typing import Any
 from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.capture.snapshot import take_snapshot
-from runyard.entities import NewRun, RunInfo, RunStatus, RunType
+from runyard.entities import COMPUTE_TARGET_PROPERTY, NewRun, RunInfo, RunStatus, RunType
 from runyard.errors import SnapshotError, StoreError, UserError
 from runyard.runners import launch
 from runyard.runners.submission import ScriptSubmission
@@ -83,7 +83,7 @@ class LocalRunner:
         """
         RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
         source = submission.source_directory
-        properties = {"runyard.ComputeTargetType": self.target, **git_properties(source)}
+        properties = {COMPUTE_TARGET_PROPERTY: self.target, **git_properties(source)}
         properties["ContentSnapshotId"] = _snapshot(store, source)
         definition: dict[str, Any] = {
             **submission.run_definition,

@@ -315,6 +315,10 @@ def prepare_workdir(store: Store, info: RunInfo, workdir: Path) -> None:
     (workdir / "logs").mkdir(exist_ok=True)
 
 
+PYTHON_NAMES = frozenset({"python", "python3"})
+"""A command starting with one of these runs the submitter's interpreter (``python`` above)."""
+
+
 def launch_spec(
     tracking_uri: TrackingUri,
     artifact_root: str | None,
@@ -328,6 +332,8 @@ def launch_spec(
     python = definition.get("python") or sys.executable
     if definition.get("command"):
         command = [str(part) for part in definition["command"]]
+        if command[0] in PYTHON_NAMES:
+            command[0] = python  # the run's interpreter, not whichever is first on PATH
     else:
         arguments = [str(a) for a in definition.get("arguments") or []]
         # The bootstrap runs as a file, not `-m runyard...`: importing the runyard package

@@ -231,9 +231,28 @@ class Experiment:
         """Hide the experiment from default listings (its runs stay)."""
         self._info = self._workspace.store.set_experiment_archived(self.name, True)
 
-    def reactivate(self) -> None:
-        """Undo ``archive``."""
+    def reactivate(self, new_name: str | None = None) -> None:
+        """Undo ``archive``; with ``new_name``, rename it too (as ``rename``: first, so that a
+        taken name leaves it archived).
+
+        Raises:
+            InvalidNameError, ExperimentExistsError: ``new_name`` is invalid or taken.
+        """
+        if new_name is not None:
+            self.rename(new_name)
         self._info = self._workspace.store.set_experiment_archived(self.name, False)
+
+    @staticmethod
+    def delete(workspace: Workspace, experiment_id: str) -> None:
+        """Delete the experiment of id ``experiment_id``. As Azure ML's service, only an
+        experiment without runs is deleted (its runs' data is never removed with it);
+        ``archive()`` hides one that has runs.
+
+        Raises:
+            ExperimentNotFoundError: the workspace has no experiment of that id.
+            ExperimentNotEmptyError: it has runs (deleted runs count: they can be restored).
+        """
+        workspace.store.delete_experiment(experiment_id)
 
     def tag(self, key: str, value: Any = None) -> None:
         self.set_tags({key: value})

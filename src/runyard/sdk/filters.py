@@ -8,22 +8,45 @@ again (the server checks what every client sends).
 from __future__ import annotations
 
 import dataclasses
-import logging
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.entities import RunLifecycle, RunQuery, RunStatus, TagFilter
-from runyard.errors import InvalidArgumentError, InvalidQueryError
+from runyard.errors import (
+    InvalidArgumentError,
+    InvalidFilterTypeError,
+    InvalidQueryError,
+    TagConversionWarning,
+)
 from runyard.query import parse_filter, parse_order_by
 
-logger = logging.getLogger("runyard")
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside runyard, so that a warning names the
+    user's line (and Python's default filter shows it once there, not once for all users)."""
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("runyard"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def as_str(what: str, key: str, value: Any) -> str | None:
-    """Tag and property values are strings (or None); anything else becomes ``str(value)``."""
+    """Tag and property values are strings (or None); anything else becomes ``str(value)``,
+    with a ``TagConversionWarning`` naming the key (not the value: with the value in its text,
+    a sweep would show it once per value instead of once per line of the user's code)."""
     if value is None or isinstance(value, str):
         return value
-    logger.warning("Converting non-string %s to string: (%s: %s)", what, key, value)
+    warnings.warn(
+        TagConversionWarning(
+            f"Converting non-string {what} to string: {key!r} (stored as str(value); "
+            "pass a str to silence this)"
+        ),
+        stacklevel=_caller_stacklevel(),
+    )
     return str(value)
 
 
@@ -47,7 +70,7 @@ def key_filters(what: str, spec: str | Mapping[str, Any] | None) -> tuple[TagFil
             TagFilter(key=k, value=None if v is None else str(v), match_value=True)
             for k, v in spec.items()
         )
-    raise InvalidArgumentError(
+    raise InvalidFilterTypeError(
         f"Unknown filter type for run {what}: {type(spec)}. Pass a key (str) or a dict of key to "
         "value."
     )

@@ -19,6 +19,8 @@ from runyard.capture import snapshot
 from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.entities import (
+    BATCH_CHILD_TAG,
+    COMPUTE_TARGET_PROPERTY,
     ArtifactInfo,
     MetricHistory,
     MetricKind,
@@ -41,7 +43,7 @@ from runyard.errors import (
 )
 from runyard.limits import MAX_CHILDREN_PER_CALL
 from runyard.runners.liveness import sweep_dead_runs
-from runyard.sdk import lifetime
+from runyard.sdk import lifetime, waiting
 from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
 from runyard.sdk.filters import (
@@ -78,17 +80,15 @@ def run_from_info(
 
     The experiment is looked up by id, never created: one renamed since ``info`` was read is
     found under its new name (by name, the old one would make a new, empty experiment)."""
-    # Both import this module: a Run makes Experiments and ScriptRuns, so they come late.
+    # It imports this module: a Run makes Experiments, so it comes late.
     from runyard.sdk.experiment import Experiment
-    from runyard.sdk.script_run import ScriptRun
 
     cache = experiments if experiments is not None else {}
     experiment = cache.get(info.experiment_id)
     if experiment is None:
         found = workspace.store.get_experiment_by_id(info.experiment_id)
         experiment = cache[info.experiment_id] = Experiment(workspace, found.name, _info=found)
-    cls = ScriptRun if info.run_type == RunType.SCRIPT else Run
-    return cls(experiment, info.run_id, _info=info)
+    return Run(experiment, info.run_id, _info=info)  # a ScriptRun for a script run
 
 
 def iterate_runs(
@@ -113,8 +113,26 @@ class Run:
     """A run of an experiment.
 
     ``experiment.start_logging()`` starts one; ``Run(experiment, run_id)`` or
-    ``Run.get(workspace, run_id)`` attaches to an existing one.
+    ``Run.get(workspace, run_id)`` attaches to an existing one. However it is obtained, the
+    object of a submitted script's run is a ``ScriptRun`` (``Run(experiment, run_id)`` too),
+    so the same run behaves the same through any of them.
     """
+
+    _prefetched: RunInfo | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Run:
+        """A ``ScriptRun`` for a submitted script's run when ``Run`` itself is called."""
+        experiment = kwargs.get("experiment", args[0] if args else None)
+        run_id = kwargs.get("run_id", args[1] if len(args) > 1 else None)
+        if cls is not Run or experiment is None or run_id is None:
+            return super().__new__(cls)  # __init__ says what is missing
+        info: RunInfo = kwargs.get("_info") or experiment.workspace.store.get_run(run_id)
+        # It imports this module (a ScriptRun is a Run), so it comes late.
+        from runyard.sdk.script_run import ScriptRun
+
+        run = super().__new__(ScriptRun if info.run_type == RunType.SCRIPT else Run)
+        run._prefetched = info  # read once: __init__ takes it
+        return run
 
     def __init__(
         self, experiment: Experiment, run_id: str, outputs: str | None = None, **kwargs: Any
@@ -126,7 +144,8 @@ class Run:
         """
         self._experiment = experiment
         self._store = experiment.workspace.store
-        info: RunInfo = kwargs.get("_info") or self._store.get_run(run_id)
+        info: RunInfo = kwargs.get("_info") or self._prefetched or self._store.get_run(run_id)
+        self._prefetched = None
         if info.experiment_id != experiment.id:  # by id: an experiment's name may change
             raise RunNotFoundError(
                 f"Run {run_id!r} belongs to experiment {info.experiment_name!r}, not "
@@ -149,6 +168,34 @@ class Run:
             RunNotFoundError: there is none.
         """
         return run_from_info(workspace, workspace.store.get_run(run_id))
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: str | Mapping[str, Any] | None = None,
+        properties: str | Mapping[str, Any] | None = None,
+        status: str | RunStatus | None = None,
+        include_children: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[Run]:
+        """The runs of ``experiment``, lazily, newest first: ``experiment.get_runs`` with a
+        ``status`` filter (only top-level runs unless ``include_children``). Keyword arguments
+        ``filter``, ``order_by`` and ``lifecycle`` are passed on.
+
+        Raises:
+            InvalidFilterTypeError: ``tags`` or ``properties`` is neither a str nor a dict (a
+                ValueError, "Unknown filter type for run tags: <type> ...").
+            InvalidArgumentError: an unknown status.
+        """
+        return experiment.get_runs(
+            type=type,
+            tags=tags,
+            properties=properties,
+            include_children=include_children,
+            status=status,
+            **kwargs,
+        )
 
     @staticmethod
     def get_context(allow_offline: bool = True, **_: Any) -> Any:
@@ -185,7 +232,7 @@ class Run:
     ) -> Run:
         lifetime.prepare(experiment.workspace)
         outputs_dir = _outputs_dir(outputs)
-        properties: dict[str, str] = {"runyard.ComputeTargetType": "local"}
+        properties: dict[str, str] = {COMPUTE_TARGET_PROPERTY: "local"}
         if snapshot_directory:
             properties.update(git_properties(snapshot_directory))
             properties["ContentSnapshotId"] = snapshot.take_snapshot(
@@ -220,6 +267,12 @@ class Run:
     @property
     def experiment(self) -> Experiment:
         return self._experiment
+
+    @property
+    def name(self) -> str:
+        """Deprecated in Azure ML (use ``display_name``): the display name, else
+        ``run_<id>``."""
+        return self._info.display_name or f"run_{self.id}"
 
     @property
     def type(self) -> str | None:
@@ -281,8 +334,52 @@ class Run:
         return self._info.status.value
 
     def get_details(self) -> dict[str, Any]:
-        """Run details with Azure's camelCase keys (keys without a value are left out)."""
-        return run_details(self._refresh())
+        """Run details with Azure's camelCase keys (keys without a value are left out), with
+        ``logFiles`` naming the run's logs."""
+        return run_details(self._refresh(), self._log_files())
+
+    def _log_files(self) -> dict[str, str]:
+        """The run's logs by name, with the address each is read at."""
+        names = sorted(self._store.list_logs(self.id))
+        return {name: f"runyard://logs/{self.id}/{name}" for name in names}
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """``get_details()`` with each log's content in place of its address."""
+        return waiting.details_with_logs(self)
+
+    def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> builtins.list[str]:
+        """Download the run's logs into ``destination`` (default: a folder named as the run id
+        in the current directory), keeping their folders; return the paths written."""
+        return waiting.download_logs(self, None if destination is None else Path(destination))
+
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+        file: IO[str] | None = None,
+    ) -> dict[str, Any]:
+        """Wait for the run to end; with ``show_output``, stream its log as it is written
+        (the script's output of a submitted run; the log of an interactive run, once it has
+        one) and print a summary. Works on any run object, from any process.
+
+        Returns ``get_details()``. Unlike Azure ML, which returns at Finalizing unless
+        ``wait_post_processing``, this always waits for the final status: a local run's
+        post-processing (uploading ``outputs/``, stopping its processes) is short, and only the
+        final status says whether the run failed.
+
+        Raises:
+            ActivityFailedError: the run Failed (unless ``raise_on_error=False``).
+        """
+        return waiting.wait_for_completion(
+            self, show_output, wait_post_processing, raise_on_error, file
+        )
+
+    def clean(self) -> builtins.list[str]:
+        """Remove the files of the run on its compute target; return the paths removed. An
+        interactive run has none there (its files are where its code put them): [] (a
+        submitted script's run removes its working copy, ``ScriptRun.clean``)."""
+        return []
 
     def start(self) -> None:
         """Mark a NotStarted run Running."""
@@ -431,10 +528,10 @@ class Run:
         count: int | None = None,
         tag_key: str | None = None,
         tag_values: Iterable[Any] | None = None,
-    ) -> list[Run]:
+    ) -> builtins.list[Run]:
         """Create up to 100 started children in one store transaction.
 
-        With ``count``, child i is tagged ``runyard.batch_child_number=i``; with ``tag_key`` and
+        With ``count``, child i is tagged ``azureml.batch_child_number=i``; with ``tag_key`` and
         ``tag_values``, one child per value, tagged ``tag_key=value``.
 
         Raises:
@@ -451,8 +548,8 @@ class Run:
         if count is not None:
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise InvalidArgumentError(f"count must be a non-negative integer, got {count!r}.")
-            specs: list[ChildSpec] = [
-                (None, None, {"runyard.batch_child_number": str(i)}) for i in range(count)
+            specs: builtins.list[ChildSpec] = [
+                (None, None, {BATCH_CHILD_TAG: str(i)}) for i in range(count)
             ]
         else:
             assert tag_key is not None and tag_values is not None
@@ -461,7 +558,9 @@ class Run:
             raise LimitExceededError("create_children can not create more than 100 runs")
         return self._create_children(specs, None)
 
-    def _create_children(self, specs: list[ChildSpec], outputs: str | None) -> list[Run]:
+    def _create_children(
+        self, specs: builtins.list[ChildSpec], outputs: str | None
+    ) -> builtins.list[Run]:
         lifetime.prepare(self._experiment.workspace)
         news = [
             NewRun(
@@ -688,7 +787,7 @@ class Run:
             return shape_metrics(self._store.read_metrics([self.id], names), store)
         runs = [self, *self.get_children(recursive=True)]
         ids = [r.id for r in runs if run_type is None or r.type == run_type]
-        by_run: dict[str, list[Any]] = {run_id: [] for run_id in ids}
+        by_run: dict[str, builtins.list[Any]] = {run_id: [] for run_id in ids}
         for data in self._store.read_metrics(ids, names):
             by_run[data.run_id].append(data)
         return {run_id: shape_metrics(series, store) for run_id, series in by_run.items() if series}
@@ -707,16 +806,16 @@ class Run:
         return self._files.upload_file(name, path_or_stream)
 
     def upload_files(
-        self, names: list[str], paths: list[str | os.PathLike[str]], **_: Any
-    ) -> list[ArtifactInfo]:
+        self, names: builtins.list[str], paths: builtins.list[str | os.PathLike[str]], **_: Any
+    ) -> builtins.list[ArtifactInfo]:
         return self._files.upload_files(names, paths)
 
     def upload_folder(
         self, name: str, path: str | os.PathLike[str], **_: Any
-    ) -> list[ArtifactInfo]:
+    ) -> builtins.list[ArtifactInfo]:
         return self._files.upload_folder(name, path)
 
-    def get_file_names(self) -> list[str]:
+    def get_file_names(self) -> builtins.list[str]:
         return self._files.get_file_names()
 
     def download_file(
@@ -728,11 +827,11 @@ class Run:
         self,
         prefix: str | None = None,
         output_directory: str | os.PathLike[str] | None = None,
-        output_paths: list[str | os.PathLike[str]] | None = None,
+        output_paths: builtins.list[str | os.PathLike[str]] | None = None,
         batch_size: int = 100,
         append_prefix: bool = True,
         **_: Any,
-    ) -> list[Path]:
+    ) -> builtins.list[Path]:
         return self._files.download_files(
             prefix, output_directory, output_paths, batch_size, append_prefix
         )

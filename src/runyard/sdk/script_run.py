@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import codecs
-import json
 import os
-import sys
+import shutil
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from runyard.capture.error import build_error
-from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunStatus
-from runyard.errors import ActivityFailedError, RunStateError
-from runyard.sdk.details import run_details
+from runyard.entities import RunStatus
+from runyard.errors import RunStateError
 from runyard.sdk.run import Run
 from runyard.settings import RunnerSettings
 
 STD_LOG = "user_logs/std_log.txt"
-POLL_SECONDS = 0.25
 
 
 class ScriptRun(Run):
     """A run submitted with ``experiment.submit``; its supervisor process decides its status.
+    ``Run(experiment, run_id)``, ``Run.get``, and the listings return one for such a run.
 
     ``cancel()`` and ``fail()`` stop the script wherever it runs (SIGTERM to its process group,
     a grace period, SIGKILL) and wait for it to be gone.
@@ -72,16 +69,12 @@ class ScriptRun(Run):
                 "code 0. Use cancel() or fail() to stop it."
             )
 
-    # -- details and logs ----------------------------------------------------------------------
+    # -- logs and files ------------------------------------------------------------------------
 
     def _log_files(self) -> dict[str, str]:
         # The script's output log is listed from the start, even before its first line.
         names = sorted({STD_LOG, *self._store.list_logs(self.id)})
         return {name: f"runyard://logs/{self.id}/{name}" for name in names}
-
-    def get_details(self) -> dict[str, Any]:
-        """Run details, with ``runDefinition`` and the run's ``logFiles``."""
-        return run_details(self._refresh(), self._log_files())
 
     def get_file_names(self) -> list[str]:
         """Artifacts and logs, sorted by path; ``user_logs/std_log.txt`` is listed from the
@@ -94,61 +87,24 @@ class ScriptRun(Run):
         """Download the artifact or log ``name`` (its output log, empty or not, included)."""
         return self._files.download_file(name, output_file_path, known_logs=(STD_LOG,))
 
-    def get_details_with_logs(self) -> dict[str, Any]:
-        """``get_details()`` with each log's content in place of its address."""
-        details = self.get_details()
-        details["logFiles"] = {
-            name: self._store.read_log(self.id, name).decode(errors="replace")
-            for name in details.get("logFiles", {})
-        }
-        return details
-
-    def wait_for_completion(
-        self,
-        show_output: bool = False,
-        wait_post_processing: bool = False,
-        raise_on_error: bool = True,
-        file: IO[str] | None = None,
-    ) -> dict[str, Any]:
-        """Wait for the run to end; with ``show_output``, stream its log as it is written.
-
-        Returns ``get_details()``. Works from any process that holds the run. Unlike Azure ML,
-        which returns at Finalizing unless ``wait_post_processing``, this always waits for the
-        final status: a local run's post-processing (uploading ``outputs/``, stopping its
-        processes) is short, and only the final status says whether the run failed.
+    def clean(self) -> list[str]:
+        """Remove what the run left on its target: its folder ``<tmp>/runyard_runs/<run id>/``
+        (the working copy the script ran in, kept after a failure or with the setting
+        ``KEEP_WORKDIR_ENV``, and the supervisor's log); return the files removed. ``outputs/``
+        was uploaded when the script ended; the run's files, logs and metrics in the store stay.
 
         Raises:
-            ActivityFailedError: the run Failed (unless ``raise_on_error=False``).
+            RunStateError: the run has not ended (its script may still use the folder).
         """
-        out = file or sys.stdout
-        if show_output:
-            print(f"RunId: {self.id}", file=out)
-            print(f"\nStreaming {STD_LOG}\n{'=' * (len(STD_LOG) + 10)}\n", file=out)
-        offset = 0
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        keep_waiting = RUNNING_STATUSES | POST_PROCESSING_STATUSES
-        while True:
-            status = self._refresh().status
-            if show_output:
-                offset += self._print_log(offset, out, decoder)
-            if status not in keep_waiting:
-                break
-            time.sleep(POLL_SECONDS)
-        if show_output:
-            offset += self._print_log(offset, out, decoder)
-            print(f"\nExecution Summary\n=================\nRunId: {self.id}\n", file=out)
-        details = self.get_details()
-        if self._info.status is RunStatus.FAILED:
-            error = details.get("error", {})
-            if raise_on_error:
-                raise ActivityFailedError("Activity Failed:\n" + json.dumps(error, indent=4), error)
-            if show_output:
-                print(f"\nError:\n{json.dumps(error, indent=4)}\n", file=out)
-        return details
+        # The runners load with the first submit, not with ``import runyard``.
+        from runyard.runners.supervisor import run_folder
 
-    def _print_log(self, offset: int, out: IO[str], decoder: codecs.IncrementalDecoder) -> int:
-        data = self._store.read_log(self.id, STD_LOG, offset)
-        if data:
-            out.write(decoder.decode(data))
-            out.flush()
-        return len(data)
+        if not self._refresh().status.is_terminal:
+            raise RunStateError(
+                f"Run {self.id} is still {self._info.status.value}: clean() removes its working "
+                "copy once it has ended (wait_for_completion() first, or cancel() it)."
+            )
+        folder = run_folder(self.id)
+        removed = sorted(str(p) for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+        shutil.rmtree(folder, ignore_errors=True)
+        return removed

@@ -173,6 +173,16 @@ class Store(abc.ABC):
                 applied to another write).
         """
 
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Delete the experiment of id ``experiment_id``, which must have no run (deleted runs
+        count: they can be restored); its name is free again.
+
+        Raises:
+            ExperimentNotFoundError: there is no such experiment.
+            ExperimentNotEmptyError: it has runs; nothing changes.
+        """
+
     # -- runs ----------------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -13,7 +13,7 @@ from runyard.limits import check_experiment_name
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.control import Role
-from runyard.server.routes import RequestId, json, workspace_router
+from runyard.server.routes import RequestId, json, no_content, workspace_router
 from runyard.store import wire
 
 router = workspace_router("experiments")
@@ -72,6 +72,13 @@ def set_experiment_tags(name: str, body: schemas.ExperimentTagsBody, access: Wri
 def get_experiment_by_id(experiment_id: str, access: Reader) -> Response:
     """`Store.get_experiment_by_id`."""
     return json(wire.to_json(access.store.get_experiment_by_id(experiment_id)))
+
+
+@router.delete("/experiments/by-id/{experiment_id}", status_code=204)
+def delete_experiment(experiment_id: str, access: Writer) -> Response:
+    """`Store.delete_experiment`: only an experiment without runs (409 `ExperimentNotEmpty`)."""
+    access.store.delete_experiment(experiment_id)
+    return no_content()
 
 
 @router.post("/experiments/new", response_model=ExperimentInfo)

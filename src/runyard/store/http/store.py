@@ -372,6 +372,14 @@ class HttpStore(HttpModelVerbs):
         renamed = self._json("PUT", path, json={"name": new_name}, request_id=rid)
         return wire.experiment_from_json(renamed)
 
+    def delete_experiment(self, experiment_id: str) -> None:
+        def missing() -> RunyardError:
+            return ExperimentNotFoundError(f"No experiment has the id {experiment_id!r:.60}.")
+
+        path = "/experiments/by-id/" + _segment(experiment_id, missing)
+        # Sent once: a retry after the delete was applied would be answered "not found".
+        self._call("DELETE", path, retry=Retry.IF_NOT_SENT)
+
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(

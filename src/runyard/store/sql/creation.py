@@ -15,11 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from runyard.entities import ExperimentInfo, NewRun, RunInfo, new_run_change
-from runyard.errors import ExperimentExistsError, ExperimentNotFoundError, UserError
+from runyard.errors import (
+    ExperimentExistsError,
+    ExperimentNotEmptyError,
+    ExperimentNotFoundError,
+    UserError,
+)
 from runyard.limits import EXPERIMENT_ID_RE
 from runyard.store.sql import requests
 from runyard.store.sql.dialect import insert_ignoring_conflicts
@@ -159,6 +164,35 @@ def rename_experiment(
             "experiment first."
         ) from None
     return experiment_from_row(experiment_row(conn, new_name))
+
+
+def delete_experiment(conn: Connection, experiment_id: str) -> None:
+    """``Store.delete_experiment`` in ``conn``'s transaction.
+
+    Raises:
+        ExperimentNotFoundError: there is no such experiment.
+        ExperimentNotEmptyError: it has runs (deleted ones too).
+    """
+    row = experiment_by_id(conn, experiment_id)
+    count = conn.execute(
+        select(func.count()).select_from(runs).where(runs.c.experiment_pk == row.pk)
+    ).scalar_one()
+    if count:
+        raise ExperimentNotEmptyError(
+            f"Cannot delete experiment {row.name!r}: it has {count} run"
+            f"{'s' if count > 1 else ''} (deleted runs count: they can be restored). Only an "
+            "experiment without runs is deleted; archive() hides one that has runs."
+        )
+    # A run created meanwhile would have raised the counter: delete only if it did not move.
+    deleted = conn.execute(
+        experiments.delete().where(
+            experiments.c.pk == row.pk, experiments.c.run_counter == row.run_counter
+        )
+    ).rowcount
+    if not deleted:
+        raise ExperimentNotEmptyError(
+            f"Cannot delete experiment {row.name!r}: a run was just created in it."
+        )
 
 
 _RAISE_COUNTER = (

@@ -345,6 +345,10 @@ class SqlStore(SqlModelVerbs):
         with self._write() as conn:
             return creation.rename_experiment(conn, name, new_name, request_id)
 
+    def delete_experiment(self, experiment_id: str) -> None:
+        with self._write() as conn:
+            creation.delete_experiment(conn, experiment_id)
+
     # -- runs ----------------------------------------------------------------------------------
 
     def create_runs(

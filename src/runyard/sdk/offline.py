@@ -138,7 +138,7 @@ class OfflineRun:
         show_output: bool = False,
         wait_post_processing: bool = False,
         raise_on_error: bool = True,
-        **_: Any,
+        file: IO[str] | None = None,
     ) -> dict[str, Any]:
         """Returns ``get_details()`` at once: nothing runs elsewhere."""
         return self.get_details()

@@ -24,6 +24,7 @@ from runyard.errors import (
 from runyard.limits import (
     MAX_DESCRIPTION_LENGTH,
     check_count,
+    check_int64,
     check_key_values,
     check_text,
     normalize_artifact_path,
@@ -141,8 +142,7 @@ def model_root(files: Sequence[SnapshotFile]) -> str:
         if path != file.path:
             raise InvalidNameError(f"Model file path {file.path!r:.200} is not normalized.")
         checks.check_digest(file.digest)
-        if type(file.size) is not int or file.size < 0:
-            raise InvalidArgumentError(f"Model file {path!r:.200} has no valid size.")
+        check_int64("model file size", file.size, minimum=0)
         paths.append(path)
     if len(set(paths)) != len(paths):
         raise InvalidNameError("A model's file paths are each given once.")

@@ -11,6 +11,7 @@ def test_public_api_all_is_pinned() -> None:
         [
             "VERSION",
             "Experiment",
+            "Model",
             "Run",
             "RunConfiguration",
             "RunStatus",

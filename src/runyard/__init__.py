@@ -7,6 +7,7 @@ from runyard import errors
 from runyard._version import __version__
 from runyard.entities import RunStatus
 from runyard.sdk.experiment import Experiment
+from runyard.sdk.model import Model
 from runyard.sdk.run import Run
 from runyard.sdk.script_run_config import RunConfiguration, ScriptRunConfig
 from runyard.sdk.workspace import Workspace
@@ -16,6 +17,7 @@ VERSION = __version__
 __all__ = [
     "VERSION",
     "Experiment",
+    "Model",
     "Run",
     "RunConfiguration",
     "RunStatus",

@@ -709,3 +709,62 @@ def apply_stop(
 def _first_error(has_error: bool, error: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The error to keep: ``error`` if the run has none yet (the first error stands)."""
     return dict(error) if error is not None and not has_error else None
+
+
+# -- registered models (Azure ML's model registry; store/sql/registry.py) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewModelVersion:
+    """What ``Store.create_model_version`` needs: the files of a new version of model ``name``,
+    either named as blobs stored already (``files``: a local file or folder uploaded) or copied
+    from the artifacts of the run ``run_id`` under ``run_path`` (a file, or a folder's prefix).
+
+    Every file path starts with the model's root: the one file's name (``model.pkl``), or the
+    folder's name (``model/weights.bin``): what ``Model.download`` recreates.
+    """
+
+    name: str
+    files: Sequence[SnapshotFile] = ()
+    run_id: str | None = None
+    """The run that made the model (with ``run_path``: whose artifacts are copied)."""
+    run_path: str | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionInfo:
+    """A registered model version as the store holds it: its files (their bytes are blobs,
+    ``Store.open_blob``) never change. Times are POSIX seconds (UTC)."""
+
+    name: str
+    version: int
+    created_time: float
+    root: str
+    """The file name (a one-file model) or folder name every file path starts with."""
+    files: Sequence[SnapshotFile] = ()
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, str] = field(default_factory=dict)
+    run_id: str | None = None
+    experiment_name: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Azure's model id, ``name:version``."""
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionQuery:
+    """A listing of registered model versions, by name then newest version first; every
+    filter given is ANDed (tag and property filters as ``RunQuery``'s)."""
+
+    name: str | None = None
+    tags: Sequence[TagFilter] = ()
+    properties: Sequence[TagFilter] = ()
+    run_id: str | None = None
+    latest: bool = False
+    """Only the latest version of each name (of those matching the other filters)."""

@@ -29,7 +29,10 @@
     │   ├── MetricNotFoundError
     │   ├── ArtifactNotFoundError
     │   ├── LoggedModelNotFoundError
-    │   └── SnapshotNotFoundError
+    │   ├── SnapshotNotFoundError
+    │   ├── RegisteredModelNotFoundError   a registered model (version) that does not exist
+    │   └── ModelPathNotFoundError         register_model's model_path names none of the
+    │                                      run's artifacts (Azure's ModelPathNotFoundException)
     ├── ActivityFailedError           500  wait_for_completion() on a run that failed
     ├── MissingExtraError             500  an optional dependency is not installed
     ├── JournalCorruptError           500  a journal record does not check out
@@ -79,10 +82,12 @@ __all__ = [
     "MetricValueError",
     "MetricWriteError",
     "MissingExtraError",
+    "ModelPathNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PropertyConflictError",
+    "RegisteredModelNotFoundError",
     "RequestTimeoutError",
     "RunAlreadyEndedWarning",
     "RunEnvironmentError",
@@ -314,6 +319,19 @@ class LoggedModelNotFoundError(NotFoundError):
 
 class SnapshotNotFoundError(NotFoundError):
     code = "SnapshotNotFound"
+
+
+class RegisteredModelNotFoundError(NotFoundError):
+    """No registered model of that name, or no such version of it."""
+
+    code = "RegisteredModelNotFound"
+
+
+class ModelPathNotFoundError(NotFoundError):
+    """``run.register_model``'s ``model_path`` is neither an artifact of the run nor the folder
+    of any (Azure's ``ModelPathNotFoundException``); nothing was registered."""
+
+    code = "ModelPathNotFound"
 
 
 class ActivityFailedError(RunyardError):

@@ -359,6 +359,7 @@ def routes(seeded: Seeded) -> list[Route]:
             {"snapshot_id": "snap"},
         ),
         *_model_routes(),
+        *_registry_routes(seeded.digest),
         Route("GET", "/api/v1/workspaces", False),
         Route("POST", "/api/v1/workspaces", True, body={"name": f"w{uuid.uuid4().hex[:8]}"}),
         Route("GET", "/api/v1/workspaces/{workspace}", False),
@@ -469,6 +470,51 @@ def _model_routes() -> list[Route]:
         Route(
             "POST", "/api/v1/workspaces/{workspace}/runs/io/query", False, body={"run_ids": ["r"]}
         ),
+    ]
+
+
+def _registry_routes(digest: str) -> list[Route]:
+    """The routes of registered models (``seeded``: version 1 of run ``r``, its file the blob
+    ``digest``)."""
+    version = "/api/v1/workspaces/{workspace}/registered-models/{name}/versions/{version}"
+    seeded = {"name": "seeded", "version": "1"}
+    return [
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/registered-models/versions",
+            True,
+            body={
+                "model": {
+                    "name": "new",
+                    "files": [{"path": "model.bin", "digest": digest, "size": 4}],
+                    "description": "d",
+                    "tags": {"k": "v"},
+                    "properties": {"p": "v"},
+                }
+            },
+        ),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/registered-models/versions/search",
+            False,
+            body={
+                "name": "seeded",
+                "tags": [{"key": "k", "value": "v", "match_value": True}],
+                "properties": [],
+                "run_id": "r",
+                "latest": True,
+            },
+        ),
+        Route(
+            "GET",
+            "/api/v1/workspaces/{workspace}/registered-models/{name}/latest",
+            False,
+            {"name": "seeded"},
+        ),
+        Route("GET", version, False, seeded),
+        Route("PATCH", version + "/tags", True, seeded, body={"tags": {"k": "v"}, "remove": []}),
+        Route("PATCH", version + "/properties", True, seeded, body={"properties": {"p": "v"}}),
+        Route("DELETE", version, True, seeded),
     ]
 
 

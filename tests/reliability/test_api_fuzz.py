@@ -8,6 +8,8 @@ at ones that exist 7 times out of 8, so that requests get past the 404s into the
 
 from __future__ import annotations
 
+import hashlib
+import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from runyard.entities import NewLoggedModel, NewRun
+from runyard.entities import NewLoggedModel, NewModelVersion, NewRun, SnapshotFile
 from runyard.store.http.store import HttpStore
 from tests.server.process import ServerProcess, start, start_on_postgres
 
@@ -50,13 +52,22 @@ def target(
         store = HttpStore(workspace.uri, token=workspace.writer)
         store.create_runs([NewRun("r", "exp"), NewRun("child", "exp", parent_run_id="r")])
         store.create_logged_model(NewLoggedModel("m-1", "r", "model"))
+        store.put_blob(hashlib.sha256(b"w").hexdigest(), io.BytesIO(b"w"))
+        model_file = SnapshotFile("model.bin", hashlib.sha256(b"w").hexdigest(), 1)
+        store.create_model_version(NewModelVersion("exp", files=[model_file]))
         store.close()
         yield Target(server, workspace.name)
     finally:
         server.stop()
 
 
-_EXISTING = {"workspace": None, "run_id": "r", "name": "exp", "model_id": "m-1"}
+_EXISTING: dict[str, Any] = {
+    "workspace": None,
+    "run_id": "r",
+    "name": "exp",  # an experiment's and a registered model's
+    "model_id": "m-1",
+    "version": 1,
+}
 
 
 def _fuzz(operation: Any, target: Target) -> None:

@@ -32,6 +32,7 @@ from runyard.entities import (
     MetricChunk,
     MetricKind,
     NewLoggedModel,
+    NewModelVersion,
     NewRun,
     RunStatus,
     SnapshotFile,
@@ -92,6 +93,8 @@ class Server:
             store.put_blob(sha256(b"data"), handle)
         store.create_snapshot("snap", [SnapshotFile("src/a.py", sha256(b"data"), 4)])
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"kept": "yes"}))
+        model_file = SnapshotFile("model.bin", sha256(b"data"), 4)
+        store.create_model_version(NewModelVersion("seeded", files=[model_file], run_id="r"))
         info, _ = self.app.state.runyard.control.create_token(name, Role.READER, "victim")
         return Seeded(name, sha256(b"data"), info.token_id)
 

@@ -16,7 +16,9 @@ from runyard.entities import (
     LoggedModelQuery,
     MetricChunk,
     MetricKind,
+    ModelVersionQuery,
     NewLoggedModel,
+    NewModelVersion,
     NewRun,
     RunLifecycle,
     RunQuery,
@@ -67,6 +69,11 @@ class Route:
         for value, name in [
             ("/runs/r", "/runs/{run_id}"),
             ("/runs/q", "/runs/{run_id}"),
+            (
+                "/registered-models/seeded/versions/1",
+                "/registered-models/{name}/versions/{version}",
+            ),
+            ("/registered-models/seeded/latest", "/registered-models/{name}/latest"),
             ("/logged-models/m-seed", "/logged-models/{model_id}"),
             ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
@@ -103,6 +110,9 @@ READS = [
     Route("logged models", "GET", "/logged-models/m-seed", Role.READER),
     Route("logged models", "POST", "/logged-models/search", Role.READER, json={}),
     Route("logged models", "POST", "/runs/io/query", Role.READER, json={"run_ids": ["r"]}),
+    Route("registered models", "GET", "/registered-models/seeded/latest", Role.READER),
+    Route("registered models", "GET", "/registered-models/seeded/versions/1", Role.READER),
+    Route("registered models", "POST", "/registered-models/versions/search", Role.READER, json={}),
 ]
 MODEL_WRITES = [
     Route(
@@ -156,6 +166,33 @@ MODEL_WRITES = [
         json={"outputs": [{"model_id": "m-seed", "step": 1}]},
     ),
     Route("logged models", "DELETE", "/logged-models/m-seed", Role.WRITER),
+    Route(
+        "registered models",
+        "POST",
+        "/registered-models/versions",
+        Role.WRITER,
+        json={
+            "model": {
+                "name": "new",
+                "files": [{"path": "model.bin", "digest": sha256(SEEDED_BLOB), "size": 11}],
+            }
+        },
+    ),
+    Route(
+        "registered models",
+        "PATCH",
+        "/registered-models/seeded/versions/1/tags",
+        Role.WRITER,
+        json={"tags": {"k": "v"}},
+    ),
+    Route(
+        "registered models",
+        "PATCH",
+        "/registered-models/seeded/versions/1/properties",
+        Role.WRITER,
+        json={"properties": {"p": "v"}},
+    ),
+    Route("registered models", "DELETE", "/registered-models/seeded/versions/1", Role.WRITER),
 ]
 WRITES = [
     Route("experiments", "POST", "/experiments", Role.WRITER, json={"name": "brand-new"}),
@@ -258,6 +295,8 @@ def seed(workspace: Workspace) -> None:
         store.create_snapshot("snap", [SnapshotFile("a", sha256(SEEDED_BLOB), 11)])
         store.create_experiment("fixed", experiment_id="fixed-id")
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"seeded": "yes"}))
+        seeded_file = SnapshotFile("model.bin", sha256(SEEDED_BLOB), 11)
+        store.create_model_version(NewModelVersion("seeded", files=[seeded_file], run_id="r"))
     finally:
         store.close()
 
@@ -285,6 +324,7 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "workspaces": control.list_workspaces(),
             "models": store.search_logged_models(LoggedModelQuery(include_deleted=True)).models,
             "io": store.get_run_io(ids),
+            "registry": store.search_model_versions(ModelVersionQuery()),
         }
     finally:
         store.close()

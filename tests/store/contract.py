@@ -62,6 +62,7 @@ from tests.store.contract_experiments import ExperimentContract
 from tests.store.contract_input import InputContract
 from tests.store.contract_metrics import MetricSummaryContract
 from tests.store.contract_models import ModelContract
+from tests.store.contract_registry import RegistryContract
 from tests.store.contract_search import SearchContract
 from tests.store.sql_workers import SqlTarget
 from tests.store.uploads import MiB, leftovers, sql_spec, upload_worker
@@ -166,6 +167,7 @@ class StoreContract(
     ExperimentContract,
     ModelContract,
     MetricSummaryContract,
+    RegistryContract,
 ):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 

@@ -15,6 +15,7 @@ from runyard._version import __version__
 from runyard.cli._context import CliError, CliState
 from runyard.cli.db import db
 from runyard.cli.experiments import experiments
+from runyard.cli.models import models
 from runyard.cli.runs import runs
 from runyard.cli.server import server
 from runyard.cli.submit import submit
@@ -60,6 +61,7 @@ def main(ctx: click.Context, workspace_path: Path | None) -> None:
 
 main.add_command(db)
 main.add_command(experiments)
+main.add_command(models)
 main.add_command(runs)
 main.add_command(server)
 main.add_command(submit)

@@ -59,6 +59,7 @@ from runyard.sdk.tee import OutputTee
 
 if TYPE_CHECKING:
     from runyard.sdk.experiment import Experiment
+    from runyard.sdk.model import Model
     from runyard.sdk.workspace import Workspace
 
 OUTPUTS = "outputs"
@@ -858,6 +859,36 @@ class Run:
             )
         folder = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="runyard-"))
         return str(snapshot.write_zip(self._store, snapshot_id, folder / f"{snapshot_id}.zip"))
+
+    # -- registered models (logic: sdk/model.py) ------------------------------------------------
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        **_: Any,
+    ) -> Model:
+        """Register the run's artifact ``model_path`` (a file, or a folder's prefix; default:
+        the model name) as the next version of ``model_name``; return the ``Model``. Files of
+        ``./outputs`` not uploaded yet are uploaded first.
+
+        Raises:
+            ModelPathNotFoundError: the run has no artifact at or under ``model_path``.
+            InvalidNameError: the name breaks Azure's rule for model names.
+        """
+        from runyard.sdk.model import register_from_run  # it imports this module
+
+        self._upload_outputs()
+        return register_from_run(self, model_name, model_path, tags, properties, description)
+
+    def get_models(self) -> list[Model]:
+        """The registered model versions this run made (``Model.list(ws, run_id=run.id)``)."""
+        from runyard.sdk.model import Model  # it imports this module
+
+        return Model.list(self._experiment.workspace, run_id=self.id)
 
     # -- display -------------------------------------------------------------------------------
 

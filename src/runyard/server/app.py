@@ -32,6 +32,7 @@ from runyard.server.routes import (
     logs,
     metrics,
     models,
+    registry,
     runs,
     snapshots,
     supervision,
@@ -90,6 +91,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     for module in (experiments, runs, supervision, metrics, logs, artifacts, snapshots, admin):
         app.include_router(module.router)
     app.include_router(models.router)
+    app.include_router(registry.router)
     install_ui(app)
 
     @app.get("/healthz", tags=["health"])

@@ -37,7 +37,10 @@ from runyard.entities import (
     MetricKind,
     ModelMetric,
     ModelOutput,
+    ModelVersionInfo,
+    ModelVersionQuery,
     NewLoggedModel,
+    NewModelVersion,
     NewRun,
     RunInfo,
     RunIO,
@@ -343,6 +346,28 @@ class RunOutputsBody(BaseModel):
 
 class RunIOBody(BaseModel):
     runs: dict[str, RunIO]
+
+
+# -- registered models -----------------------------------------------------------------------------
+
+StrictModelVersionQuery = Annotated[ModelVersionQuery, strict_json(ModelVersionQuery)]
+
+
+class NewModelVersionBody(BaseModel):
+    model: Annotated[NewModelVersion, strict_json(NewModelVersion)]
+
+
+class ModelVersionList(BaseModel):
+    versions: list[ModelVersionInfo]
+
+
+class ModelVersionTagsBody(BaseModel):
+    tags: dict[str, str] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+class ModelVersionPropertiesBody(BaseModel):
+    properties: dict[str, str]
 
 
 # -- workspaces and tokens -------------------------------------------------------------------------

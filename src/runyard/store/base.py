@@ -32,7 +32,10 @@ from runyard.entities import (
     MetricSeries,
     ModelMetric,
     ModelOutput,
+    ModelVersionInfo,
+    ModelVersionQuery,
     NewLoggedModel,
+    NewModelVersion,
     NewRun,
     RunInfo,
     RunIO,
@@ -524,6 +527,92 @@ class Store(abc.ABC):
 
         Raises:
             RunNotFoundError: a run id names no run.
+        """
+
+    # -- registered models (Azure ML's model registry) -----------------------------------------
+    # A model name has versions counted from 1. A version's files are blobs (``open_blob``) named
+    # by a manifest that never changes: they are copies, so that a version outlives its run.
+
+    @abc.abstractmethod
+    def create_model_version(
+        self, model: NewModelVersion, *, request_id: str | None = None
+    ) -> ModelVersionInfo:
+        """Register the next version of ``model.name`` (1 for a new name) and return it.
+
+        Of concurrent registrations of one name, each gets its own version. A version's
+        number is never given again, not even after it is deleted. The files are either
+        ``model.files``, blobs stored already (``put_blob``), or the artifacts of the run
+        ``model.run_id`` under ``model.run_path``: an artifact (a one-file model named by its
+        file name) or a folder of them (named by the folder's name), whose bytes are copied
+        into blobs.
+
+        Args:
+            request_id: a request id the store has applied already is ignored, so a retried
+                request is applied exactly once: the version that request created is
+                returned (as it is now).
+
+        Raises:
+            InvalidNameError: the name breaks Azure's rule (1 to 255 letters, digits, '-', '_',
+                '.', starting with a letter or digit), or a file path is not relative.
+            InvalidArgumentError: not exactly one of files and run path is given.
+            LimitExceededError: a tag, property or the description is too long, or too many.
+            RunNotFoundError: the run does not exist.
+            ModelPathNotFoundError: the run has no artifact at or under ``run_path``.
+            UserError: a file's blob is not stored (put_blob it, then register again), or the
+                request id is not 1 to 128 printable ASCII characters.
+            Nothing is registered then.
+        """
+
+    @abc.abstractmethod
+    def get_model_version(self, name: str, version: int | None = None) -> ModelVersionInfo:
+        """The version ``version`` of the model ``name``; its latest one when None.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such model or version.
+            InvalidNameError, InvalidArgumentError: the name or version is malformed.
+        """
+
+    @abc.abstractmethod
+    def search_model_versions(self, query: ModelVersionQuery) -> list[ModelVersionInfo]:
+        """The versions ``query`` asks for, by name, then newest version first.
+
+        Raises:
+            InvalidNameError, InvalidArgumentError: a filter is malformed.
+        """
+
+    @abc.abstractmethod
+    def set_model_version_tags(
+        self, name: str, version: int, tags: Mapping[str, str], remove: Iterable[str] = ()
+    ) -> ModelVersionInfo:
+        """Merge ``tags`` into the version's tags, then drop the keys in ``remove`` (missing
+        keys are ignored); return the version as it now is.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such version.
+            InvalidNameError, LimitExceededError: a tag breaks its rules, or the version would
+                hold more than 1,000 tags. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def add_model_version_properties(
+        self, name: str, version: int, properties: Mapping[str, str]
+    ) -> ModelVersionInfo:
+        """Add properties, immutable once set (a key that exists with the same value is
+        accepted); return the version as it now is.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such version.
+            PropertyConflictError: a key exists with another value; nothing is written.
+            InvalidNameError, LimitExceededError: a property breaks its rules, or too many.
+        """
+
+    @abc.abstractmethod
+    def delete_model_version(self, name: str, version: int) -> None:
+        """Delete the version with its files: the blobs that no other version and no snapshot
+        names are removed. The model's other versions keep their numbers.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such version.
         """
 
     # -- metrics -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from runyard.entities import (
     MetricSeries,
     ModelMetric,
     ModelOutput,
+    ModelVersionInfo,
     NewRun,
     RunInfo,
     RunIO,
@@ -157,6 +158,12 @@ def logged_model_page_to_json(page: LoggedModelPage) -> dict[str, Any]:
 def logged_model_page_from_json(data: Mapping[str, Any]) -> LoggedModelPage:
     models = [logged_model_from_json(m) for m in data["models"]]
     return LoggedModelPage(models, data.get("next_page_token"))
+
+
+def model_version_from_json(data: Mapping[str, Any]) -> ModelVersionInfo:
+    fields = _fields(ModelVersionInfo, data)
+    fields["files"] = tuple(snapshot_file_from_json(f) for f in fields.get("files") or ())
+    return ModelVersionInfo(**fields)
 
 
 def run_io_from_json(data: Mapping[str, Any]) -> RunIO:

@@ -81,6 +81,7 @@ from runyard.store.http.journal import Journal
 from runyard.store.http.models import HttpModelVerbs
 from runyard.store.http.offline import KnownRuns, Offline
 from runyard.store.http.records import Record, ReplayReport
+from runyard.store.http.registry import HttpRegistryVerbs
 
 JOURNALED_VERBS = frozenset(
     {
@@ -101,7 +102,7 @@ _RETURNS_RUN = frozenset({"set_run_status", "update_run", "request_stop"})
 _open_stores: weakref.WeakSet[HttpStore] = weakref.WeakSet()
 
 
-class HttpStore(HttpModelVerbs):
+class HttpStore(HttpModelVerbs, HttpRegistryVerbs):
     """A Store on a tracking server's workspace, at ``base_url`` (the tracking URI).
 
     Args:

@@ -303,3 +303,62 @@ run_models = Table(
     CheckConstraint(_in("role", [r.value for r in ModelRole]), name="role"),
 )
 """The logged models a run used (role ``input``) and made (``output``, at ``step``)."""
+
+
+# -- registered models (Azure ML's model registry; store/sql/registry.py) -----------------------
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("version_counter", Integer, nullable=False, server_default="0"),
+    Column("created_time", Float, nullable=False),
+)
+"""A model name; ``version_counter`` is its last version given (never given again)."""
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_time", Float, nullable=False),
+    Column("root", String(1024), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("request_id", String(128), nullable=True, unique=True),
+    UniqueConstraint("model_pk", "version"),
+    Index(None, "run_pk"),
+)
+"""A version of a registered model: ``run_pk`` the run that made it (when known),
+``request_id`` the request that registered it (a retried one returns it)."""
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+model_version_properties = Table(
+    "model_version_properties",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+model_version_files = Table(
+    "model_version_files",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+"""A version's files: their bytes are the blobs ``digest`` (``blobs``), shared, never changed."""

@@ -884,7 +884,7 @@ class Run:
         self._upload_outputs()
         return register_from_run(self, model_name, model_path, tags, properties, description)
 
-    def get_models(self) -> list[Model]:
+    def get_models(self) -> builtins.list[Model]:
         """The registered model versions this run made (``Model.list(ws, run_id=run.id)``)."""
         from runyard.sdk.model import Model  # it imports this module
 

@@ -48,8 +48,12 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 # Starts the services the tests use (PostgreSQL, an S3 server), runs pytest, stops them.
+# Two pytest workers (pytest-xdist), a test file each at a time (its module-scoped servers stay
+# one per file): most tests wait on subprocesses, servers and the browser, so two workers
+# halve the wall time on two cores. `make pytest PYTEST_ARGS=` runs them one at a time.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 pytest: $(VENV)/.installed-dev
-	PYTEST=$(BIN)/pytest scripts/run-tests.sh
+	PYTEST=$(BIN)/pytest scripts/run-tests.sh $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

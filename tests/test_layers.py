@@ -18,6 +18,7 @@ FOUNDATION = {"errors"}
 ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "errors": set(),
+    "exceptions": FOUNDATION,  # Azure ML v1's exception names for runyard's errors
     "settings": FOUNDATION,
     "entities": FOUNDATION,
     "limits": FOUNDATION,

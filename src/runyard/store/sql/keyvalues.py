@@ -6,7 +6,7 @@ often several times, and building a statement costs more than SQLite takes to ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Connection, bindparam, delete, select
 
@@ -39,6 +39,24 @@ def set_tags(conn: Connection, pk: int, tags: Mapping[str, str | None]) -> None:
     conn.execute(_INSERT_TAGS, [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
 
 
+def immutable_additions(
+    stored: Mapping[str, str],
+    given: Mapping[str, str],
+    conflict: Callable[[str, str, str], str],
+) -> dict[str, str]:
+    """The items of ``given`` that ``stored`` lacks: add-only key-values (run properties, model
+    properties, logged models' params) take a key again only with the same value.
+
+    Raises:
+        PropertyConflictError: a key of ``stored`` given another value; its message is
+            ``conflict(key, stored value, given value)``.
+    """
+    for key, value in given.items():
+        if key in stored and stored[key] != value:
+            raise PropertyConflictError(conflict(key, stored[key], value))
+    return {k: v for k, v in given.items() if k not in stored}
+
+
 def add_properties(conn: Connection, pk: int, properties: Mapping[str, str]) -> None:
     """Add ``properties`` to the run ``pk`` (its row locked by the caller).
 
@@ -47,14 +65,15 @@ def add_properties(conn: Connection, pk: int, properties: Mapping[str, str]) -> 
         LimitExceededError: the run would hold more than ``MAX_PROPERTIES_PER_RUN``.
     """
     stored: dict[str, str] = {k: v for k, v in conn.execute(_PROPERTIES, {"b_pk": pk})}
-    for key, value in properties.items():
-        if key in stored and stored[key] != value:
-            raise PropertyConflictError(
-                f"Property {key!r} is already {stored[key]!r} and cannot be changed to "
-                f"{value!r}: properties are immutable once set. Use a tag "
-                f"(run.tag({key!r}, {value!r})) for values that change."
-            )
-    new = {k: v for k, v in properties.items() if k not in stored}
+    new = immutable_additions(
+        stored,
+        properties,
+        lambda key, old, value: (
+            f"Property {key!r} is already {old!r} and cannot be changed to {value!r}: "
+            f"properties are immutable once set. Use a tag (run.tag({key!r}, {value!r})) for "
+            "values that change."
+        ),
+    )
     check_count("property", len(stored) + len(new), MAX_PROPERTIES_PER_RUN)
     if new:
         conn.execute(

@@ -38,7 +38,6 @@ from runyard.errors import (
     InvalidArgumentError,
     LoggedModelExistsError,
     LoggedModelNotFoundError,
-    PropertyConflictError,
     RunNotFoundError,
     UserError,
 )
@@ -55,6 +54,7 @@ from runyard.store import base, checks
 from runyard.store.sql import model_rows as rows
 from runyard.store.sql import requests
 from runyard.store.sql.dialect import for_update
+from runyard.store.sql.keyvalues import immutable_additions
 from runyard.store.sql.schema import (
     ModelRole,
     experiments,
@@ -337,14 +337,15 @@ class SqlModelVerbs(base.Store):
                     )
                 ).all()
             )
-            for key, value in params.items():
-                if key in stored and stored[key] != value:
-                    raise PropertyConflictError(
-                        f"Param {key!r} of logged model {model_id!r} is already "
-                        f"{stored[key]!r:.200} and cannot be changed to {value!r:.200}: params "
-                        "are immutable once set. Use a tag for values that change."
-                    )
-            new = {k: v for k, v in params.items() if k not in stored}
+            new = immutable_additions(
+                stored,
+                params,
+                lambda key, old, value: (
+                    f"Param {key!r} of logged model {model_id!r} is already {old!r:.200} and "
+                    f"cannot be changed to {value!r:.200}: params are immutable once set. Use a "
+                    "tag for values that change."
+                ),
+            )
             if len(stored) + len(new) > MAX_MODEL_PARAMS:
                 rows.raise_too_many("param", len(stored) + len(new), MAX_MODEL_PARAMS)
             if new:

@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, select, update
 
 from runyard.entities import ModelVersionInfo, ModelVersionQuery, NewModelVersion, SnapshotFile
-from runyard.errors import ModelPathNotFoundError, PropertyConflictError, UserError
+from runyard.errors import ModelPathNotFoundError, UserError
 from runyard.limits import check_count, normalize_artifact_path
 from runyard.store import base, checks
 from runyard.store import registry as rules
 from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import requests
 from runyard.store.sql.dialect import for_update, insert_ignoring_conflicts
+from runyard.store.sql.keyvalues import immutable_additions
 from runyard.store.sql.schema import (
     blobs,
     experiments,
@@ -340,14 +341,15 @@ class SqlRegistryVerbs(base.Store):
                     select(table.c.key, table.c.value).where(table.c.version_pk == pk)
                 ).all()
             )
-            for key, value in properties.items():
-                if key in stored and stored[key] != value:
-                    raise PropertyConflictError(
-                        f"Property {key!r:.200} of model {name}:{version} is already "
-                        f"{stored[key]!r:.200} and cannot be changed to {value!r:.200}: "
-                        "properties are immutable once set. Use a tag for values that change."
-                    )
-            new = {k: v for k, v in properties.items() if k not in stored}
+            new = immutable_additions(
+                stored,
+                properties,
+                lambda key, old, value: (
+                    f"Property {key!r:.200} of model {name}:{version} is already {old!r:.200} "
+                    f"and cannot be changed to {value!r:.200}: properties are immutable once "
+                    "set. Use a tag for values that change."
+                ),
+            )
             check_count(
                 "model property", len(stored) + len(new), rules.MAX_MODEL_VERSION_PROPERTIES
             )

@@ -142,6 +142,7 @@ def test_offline_run_uploads_print_what_would_be_uploaded(
         "register model churn from outputs/model.pkl\n",
     )
     assert run.get_file_names() == []
+    assert run.get_models() == []
     assert run.download_files() == []
     with pytest.raises(ArtifactNotFoundError):
         run.download_file("model.pkl")

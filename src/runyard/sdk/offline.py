@@ -10,9 +10,10 @@ directly never fails on a call that works in a submitted run. What it answers to
   ``fail`` or ``cancel`` is called (they print nothing else, but ``fail``);
 - the tags, properties, display name and description set on it are kept in memory, as read back
   by ``get_tags``, ``get_properties``, ``tags``, ``properties``;
-- metrics, files, logs, children found by search: none (``get_metrics()`` is ``{}``,
-  ``get_file_names()`` is ``[]``, ``get_children()`` yields nothing); ``get_metric_history``,
-  ``download_file`` and ``restore_snapshot`` raise the runyard "not found" error for them;
+- metrics, files, logs, children, models found by search: none (``get_metrics()`` is ``{}``,
+  ``get_file_names()`` and ``get_models()`` are ``[]``, ``get_children()`` yields nothing);
+  ``get_metric_history``, ``download_file`` and ``restore_snapshot`` raise the runyard "not
+  found" error for them;
 - ``wait_for_completion`` returns ``get_details()`` at once; ``submit_child`` raises
   ``RunEnvironmentError`` (an offline run has no workspace to submit to).
 """
@@ -39,6 +40,7 @@ from runyard.sdk.run import Run
 
 if TYPE_CHECKING:
     from runyard.sdk.experiment import Experiment
+    from runyard.sdk.model import Model
     from runyard.sdk.workspace import Workspace
 
 _NOTHING = "an offline run (Run.get_context() outside a submitted run) stores nothing"
@@ -354,6 +356,10 @@ class OfflineRun:
         **_: Any,
     ) -> None:
         print(f"Attempted to register model {model_name} from {model_path or model_name}")
+
+    def get_models(self) -> builtins.list[Model]:
+        """None: an offline run registers no model."""
+        return []
 
     # -- snapshots -----------------------------------------------------------------------------
 

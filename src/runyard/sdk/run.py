@@ -1,4 +1,11 @@
-"""Run: one execution of training code, with its status, metrics, tags, properties and files."""
+"""Run: one execution of training code, with its status, metrics, tags, properties and files.
+
+This module is the core of a run: attaching to one (``Run.__new__``, ``run_from_info``,
+``iterate_runs``), creating runs, its identity, status and lifecycle (start, complete, fail,
+cancel, the with-block), deleting. Its other calls come from one base class per concern:
+``TagCalls`` (sdk/run_tags.py), ``MetricCalls`` (sdk/run_metrics.py), ``FileCalls``
+(sdk/run_files.py: artifacts and snapshots) and ``ChildCalls`` (sdk/run_children.py).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,10 @@ import builtins
 import dataclasses
 import getpass
 import os
-import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -18,43 +24,18 @@ from typing import IO, TYPE_CHECKING, Any
 from runyard.capture import snapshot
 from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
-from runyard.entities import (
-    BATCH_CHILD_TAG,
-    COMPUTE_TARGET_PROPERTY,
-    ArtifactInfo,
-    MetricHistory,
-    MetricKind,
-    NewRun,
-    RunInfo,
-    RunLifecycle,
-    RunQuery,
-    RunStatus,
-    RunType,
-)
-from runyard.errors import (
-    InvalidArgumentError,
-    LimitExceededError,
-    MetricNotFoundError,
-    RunAlreadyEndedWarning,
-    RunNotFoundError,
-    SnapshotError,
-    SnapshotNotFoundError,
-    UserError,
-)
-from runyard.limits import MAX_CHILDREN_PER_CALL
+from runyard.entities import COMPUTE_TARGET_PROPERTY, NewRun, RunInfo, RunQuery, RunStatus, RunType
+from runyard.errors import RunAlreadyEndedWarning, RunNotFoundError
 from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk import lifetime, waiting
 from runyard.sdk.details import run_details
 from runyard.sdk.files import RunFiles
-from runyard.sdk.filters import (
-    as_str,
-    checked_query,
-    key_filters,
-    parse_status,
-    tag_values,
-    with_lifecycle,
-)
-from runyard.sdk.metrics import MetricLogger, shape_metrics
+from runyard.sdk.filters import tag_values
+from runyard.sdk.metrics import MetricLogger
+from runyard.sdk.run_children import ChildCalls, ChildSpec
+from runyard.sdk.run_files import FileCalls
+from runyard.sdk.run_metrics import MetricCalls
+from runyard.sdk.run_tags import TagCalls
 from runyard.sdk.tee import OutputTee
 
 if TYPE_CHECKING:
@@ -63,8 +44,6 @@ if TYPE_CHECKING:
     from runyard.sdk.workspace import Workspace
 
 OUTPUTS = "outputs"
-ChildSpec = tuple[str | None, str | None, dict[str, str | None]]
-"""(run id, display name, tags) of a child to create."""
 
 
 def _user() -> str | None:
@@ -110,7 +89,7 @@ def iterate_runs(
             return
 
 
-class Run:
+class Run(TagCalls, MetricCalls, FileCalls, ChildCalls):
     """A run of an experiment.
 
     ``experiment.start_logging()`` starts one; ``Run(experiment, run_id)`` or
@@ -211,12 +190,6 @@ class Run:
 
         return get_context(allow_offline)
 
-    def submit_child(
-        self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> Run:
-        """Submit a script as a child of this run (see ``Experiment.submit``)."""
-        return self._experiment.submit(config, tags=tags, _parent_run_id=self.id, **kwargs)
-
     @classmethod
     def _start_logging(
         cls,
@@ -253,6 +226,45 @@ class Run:
         run = cls(experiment, info.run_id, outputs=outputs_dir, _info=info, _new=True)
         lifetime.adopt(run, heartbeaten=True)
         return run
+
+    def _create_children(
+        self, specs: builtins.list[ChildSpec], outputs: str | None
+    ) -> builtins.list[Run]:
+        """Create and start children of this run in one store transaction (``child_run`` and
+        ``create_children`` of ChildCalls check their arguments, then call this)."""
+        lifetime.prepare(self._experiment.workspace)
+        news = [
+            NewRun(
+                run_id=run_id or str(uuid.uuid4()),
+                experiment_name=self._experiment.name,
+                parent_run_id=self.id,
+                status=RunStatus.RUNNING,
+                display_name=name,
+                target=self._info.target,
+                tags=tags,
+                submitted_by=self._info.submitted_by,
+            )
+            for run_id, name, tags in specs
+        ]
+        infos = self._store.create_runs(news, heartbeat=True)
+        children = []
+        for info in infos:
+            child = Run(
+                self._experiment,
+                info.run_id,
+                outputs=str(_outputs_dir(outputs)) if outputs else None,
+                _info=info,
+                _new=True,
+            )
+            child._parent = self
+            lifetime.adopt(child, heartbeaten=True)
+            children.append(child)
+        return children
+
+    def _runs(self, query: RunQuery) -> Iterator[Run]:
+        """The stored runs matching ``query``, as Run objects of this run's experiment (how
+        ``get_children`` reads them)."""
+        return iterate_runs(self._experiment.workspace, query, self._experiment)
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -516,350 +528,6 @@ class Run:
         """
         self._info = self._store.set_run_deleted(self.id, False)
 
-    # -- children ------------------------------------------------------------------------------
-
-    def child_run(
-        self, name: str | None = None, run_id: str | None = None, outputs: str | None = None
-    ) -> Run:
-        """Create and start a child run (no outputs folder unless ``outputs`` is given)."""
-        return self._create_children([(run_id, name, {})], outputs)[0]
-
-    def create_children(
-        self,
-        count: int | None = None,
-        tag_key: str | None = None,
-        tag_values: Iterable[Any] | None = None,
-    ) -> builtins.list[Run]:
-        """Create up to 100 started children in one store transaction.
-
-        With ``count``, child i is tagged ``azureml.batch_child_number=i``; with ``tag_key`` and
-        ``tag_values``, one child per value, tagged ``tag_key=value``.
-
-        Raises:
-            UserError: neither or both forms given, or more than 100 children.
-        """
-        if count is None and tag_key is None and tag_values is None:
-            raise UserError("Either count or tag_key and tag_values must be set")
-        if count is not None and (tag_key is not None or tag_values is not None):
-            raise UserError("count can not be set when tag_key and tag_values are set")
-        if count is None and tag_values is None:
-            raise UserError("tag_values must be set when tag_key is set")
-        if count is None and tag_key is None:
-            raise UserError("tag_key must be set when tag_values is set")
-        if count is not None:
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise InvalidArgumentError(f"count must be a non-negative integer, got {count!r}.")
-            specs: builtins.list[ChildSpec] = [
-                (None, None, {BATCH_CHILD_TAG: str(i)}) for i in range(count)
-            ]
-        else:
-            assert tag_key is not None and tag_values is not None
-            specs = [(None, None, {tag_key: as_str("tag", tag_key, v)}) for v in list(tag_values)]
-        if len(specs) > MAX_CHILDREN_PER_CALL:
-            raise LimitExceededError("create_children can not create more than 100 runs")
-        return self._create_children(specs, None)
-
-    def _create_children(
-        self, specs: builtins.list[ChildSpec], outputs: str | None
-    ) -> builtins.list[Run]:
-        lifetime.prepare(self._experiment.workspace)
-        news = [
-            NewRun(
-                run_id=run_id or str(uuid.uuid4()),
-                experiment_name=self._experiment.name,
-                parent_run_id=self.id,
-                status=RunStatus.RUNNING,
-                display_name=name,
-                target=self._info.target,
-                tags=tags,
-                submitted_by=self._info.submitted_by,
-            )
-            for run_id, name, tags in specs
-        ]
-        infos = self._store.create_runs(news, heartbeat=True)
-        children = []
-        for info in infos:
-            child = Run(
-                self._experiment,
-                info.run_id,
-                outputs=str(_outputs_dir(outputs)) if outputs else None,
-                _info=info,
-                _new=True,
-            )
-            child._parent = self
-            lifetime.adopt(child, heartbeaten=True)
-            children.append(child)
-        return children
-
-    def get_children(
-        self,
-        recursive: bool = False,
-        tags: str | Mapping[str, Any] | None = None,
-        properties: str | Mapping[str, Any] | None = None,
-        type: str | None = None,
-        status: str | RunStatus | None = None,
-        filter: str | None = None,
-        order_by: str | Sequence[str] | None = None,
-        lifecycle: str | RunLifecycle = RunLifecycle.ACTIVE,
-        **_: Any,
-    ) -> Iterator[Run]:
-        """Child runs, newest first unless ``order_by`` says otherwise (all descendants with
-        ``recursive``), filtered as get_runs. Deleted children are left out unless
-        ``lifecycle`` is ``"deleted"`` or ``"all"``; a child of a deleted run is not deleted
-        with it (the children of a deleted child are found with ``recursive`` too).
-
-        Raises:
-            InvalidArgumentError: a ``lifecycle`` other than ``"active"``, ``"deleted"`` and
-                ``"all"``.
-            InvalidQueryError: ``filter`` or ``order_by`` does not parse (raised at the call).
-        """
-        base = RunQuery(
-            tags=key_filters("tags", tags),
-            properties=key_filters("properties", properties),
-            status=parse_status(status),
-            run_type=type,
-            include_children=True,
-        )
-        base = with_lifecycle(checked_query(base, filter, order_by), lifecycle)
-        return self._children(base, recursive)
-
-    def _children(self, base: RunQuery, recursive: bool) -> Iterator[Run]:
-        workspace = self._experiment.workspace
-        if not recursive:
-            query = dataclasses.replace(base, parent_run_id=self.id)
-            yield from iterate_runs(workspace, query, self._experiment)
-            return
-        if self._info.root_run_id is None:
-            query = dataclasses.replace(base, root_run_id=self.id)
-            yield from iterate_runs(workspace, query, self._experiment)
-            return
-        # The whole tree, deleted runs too: a deleted run still links its children to ours.
-        tree = iterate_runs(
-            workspace,
-            RunQuery(
-                include_children=True,
-                root_run_id=self._info.root_run_id,
-                lifecycle=RunLifecycle.ALL,
-            ),
-            self._experiment,
-        )
-        below = _descendants(self.id, [r._info for r in tree])
-        query = dataclasses.replace(base, root_run_id=self._info.root_run_id)
-        for run in iterate_runs(workspace, query, self._experiment):
-            if run.id in below:
-                yield run
-
-    # -- tags and properties -------------------------------------------------------------------
-
-    def tag(self, key: str, value: Any = None) -> None:
-        """Set one tag; without a value, a value-less tag (its value is None)."""
-        self.set_tags({key: value})
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Merge tags into the run's tags (non-string values are stored as str(value))."""
-        values = tag_values(tags)
-        self._store.set_tags(self.id, values)
-        # Update the cache without a read: it works while a server is away (the change waits
-        # in the journal), and get_tags() re-reads when the current tags are wanted.
-        self._info = dataclasses.replace(self._info, tags={**self._info.tags, **values})
-
-    def remove_tags(self, tags: Iterable[str] | str) -> None:
-        keys = [tags] if isinstance(tags, str) else list(tags)
-        self._store.remove_tags(self.id, keys)
-        kept = {k: v for k, v in self._info.tags.items() if k not in keys}
-        self._info = dataclasses.replace(self._info, tags=kept)
-
-    def get_tags(self) -> dict[str, str | None]:
-        return dict(self._refresh().tags)
-
-    def add_properties(self, properties: Mapping[str, Any] | None) -> None:
-        """Add immutable properties: an existing key accepts only its current value.
-
-        Raises:
-            PropertyConflictError: a key already holds another value; nothing is written.
-        """
-        if not properties:
-            return
-        if not isinstance(properties, Mapping):
-            raise InvalidArgumentError(
-                f"properties must be a dict, got {type(properties).__name__}."
-            )
-        values = {k: as_str("property", k, v) or "" for k, v in properties.items()}
-        self._store.add_properties(self.id, values)
-        # The store accepted them (or keeps them while a server is away): cache without a read.
-        merged = {**values, **self._info.properties}
-        self._info = dataclasses.replace(self._info, properties=merged)
-
-    def get_properties(self) -> dict[str, str]:
-        return dict(self._refresh().properties)
-
-    # -- metrics -------------------------------------------------------------------------------
-
-    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        """Log a scalar under ``name`` (appended to the series; returns at once).
-
-        Raises:
-            UserError: the value is a list (use ``log_list``).
-            MetricValueError: the value cannot join the series (e.g. a string among numbers).
-        """
-        self._metrics.log(name, value, description, step)
-
-    def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
-        """Log every value of ``value`` (a list, tuple, range or generator) under ``name``."""
-        self._metrics.log_list(name, value, description)
-
-    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
-        """Append one row (keyword arguments are its columns) to the table ``name``."""
-        self._metrics.log_row(name, description, **kwargs)
-
-    def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
-        """Append a table given as {column: list of values} to the table ``name``."""
-        self._metrics.log_table(name, value, description)
-
-    def log_image(
-        self, name: str, path: str | None = None, plot: Any = None, description: str = ""
-    ) -> None:
-        """Log an image from a file ``path`` or a matplotlib ``plot`` (stored as an artifact)."""
-        self._metrics.log_image(name, path, plot, description)
-
-    def log_confusion_matrix(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metrics.log_json(name, MetricKind.CONFUSION_MATRIX, value, description)
-
-    def log_accuracy_table(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metrics.log_json(name, MetricKind.ACCURACY_TABLE, value, description)
-
-    def log_residuals(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metrics.log_json(name, MetricKind.RESIDUALS, value, description)
-
-    def log_predictions(
-        self, name: str, value: Mapping[str, Any] | str, description: str = ""
-    ) -> None:
-        self._metrics.log_json(name, MetricKind.PREDICTIONS, value, description)
-
-    def get_metric_history(self, name: str) -> MetricHistory:
-        """Every point of the metric ``name``: values, steps and times as stored.
-
-        Raises:
-            MetricNotFoundError: the run has no metric of that name (the message lists those
-                it has).
-        """
-        self.flush()
-        chunks = self._store.read_metrics([self.id], [name])
-        if not chunks:
-            names = sorted(s.name for s in self._store.list_metric_series([self.id]))
-            listed = ", ".join(repr(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
-            raise MetricNotFoundError(
-                f"Run {self.id!r} has no metric {name!r}; "
-                + (f"its metrics are {listed}." if names else "it has logged no metric yet.")
-            )
-        chunk = chunks[0]
-        steps = list(chunk.steps) if chunk.steps is not None else [None] * len(chunk.values)
-        return MetricHistory(
-            run_id=self.id,
-            name=chunk.name,
-            kind=chunk.kind,
-            value_type=chunk.value_type,
-            values=list(chunk.values),
-            steps=steps,
-            times=list(chunk.times),
-            description=chunk.description,
-        )
-
-    def get_metrics(
-        self,
-        name: str | None = None,
-        recursive: bool = False,
-        run_type: str | None = None,
-        populate: bool = False,
-    ) -> dict[str, Any]:
-        """The run's metrics by name (``{run_id: {...}}`` for it and its descendants with
-        ``recursive``, only runs that have metrics). An image or JSON metric is its artifact's
-        URI, or with ``populate`` its content: the image's bytes, the JSON's dict."""
-        self.flush()
-        names = [name] if name is not None else None
-        store = self._store if populate else None
-        if not recursive:
-            return shape_metrics(self._store.read_metrics([self.id], names), store)
-        runs = [self, *self.get_children(recursive=True)]
-        ids = [r.id for r in runs if run_type is None or r.type == run_type]
-        by_run: dict[str, builtins.list[Any]] = {run_id: [] for run_id in ids}
-        for data in self._store.read_metrics(ids, names):
-            by_run[data.run_id].append(data)
-        return {run_id: shape_metrics(series, store) for run_id, series in by_run.items() if series}
-
-    # -- files ---------------------------------------------------------------------------------
-
-    def upload_file(
-        self, name: str, path_or_stream: str | os.PathLike[str] | IO[bytes]
-    ) -> ArtifactInfo:
-        """Store a file (a path or a binary stream) as the run's artifact ``name`` (once).
-
-        Raises:
-            ArtifactExistsError: ``name`` is already written.
-            InvalidNameError: ``name`` is absolute or contains '..'.
-        """
-        return self._files.upload_file(name, path_or_stream)
-
-    def upload_files(
-        self, names: builtins.list[str], paths: builtins.list[str | os.PathLike[str]], **_: Any
-    ) -> builtins.list[ArtifactInfo]:
-        return self._files.upload_files(names, paths)
-
-    def upload_folder(
-        self, name: str, path: str | os.PathLike[str], **_: Any
-    ) -> builtins.list[ArtifactInfo]:
-        return self._files.upload_folder(name, path)
-
-    def get_file_names(self) -> builtins.list[str]:
-        return self._files.get_file_names()
-
-    def download_file(
-        self, name: str, output_file_path: str | os.PathLike[str] | None = None, **_: Any
-    ) -> Path:
-        return self._files.download_file(name, output_file_path)
-
-    def download_files(
-        self,
-        prefix: str | None = None,
-        output_directory: str | os.PathLike[str] | None = None,
-        output_paths: builtins.list[str | os.PathLike[str]] | None = None,
-        batch_size: int = 100,
-        append_prefix: bool = True,
-        **_: Any,
-    ) -> builtins.list[Path]:
-        return self._files.download_files(
-            prefix, output_directory, output_paths, batch_size, append_prefix
-        )
-
-    # -- snapshots -----------------------------------------------------------------------------
-
-    def take_snapshot(self, file_or_folder_path: str | os.PathLike[str]) -> str:
-        """Snapshot a folder with the run (once per run); return the snapshot id."""
-        if "ContentSnapshotId" in self.get_properties():
-            raise SnapshotError(f"Cannot take snapshot as the run already has one: {self.id}")
-        snapshot_id = snapshot.take_snapshot(self._store, file_or_folder_path)
-        self.add_properties({"ContentSnapshotId": snapshot_id})
-        return snapshot_id
-
-    def restore_snapshot(
-        self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None
-    ) -> str:
-        """Write the run's snapshot as ``<path or a temp folder>/<id>.zip``; return that path."""
-        snapshot_id = snapshot_id or self.get_properties().get("ContentSnapshotId")
-        if not snapshot_id:
-            raise SnapshotNotFoundError(
-                f"Run {self.id} has no snapshot; pass snapshot_directory to start_logging or "
-                "call take_snapshot."
-            )
-        folder = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="runyard-"))
-        return str(snapshot.write_zip(self._store, snapshot_id, folder / f"{snapshot_id}.zip"))
-
     # -- registered models (logic: sdk/model.py) ------------------------------------------------
 
     def register_model(
@@ -922,18 +590,3 @@ def _outputs_dir(outputs: Any) -> str | None:
     if not folder.is_dir():  # there already for every run but the first
         folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
-
-
-def _descendants(run_id: str, infos: list[RunInfo]) -> set[str]:
-    children: dict[str, list[str]] = {}
-    for info in infos:
-        if info.parent_run_id is not None:
-            children.setdefault(info.parent_run_id, []).append(info.run_id)
-    found: set[str] = set()
-    stack = list(children.get(run_id, []))
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return found

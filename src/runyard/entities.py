@@ -702,3 +702,18 @@ def apply_stop(
 def _first_error(has_error: bool, error: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The error to keep: ``error`` if the run has none yet (the first error stands)."""
     return dict(error) if error is not None and not has_error else None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentInfo:
+    """A registered environment (``Store.register_environment``): one version of a name.
+
+    ``definition`` is the environment as Azure ML serialises it (``name``, ``version``,
+    ``python``, ``environmentVariables``, ``docker``...), a JSON object the store keeps as it
+    was given; ``version`` counts the registrations of the name, "1", "2"... (strings, as
+    Azure's). Times are POSIX seconds (UTC)."""
+
+    name: str
+    version: str
+    definition: Mapping[str, Any]
+    created_time: float

@@ -303,3 +303,16 @@ run_models = Table(
     CheckConstraint(_in("role", [r.value for r in ModelRole]), name="role"),
 )
 """The logged models a run used (role ``input``) and made (``output``, at ``step``)."""
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_time", Float, nullable=False),
+    UniqueConstraint("name", "version"),
+)
+"""Registered environments: one row per version of a name ("1", "2"... as text outside);
+``definition`` is the environment's JSON as registered."""

@@ -92,6 +92,7 @@ class Server:
             store.put_blob(sha256(b"data"), handle)
         store.create_snapshot("snap", [SnapshotFile("src/a.py", sha256(b"data"), 4)])
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"kept": "yes"}))
+        store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
         info, _ = self.app.state.runyard.control.create_token(name, Role.READER, "victim")
         return Seeded(name, sha256(b"data"), info.token_id)
 

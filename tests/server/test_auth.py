@@ -68,6 +68,7 @@ class Route:
             ("/runs/r", "/runs/{run_id}"),
             ("/runs/q", "/runs/{run_id}"),
             ("/logged-models/m-seed", "/logged-models/{model_id}"),
+            ("/environments/env-seed", "/environments/{name}"),
             ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
             ("/snapshots/snap", "/snapshots/{snapshot_id}"),
@@ -103,6 +104,8 @@ READS = [
     Route("logged models", "GET", "/logged-models/m-seed", Role.READER),
     Route("logged models", "POST", "/logged-models/search", Role.READER, json={}),
     Route("logged models", "POST", "/runs/io/query", Role.READER, json={"run_ids": ["r"]}),
+    Route("environments", "GET", "/environments", Role.READER),
+    Route("environments", "GET", "/environments/env-seed", Role.READER),
 ]
 MODEL_WRITES = [
     Route(
@@ -218,6 +221,13 @@ WRITES = [
     ),
     Route("supervision", "POST", "/runs/r/stop", Role.WRITER, json={"status": "Canceled"}),
     *MODEL_WRITES,
+    Route(
+        "environments",
+        "POST",
+        "/environments",
+        Role.WRITER,
+        json={"name": "env-new", "definition": {"python": {}}},
+    ),
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
     Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
     # After the status change above (reopens what it ended) and last (renames "exp").
@@ -257,6 +267,7 @@ def seed(workspace: Workspace) -> None:
         store.create_snapshot("snap", [SnapshotFile("a", sha256(SEEDED_BLOB), 11)])
         store.create_experiment("fixed", experiment_id="fixed-id")
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"seeded": "yes"}))
+        store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
     finally:
         store.close()
 
@@ -284,6 +295,9 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "workspaces": control.list_workspaces(),
             "models": store.search_logged_models(LoggedModelQuery(include_deleted=True)).models,
             "io": store.get_run_io(ids),
+            "environments": [
+                v for e in store.list_environments() for v in store.list_environments(e.name)
+            ],
         }
     finally:
         store.close()

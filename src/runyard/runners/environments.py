@@ -53,7 +53,7 @@ from runyard.settings import Scheme, TrackingUri, env_builder
 
 MARKER = ".runyard-built"
 BUILD_LOG = "system_logs/environment_build.txt"
-RUNYARD_LINK_DIR = "runyard-link"
+LINK_DIR_NAME = "runyard-link"
 CONDA_TOOLS = ("micromamba", "mamba", "conda")
 CORE_REQUIREMENTS = (
     "sqlalchemy>=2.0,<3",
@@ -421,7 +421,7 @@ def _link_runyard(python: str, folder: Path, log: Log) -> None:
     site = _run_quiet([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
     if not site:
         raise EnvironmentBuildError(f"Could not find the site-packages of {python}.")
-    link_dir = folder / RUNYARD_LINK_DIR
+    link_dir = folder / LINK_DIR_NAME
     link_dir.mkdir(exist_ok=True)
     (link_dir / "runyard").symlink_to(PACKAGE_DIR, target_is_directory=True)
     Path(site, "runyard-link.pth").write_text(str(link_dir) + "\n")

@@ -8,8 +8,9 @@ module and calls ``main([RUN_ID], process=...)``: the supervisor takes over the 
 
 1. when no script was started for it (the run is Queued): waits for the run's turn in the local
    queue (Queued -> Starting), heartbeating meanwhile, then lays the run's snapshot out as a
-   working copy and starts the script there, with the submitter's Python, in its own process
-   group;
+   working copy; builds or reuses the run's declared environment (Preparing; see
+   ``runners/environments.py``); and starts the script there, with that environment's Python
+   (else the submitter's), in its own process group;
 2. marks the run Running, streams stdout and stderr line by line into the run's log
    ``user_logs/std_log.txt``, heartbeats, and watches for a stop request (``cancel()`` or
    ``fail()`` from anywhere) and for ``max_run_duration_seconds``;

@@ -10,6 +10,8 @@ def test_public_api_all_is_pinned() -> None:
     assert sorted(runyard.__all__) == sorted(
         [
             "VERSION",
+            "CondaDependencies",
+            "Environment",
             "Experiment",
             "Model",
             "Run",

@@ -6,6 +6,8 @@
 from runyard import errors
 from runyard._version import __version__
 from runyard.entities import RunStatus
+from runyard.sdk.conda import CondaDependencies
+from runyard.sdk.environment import Environment
 from runyard.sdk.experiment import Experiment
 from runyard.sdk.model import Model
 from runyard.sdk.run import Run
@@ -16,6 +18,8 @@ VERSION = __version__
 
 __all__ = [
     "VERSION",
+    "CondaDependencies",
+    "Environment",
     "Experiment",
     "Model",
     "Run",

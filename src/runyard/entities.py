@@ -768,3 +768,18 @@ class ModelVersionQuery:
     run_id: str | None = None
     latest: bool = False
     """Only the latest version of each name (of those matching the other filters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentInfo:
+    """A registered environment (``Store.register_environment``): one version of a name.
+
+    ``definition`` is the environment as Azure ML serialises it (``name``, ``version``,
+    ``python``, ``environmentVariables``, ``docker``...), a JSON object the store keeps as it
+    was given; ``version`` counts the registrations of the name, "1", "2"... (strings, as
+    Azure's). Times are POSIX seconds (UTC)."""
+
+    name: str
+    version: str
+    definition: Mapping[str, Any]
+    created_time: float

@@ -64,6 +64,9 @@ __all__ = [
     "ArtifactNotFoundError",
     "AuthenticationError",
     "ChildRunsMatchWarning",
+    "EnvironmentBuildError",
+    "EnvironmentNotFoundError",
+    "EnvironmentSpecError",
     "ExperimentExistsError",
     "ExperimentNotEmptyError",
     "ExperimentNotFoundError",
@@ -281,6 +284,20 @@ class RunEnvironmentError(UserError):
     code = "RunEnvironment"
 
 
+class EnvironmentSpecError(UserError):
+    """An environment asks for what runyard cannot give (Docker, an Azure curated environment, a
+    conda-only package without conda, a Python version not installed); nothing was run."""
+
+    code = "EnvironmentSpec"
+
+
+class EnvironmentBuildError(UserError):
+    """An environment's build failed (a package that does not exist, a resolver conflict); the
+    build log says why."""
+
+    code = "EnvironmentBuild"
+
+
 class MetricRejectedError(UserError):
     """The store refused queued metric points for good (an unknown run, a limit): they were not
     written, and sending them again would not help. Raised by the next ``log`` or ``flush``."""
@@ -315,6 +332,10 @@ class ArtifactNotFoundError(NotFoundError):
 
 class LoggedModelNotFoundError(NotFoundError):
     code = "LoggedModelNotFound"
+
+
+class EnvironmentNotFoundError(NotFoundError):
+    code = "EnvironmentNotFound"
 
 
 class SnapshotNotFoundError(NotFoundError):

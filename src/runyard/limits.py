@@ -254,3 +254,28 @@ MAX_DATASET_PROFILE_LENGTH = 1_000_000
 """Characters of a dataset's texts (MLflow's own limits, schema and profile at most 1 MB)."""
 MAX_RUN_DATASETS = 1000
 """Datasets one run records as its inputs."""
+
+MAX_ENVIRONMENT_NAME_LENGTH = 255
+MAX_ENVIRONMENT_DEFINITION_LENGTH = 100_000
+"""Characters of a registered environment's definition as JSON."""
+
+
+def check_environment_name(name: object) -> str:
+    """``name`` if it can name an environment: 1 to 255 printable characters, no '/'.
+
+    Raises:
+        InvalidNameError: it cannot.
+    """
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= MAX_ENVIRONMENT_NAME_LENGTH
+        or "/" in name
+        or not name.isprintable()
+        or name.strip() != name
+        or name in (".", "..")
+    ):
+        raise InvalidNameError(
+            f"Invalid environment name {name!r:.80}: use 1 to {MAX_ENVIRONMENT_NAME_LENGTH} "
+            "printable characters without '/' nor surrounding spaces."
+        )
+    return check_chars("environment name", name, InvalidNameError)

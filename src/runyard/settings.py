@@ -61,6 +61,39 @@ DEAD_RUN_SECONDS_ENV = "RUNYARD_DEAD_RUN_SECONDS"
 CANCEL_GRACE_SECONDS_ENV = "RUNYARD_CANCEL_GRACE_SECONDS"
 POLL_SECONDS_ENV = "RUNYARD_POLL_SECONDS"
 
+# -- how declared environments are built (runners/environments.py) ------------------------------
+
+ENV_CACHE_ENV = "RUNYARD_ENV_CACHE"
+"""Where built environments are kept (default: ``$XDG_CACHE_HOME/runyard/envs``, else
+``~/.cache/runyard/envs``): one virtual environment per specification hash."""
+ENV_BUILDER_ENV = "RUNYARD_ENV_BUILDER"
+"""``auto`` (default: uv when available, else venv and pip), ``uv`` or ``pip``."""
+ENV_BUILDERS = ("auto", "uv", "pip")
+
+
+def env_cache_dir() -> Path:
+    """Where built environments are kept (``ENV_CACHE_ENV``)."""
+    given = env_value(ENV_CACHE_ENV)
+    if given:
+        return Path(given).expanduser()
+    base = env_value("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "runyard" / "envs"
+
+
+def env_builder() -> str:
+    """The environment builder asked for (``ENV_BUILDER_ENV``).
+
+    Raises:
+        WorkspaceConfigError: it is none of ``ENV_BUILDERS``.
+    """
+    value = (env_value(ENV_BUILDER_ENV) or "auto").lower()
+    if value not in ENV_BUILDERS:
+        raise WorkspaceConfigError(
+            f"{ENV_BUILDER_ENV}={value!r} is not valid: use one of {', '.join(ENV_BUILDERS)}."
+        )
+    return value
+
+
 # -- how a tracking server guards itself (ServerSettings) ----------------------------------------
 
 SERVER_READ_TIMEOUT_ENV = "RUNYARD_SERVER_READ_TIMEOUT"

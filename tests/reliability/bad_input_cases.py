@@ -59,7 +59,7 @@ of a lone surrogate: WSGI, which the in-process transport goes through, cannot c
 path (uvicorn reads them as U+FFFD)."""
 TAG_MAPS = ("tags", "properties", "params")
 """Body fields whose keys are the caller's: each key gets the bad strings too."""
-FREE_JSON = ("run_definition", "error")
+FREE_JSON = ("run_definition", "error", "definition")
 """Body fields that are free JSON objects: anything JSON may go in (but no lone surrogate)."""
 LOOKUPS = ("remove",)
 """Body fields that name what to look up or drop: a name nothing has is harmless there."""
@@ -360,6 +360,7 @@ def routes(seeded: Seeded) -> list[Route]:
         ),
         *_model_routes(),
         *_registry_routes(seeded.digest),
+        *_environment_routes(),
         Route("GET", "/api/v1/workspaces", False),
         Route("POST", "/api/v1/workspaces", True, body={"name": f"w{uuid.uuid4().hex[:8]}"}),
         Route("GET", "/api/v1/workspaces/{workspace}", False),
@@ -378,6 +379,23 @@ def routes(seeded: Seeded) -> list[Route]:
         ),
         Route("GET", "/healthz", False),
         Route("GET", "/readyz", False),
+    ]
+
+
+def _environment_routes() -> list[Route]:
+    """The routes of registered environments (``env-seed``: version 1)."""
+    environments = "/api/v1/workspaces/{workspace}/environments"
+    return [
+        Route(
+            "POST",
+            environments,
+            True,
+            body={"name": "env-new", "definition": {"python": {"userManagedDependencies": True}}},
+        ),
+        Route("GET", environments, False, params={"name": "env-seed"}),
+        Route(
+            "GET", environments + "/{name}", False, {"name": "env-seed"}, params={"version": "1"}
+        ),
     ]
 
 

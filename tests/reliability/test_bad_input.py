@@ -95,6 +95,7 @@ class Server:
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"kept": "yes"}))
         model_file = SnapshotFile("model.bin", sha256(b"data"), 4)
         store.create_model_version(NewModelVersion("seeded", files=[model_file], run_id="r"))
+        store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
         info, _ = self.app.state.runyard.control.create_token(name, Role.READER, "victim")
         return Seeded(name, sha256(b"data"), info.token_id)
 

@@ -75,6 +75,7 @@ class Route:
             ),
             ("/registered-models/seeded/latest", "/registered-models/{name}/latest"),
             ("/logged-models/m-seed", "/logged-models/{model_id}"),
+            ("/environments/env-seed", "/environments/{name}"),
             ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
             ("/snapshots/snap", "/snapshots/{snapshot_id}"),
@@ -113,6 +114,8 @@ READS = [
     Route("registered models", "GET", "/registered-models/seeded/latest", Role.READER),
     Route("registered models", "GET", "/registered-models/seeded/versions/1", Role.READER),
     Route("registered models", "POST", "/registered-models/versions/search", Role.READER, json={}),
+    Route("environments", "GET", "/environments", Role.READER),
+    Route("environments", "GET", "/environments/env-seed", Role.READER),
 ]
 MODEL_WRITES = [
     Route(
@@ -255,6 +258,13 @@ WRITES = [
     ),
     Route("supervision", "POST", "/runs/r/stop", Role.WRITER, json={"status": "Canceled"}),
     *MODEL_WRITES,
+    Route(
+        "environments",
+        "POST",
+        "/environments",
+        Role.WRITER,
+        json={"name": "env-new", "definition": {"python": {}}},
+    ),
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
     Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
     # After the status change above (reopens what it ended) and last (renames "exp").
@@ -297,6 +307,7 @@ def seed(workspace: Workspace) -> None:
         store.create_logged_model(NewLoggedModel("m-seed", "r", "seeded", tags={"seeded": "yes"}))
         seeded_file = SnapshotFile("model.bin", sha256(SEEDED_BLOB), 11)
         store.create_model_version(NewModelVersion("seeded", files=[seeded_file], run_id="r"))
+        store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
     finally:
         store.close()
 
@@ -325,6 +336,9 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "models": store.search_logged_models(LoggedModelQuery(include_deleted=True)).models,
             "io": store.get_run_io(ids),
             "registry": store.search_model_versions(ModelVersionQuery()),
+            "environments": [
+                v for e in store.list_environments() for v in store.list_environments(e.name)
+            ],
         }
     finally:
         store.close()

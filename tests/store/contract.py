@@ -58,6 +58,7 @@ from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store.base import Store
 from tests.store import status_changes
 from tests.store.contract_deletion import DeletionContract
+from tests.store.contract_environments import EnvironmentContract
 from tests.store.contract_experiments import ExperimentContract
 from tests.store.contract_input import InputContract
 from tests.store.contract_metrics import MetricSummaryContract
@@ -168,6 +169,7 @@ class StoreContract(
     ModelContract,
     MetricSummaryContract,
     RegistryContract,
+    EnvironmentContract,
 ):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 

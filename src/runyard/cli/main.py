@@ -14,6 +14,7 @@ import click
 from runyard._version import __version__
 from runyard.cli._context import CliError, CliState
 from runyard.cli.db import db
+from runyard.cli.environments import environments
 from runyard.cli.experiments import experiments
 from runyard.cli.models import models
 from runyard.cli.runs import runs
@@ -60,6 +61,7 @@ def main(ctx: click.Context, workspace_path: Path | None) -> None:
 
 
 main.add_command(db)
+main.add_command(environments)
 main.add_command(experiments)
 main.add_command(models)
 main.add_command(runs)

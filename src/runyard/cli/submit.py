@@ -15,9 +15,11 @@ import click
 
 from runyard.cli._context import EXIT_INTERRUPTED, CliError, CliState, pass_state
 from runyard.cli._output import print_json, print_line, print_note, print_warning
+from runyard.cli.environments import split_reference
 from runyard.entities import RunStatus
 from runyard.errors import ActivityFailedError
 from runyard.limits import EXPERIMENT_NAME_RE
+from runyard.sdk.environment import Environment
 from runyard.sdk.experiment import Experiment
 from runyard.sdk.script_run import ScriptRun
 from runyard.sdk.script_run_config import ScriptRunConfig
@@ -143,6 +145,13 @@ def _wait(run: ScriptRun, as_json: bool) -> None:
     help="Set environment variable K to V for the script. Repeat for several.",
 )
 @click.option(
+    "--environment",
+    "environment",
+    metavar="NAME[:VERSION]",
+    help="Run with this registered environment (its latest version unless :VERSION); "
+    "see `runyard environments list`.",
+)
+@click.option(
     "--max-duration",
     type=click.IntRange(min=1),
     metavar="SECONDS",
@@ -159,6 +168,7 @@ def submit(
     wait: bool,
     tags: dict[str, str | None],
     variables: dict[str, str],
+    environment: str | None,
     max_duration: int | None,
     as_json: bool,
 ) -> None:
@@ -172,7 +182,12 @@ def submit(
     """
     workspace = state.workspace
     source = source_dir.resolve()
-    config = ScriptRunConfig(source_dir, _script_in(source, script), list(arguments))
+    env = None
+    if environment is not None:
+        env = Environment.get(workspace, *split_reference(environment))
+    config = ScriptRunConfig(
+        source_dir, _script_in(source, script), list(arguments), environment=env
+    )
     config.run_config.environment_variables.update(variables)
     if max_duration is not None:
         config.run_config.max_run_duration_seconds = max_duration

@@ -20,6 +20,7 @@ from runyard.capture.snapshot import take_snapshot
 from runyard.entities import COMPUTE_TARGET_PROPERTY, NewRun, RunInfo, RunStatus, RunType
 from runyard.errors import SnapshotError, StoreError, UserError
 from runyard.runners import launch
+from runyard.runners.environments import EnvironmentSpec, check_buildable, user_interpreter
 from runyard.runners.submission import ScriptSubmission
 from runyard.runners.supervisor import launch_spec, prepare_workdir, run_folder
 from runyard.settings import (
@@ -79,16 +80,22 @@ class LocalRunner:
         Raises:
             WorkspaceConfigError: a runner setting (``RunnerSettings``) is not valid.
             SnapshotError: the source folder is over the submit limits.
+            EnvironmentSpecError: the environment asks for Docker, a conda-only package without
+                conda, or a Python version not installed (nothing is created).
             StoreError: the supervisor process could not be started (the run is then Failed).
         """
         RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
+        # What would make the environment's build fail for sure fails the submit instead.
+        spec = EnvironmentSpec.from_definition(submission.run_definition, tracking_uri)
+        if spec is not None:
+            check_buildable(spec)
         source = submission.source_directory
         properties = {COMPUTE_TARGET_PROPERTY: self.target, **git_properties(source)}
         properties["ContentSnapshotId"] = _snapshot(store, source)
         definition: dict[str, Any] = {
             **submission.run_definition,
             "script": submission.script,  # where the script is in the working copy
-            "python": sys.executable,
+            "python": user_interpreter(submission.run_definition) or sys.executable,
             "sourceDirectory": str(source),
         }
         new = NewRun(
@@ -106,7 +113,7 @@ class LocalRunner:
         info = store.create_runs([new])[0]
         store.heartbeat(info.run_id)  # the run holds its queue place from now on
         try:
-            self._launch(store, tracking_uri, artifact_root, info)
+            self._launch(store, tracking_uri, artifact_root, info, builds=spec is not None)
         except OSError as exc:
             message = f"Could not start the run's supervisor process: {exc}"
             store.set_run_status(
@@ -116,7 +123,12 @@ class LocalRunner:
         return store.get_run(info.run_id)
 
     def _launch(
-        self, store: Store, tracking_uri: TrackingUri, artifact_root: str | None, info: RunInfo
+        self,
+        store: Store,
+        tracking_uri: TrackingUri,
+        artifact_root: str | None,
+        info: RunInfo,
+        builds: bool = False,
     ) -> None:
         folder = run_folder(info.run_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -126,18 +138,22 @@ class LocalRunner:
         if artifact_root:
             env[ARTIFACT_ROOT_ENV] = artifact_root
         # If a slot is free now, take it here and lay the run out, so that the launcher starts
-        # the script before its own imports; otherwise the supervisor queues the run.
+        # the script before its own imports; otherwise the supervisor queues the run. A run
+        # whose environment is to be built leaves it all to the supervisor (Preparing).
         settings = RunnerSettings.from_env()
-        claimed = store.claim_queued_run(
-            info.run_id,
-            self.target,
-            settings.max_concurrent_runs,
-            time.time() - settings.not_responding_seconds,
-        )
-        started = claimed.status is RunStatus.STARTING
+        started = False
+        if not builds:
+            claimed = store.claim_queued_run(
+                info.run_id,
+                self.target,
+                settings.max_concurrent_runs,
+                time.time() - settings.not_responding_seconds,
+            )
+            started = claimed.status is RunStatus.STARTING
         if started:
             prepare_workdir(store, claimed, folder / "work")
-            spec = launch_spec(tracking_uri, artifact_root, claimed, env)
+            python = user_interpreter(claimed.run_definition)
+            spec = launch_spec(tracking_uri, artifact_root, claimed, env, python=python)
             # Only this user may read it: the environment can hold tokens.
             handle = os.open(folder / launch.LAUNCH_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
             with os.fdopen(handle, "w") as out:

@@ -8,8 +8,9 @@ module and calls ``main([RUN_ID], process=...)``: the supervisor takes over the 
 
 1. when no script was started for it (the run is Queued): waits for the run's turn in the local
    queue (Queued -> Starting), heartbeating meanwhile, then lays the run's snapshot out as a
-   working copy and starts the script there, with the submitter's Python, in its own process
-   group;
+   working copy; builds or reuses the run's declared environment (Preparing; see
+   ``runners/environments.py``); and starts the script there, with that environment's Python
+   (else the submitter's), in its own process group;
 2. marks the run Running, streams stdout and stderr line by line into the run's log
    ``user_logs/std_log.txt``, heartbeats, and watches for a stop request (``cancel()`` or
    ``fail()`` from anywhere) and for ``max_run_duration_seconds``;
@@ -40,7 +41,14 @@ from runyard.capture.error import build_error
 from runyard.capture.outputs import upload_new
 from runyard.capture.snapshot import extract_snapshot
 from runyard.entities import RunInfo, RunStatus, stop_ends_as
+from runyard.errors import EnvironmentBuildError, EnvironmentSpecError
 from runyard.runners import bootstrap, launch
+from runyard.runners.environments import (
+    BUILD_LOG,
+    EnvironmentSpec,
+    build,
+    user_interpreter,
+)
 from runyard.runners.liveness import expire_dead_runs
 from runyard.settings import (
     ARTIFACT_ROOT_ENV,
@@ -52,6 +60,7 @@ from runyard.settings import (
     TRACKING_URI_ENV,
     RunnerSettings,
     TrackingUri,
+    env_cache_dir,
     env_value,
     tracking_uri_from_env,
 )
@@ -171,14 +180,69 @@ class Supervisor:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
+    def prepare_environment(self, info: RunInfo) -> tuple[bool, str | None]:
+        """Build (or reuse) the run's declared environment, the run Preparing meanwhile.
+
+        Returns:
+            (go on, interpreter): go on is False when the build failed (the run is then Failed)
+            or the run was stopped meanwhile; the interpreter is None for the submitter's.
+        """
+        try:
+            spec = EnvironmentSpec.from_definition(info.run_definition, self.tracking_uri)
+        except EnvironmentSpecError as exc:
+            self._fail_build(exc)
+            return False, None
+        if spec is None:
+            return True, user_interpreter(info.run_definition)
+        self.store.set_run_status(self.run_id, RunStatus.PREPARING)
+        log = _BuildLog(self.store, self.run_id)
+        try:
+            result = build(spec, env_cache_dir(), log.line)
+        except (EnvironmentSpecError, EnvironmentBuildError) as exc:
+            log.line(f"FAILED: {exc}")
+            log.flush()
+            self._fail_build(exc)
+            return False, None
+        finally:
+            log.flush()
+        self.store.add_properties(
+            self.run_id,
+            {
+                "runyard.environment.name": spec.name,
+                "runyard.environment.hash": spec.key,
+                "runyard.environment.reused": str(result.reused).lower(),
+                "runyard.environment.build_seconds": f"{result.seconds:.1f}",
+            },
+        )
+        self.note(
+            f"environment {spec.name!r} {'reused' if result.reused else 'built'} in "
+            f"{result.seconds:.1f} s: {result.python}"
+        )
+        current = self.store.get_run(self.run_id)
+        if current.status is RunStatus.CANCEL_REQUESTED or current.status.is_terminal:
+            self._end_without_start(current)
+            return False, None
+        return True, result.python
+
+    def _fail_build(self, exc: Exception) -> None:
+        code = type(exc).__name__.removesuffix("Error")
+        error = build_error(str(exc), code, time.time())
+        self.store.set_run_status(self.run_id, RunStatus.FAILED, error)
+        self.note(f"the environment could not be prepared: Failed ({exc})")
+
     def execute(
-        self, info: RunInfo, process: subprocess.Popen[bytes] | None = None
+        self,
+        info: RunInfo,
+        process: subprocess.Popen[bytes] | None = None,
+        python: str | None = None,
     ) -> tuple[int, str | None]:
-        """Run the script (or take over the one ``launch.py`` started); return its exit code
-        and why it was stopped (None if it ended by itself)."""
+        """Run the script (or take over the one ``launch.py`` started) with ``python`` (None:
+        the submitter's); return its exit code and why it was stopped (None if it ended by
+        itself)."""
         definition = dict(info.run_definition or {})
         if process is None:
-            process = launch.start(launch_spec(self.tracking_uri, self.artifact_root, info))
+            spec = launch_spec(self.tracking_uri, self.artifact_root, info, python=python)
+            process = launch.start(spec)
         self.note(f"started process {process.pid}: {' '.join(process.args)}")  # type: ignore[arg-type]
         assert process.stdout is not None
         pump = _LogPump(process.stdout)
@@ -270,7 +334,10 @@ class Supervisor:
                     self._end_without_start(info)
                     return 0
                 self.prepare(info)
-            code, stopped = self.execute(info, process)
+            go_on, python = self.prepare_environment(info)
+            if not go_on:
+                return 0
+            code, stopped = self.execute(info, process, python)
             self.finish(code, stopped)
             return 0
         finally:
@@ -299,6 +366,29 @@ class Supervisor:
         )
 
 
+class _BuildLog:
+    """The environment build's log, written to the run's ``BUILD_LOG`` in batches."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._lines: list[str] = []
+        self._last = time.monotonic()
+
+    def line(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.gmtime())
+        self._lines.append(f"{stamp} {text}\n")
+        if len(self._lines) >= 200 or time.monotonic() - self._last >= 1.0:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            data = "".join(self._lines).encode()
+            self._lines = []
+            self._store.append_log(self._run_id, BUILD_LOG, data)
+        self._last = time.monotonic()
+
+
 def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
     """Sleep up to ``seconds``, returning early when the process ends."""
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -324,21 +414,24 @@ def launch_spec(
     artifact_root: str | None,
     info: RunInfo,
     base_env: dict[str, str] | None = None,
+    python: str | None = None,
 ) -> dict[str, Any]:
-    """The command, folder and environment the script of ``info`` runs with."""
+    """The command, folder and environment the script of ``info`` runs with: ``python`` (its
+    environment's interpreter; None: the submitter's) runs the script, and a command's leading
+    ``python``."""
     definition = dict(info.run_definition or {})
     folder = run_folder(info.run_id)
     workdir = folder / "work"
-    python = definition.get("python") or sys.executable
+    interpreter = python or definition.get("python") or sys.executable
     if definition.get("command"):
         command = [str(part) for part in definition["command"]]
-        if command[0] in PYTHON_NAMES:
-            command[0] = python  # the run's interpreter, not whichever is first on PATH
+        if command and command[0] in PYTHON_NAMES:
+            command[0] = interpreter  # the run's interpreter, not whichever is first on PATH
     else:
         arguments = [str(a) for a in definition.get("arguments") or []]
         # The bootstrap runs as a file, not `-m runyard...`: importing the runyard package
         # would cost the script's start a few hundred milliseconds it does not need.
-        command = [python, "-u", bootstrap.__file__, str(definition["script"]), *arguments]
+        command = [interpreter, "-u", bootstrap.__file__, str(definition["script"]), *arguments]
     env = dict(os.environ if base_env is None else base_env)
     env.update({str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()})
     env.update(

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from runyard.errors import InvalidArgumentError, UserError
+from runyard.sdk.environment import Environment, default_environment
 
 DEFAULT_MAX_RUN_DURATION_SECONDS = 2_592_000  # 30 days, as Azure ML
 
 
 @dataclass
 class RunConfiguration:
-    """How a script runs: its target, script, arguments and environment variables."""
+    """How a script runs: its target, script, arguments, environment variables and
+    ``environment`` (an ``Environment``; default: one that declares nothing, so the script runs
+    with the current interpreter)."""
 
     script: str | None = None
     arguments: list[str] = field(default_factory=list)
@@ -23,10 +26,24 @@ class RunConfiguration:
     target: str = "local"
     environment_variables: dict[str, str] = field(default_factory=dict)
     max_run_duration_seconds: int = DEFAULT_MAX_RUN_DURATION_SECONDS
-    environment: Any = None
+    environment: Environment = field(default_factory=default_environment)
 
     def to_definition(self) -> dict[str, Any]:
-        """The ``runDefinition`` shown by ``get_details()``."""
+        """The ``runDefinition`` shown by ``get_details()``.
+
+        Raises:
+            InvalidArgumentError: ``environment`` is not an Environment.
+        """
+        environment = self.environment
+        if environment is None:
+            environment = self.environment = default_environment()
+        if not isinstance(environment, Environment):
+            raise InvalidArgumentError(
+                f"environment must be a runyard Environment, got {type(environment).__name__}."
+            )
+        serialized = environment._serialize_to_dict()
+        # The environment's variables, then the run configuration's (the more specific) on top.
+        variables = {**serialized["environmentVariables"], **self.environment_variables}
         return {
             "script": self.script,
             "command": self.command,
@@ -35,7 +52,8 @@ class RunConfiguration:
             "framework": "Python",
             "maxRunDurationSeconds": self.max_run_duration_seconds,
             "nodeCount": 1,
-            "environmentVariables": dict(self.environment_variables),
+            "environmentVariables": variables,
+            "environment": serialized,
             "history": {
                 "outputCollection": True,
                 "snapshotProject": True,
@@ -68,7 +86,7 @@ class ScriptRunConfig:
         if run_config is None:
             run_config = RunConfiguration(
                 target=compute_target or "local",
-                environment=environment,
+                environment=environment if environment is not None else default_environment(),
                 max_run_duration_seconds=max_run_duration_seconds,
             )
         elif not isinstance(run_config, RunConfiguration):

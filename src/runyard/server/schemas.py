@@ -30,6 +30,7 @@ from pydantic import (
 from runyard.entities import (
     ArtifactInfo,
     DatasetInput,
+    EnvironmentInfo,
     ExperimentInfo,
     LoggedModelInfo,
     LoggedModelQuery,
@@ -403,3 +404,14 @@ class NewTokenDoc(TokenDoc):
 
 class TokenList(BaseModel):
     tokens: list[TokenDoc]
+
+
+class EnvironmentBody(BaseModel):
+    """``Store.register_environment``: the name and the environment's definition."""
+
+    name: str
+    definition: dict[str, Any]
+
+
+class EnvironmentListBody(BaseModel):
+    environments: list[EnvironmentInfo]

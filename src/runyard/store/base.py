@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from runyard.entities import (
     ArtifactInfo,
     DatasetInput,
+    EnvironmentInfo,
     ExperimentInfo,
     LoggedModelInfo,
     LoggedModelPage,
@@ -758,6 +759,33 @@ class Store(abc.ABC):
         """The snapshot's manifest, sorted by path; raises SnapshotNotFoundError."""
 
     # -- lifecycle -----------------------------------------------------------------------------
+
+    # -- environments (Azure ML's Environment.register / get / list) -----------------------------
+
+    @abc.abstractmethod
+    def register_environment(self, name: str, definition: Mapping[str, Any]) -> EnvironmentInfo:
+        """Register ``definition`` (a JSON object) as the next version of the environment
+        ``name``: "1" for a new name, then "2", "3"... When it equals the latest version's
+        definition, nothing is written and that version is returned (so a retry registers once).
+
+        Raises:
+            InvalidNameError: the name is not 1 to 255 printable characters without '/'.
+            InvalidArgumentError: the definition is not a JSON object.
+            LimitExceededError: the definition's JSON is over 100,000 characters.
+        """
+
+    @abc.abstractmethod
+    def get_environment(self, name: str, version: str | None = None) -> EnvironmentInfo:
+        """The environment ``name`` at ``version`` (None: its latest).
+
+        Raises:
+            EnvironmentNotFoundError: no such name, or no such version of it.
+        """
+
+    @abc.abstractmethod
+    def list_environments(self, name: str | None = None) -> list[EnvironmentInfo]:
+        """Without ``name``: the latest version of every environment, by name. With it: every
+        version of that environment, newest first (none: an empty list)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections and files; the store is unusable after."""

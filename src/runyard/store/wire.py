@@ -18,6 +18,7 @@ from typing import Any
 from runyard.entities import (
     ArtifactInfo,
     DatasetInput,
+    EnvironmentInfo,
     ExperimentInfo,
     LoggedModelInfo,
     LoggedModelPage,
@@ -137,6 +138,15 @@ def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
 
 def snapshot_file_from_json(data: Mapping[str, Any]) -> SnapshotFile:
     return SnapshotFile(**_fields(SnapshotFile, data))
+
+
+# -- registered environments ----------------------------------------------------------------------
+
+
+def environment_from_json(data: Mapping[str, Any]) -> EnvironmentInfo:
+    fields = _fields(EnvironmentInfo, data)
+    fields["version"] = str(fields["version"])
+    return EnvironmentInfo(**fields)
 
 
 # -- logged models and what runs use and make ------------------------------------------------------

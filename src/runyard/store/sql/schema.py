@@ -362,3 +362,15 @@ model_version_files = Table(
     Index(None, "digest"),
 )
 """A version's files: their bytes are the blobs ``digest`` (``blobs``), shared, never changed."""
+environments = Table(
+    "environments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_time", Float, nullable=False),
+    UniqueConstraint("name", "version"),
+)
+"""Registered environments: one row per version of a name ("1", "2"... as text outside);
+``definition`` is the environment's JSON as registered."""

@@ -34,6 +34,7 @@ from runyard.errors import (
     MetricNotFoundError,
     RunEnvironmentError,
     SnapshotNotFoundError,
+    UserError,
 )
 from runyard.sdk.filters import tag_values
 from runyard.sdk.run import Run
@@ -100,6 +101,11 @@ class OfflineRun:
         return Run.get_context(allow_offline, **kwargs)
 
     @staticmethod
+    def get_submitted_run(**kwargs: Any) -> Any:
+        """``Run.get_submitted_run``: ``Run.get_context``."""
+        return Run.get_context(**kwargs)
+
+    @staticmethod
     def list(
         experiment: Experiment,
         type: str | None = None,
@@ -116,6 +122,22 @@ class OfflineRun:
 
     def get_status(self) -> str:
         return self.status
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        return {"status": self.status, "details": None}
+
+    def get_environment(self) -> Any:
+        """Raises:
+        UserError: always (an offline run has no run definition)."""
+        raise UserError(f"Run {self.id} is offline: it has no environment definition.")
+
+    def get_snapshot_id(self) -> str | None:
+        """None: an offline run takes no snapshot."""
+        return None
+
+    def get_portal_url(self) -> str | None:
+        """None: an offline run has no page in the web UI."""
+        return None
 
     def get_details(self) -> dict[str, Any]:
         """The keys of ``Run.get_details()`` an offline run has values for."""

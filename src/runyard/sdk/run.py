@@ -25,10 +25,12 @@ from runyard.capture import snapshot
 from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.entities import COMPUTE_TARGET_PROPERTY, NewRun, RunInfo, RunQuery, RunStatus, RunType
-from runyard.errors import RunAlreadyEndedWarning, RunNotFoundError
+from runyard.errors import RunAlreadyEndedWarning, RunNotFoundError, UserError
 from runyard.runners.liveness import sweep_dead_runs
 from runyard.sdk import lifetime, waiting
-from runyard.sdk.details import run_details
+from runyard.sdk.details import detailed_status, run_details
+from runyard.sdk.display import run_ui_url
+from runyard.sdk.environment import Environment
 from runyard.sdk.files import RunFiles
 from runyard.sdk.filters import tag_values
 from runyard.sdk.metrics import MetricLogger
@@ -176,6 +178,11 @@ class Run(TagCalls, MetricCalls, FileCalls, ChildCalls):
             status=status,
             **kwargs,
         )
+
+    @staticmethod
+    def get_submitted_run(**kwargs: Any) -> Any:
+        """Azure's deprecated name of ``Run.get_context()``."""
+        return Run.get_context(**kwargs)
 
     @staticmethod
     def get_context(allow_offline: bool = True, **_: Any) -> Any:
@@ -345,6 +352,27 @@ class Run(TagCalls, MetricCalls, FileCalls, ChildCalls):
         if not self._info.status.is_terminal:
             self._refresh()
         return self._info.status.value
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        """The status, re-read, with why a run waits or how it failed: ``{"status": "Queued",
+        "details": "..."}`` (``details`` None when there is nothing to add), as Azure's."""
+        return detailed_status(self._refresh())
+
+    def get_environment(self) -> Environment:
+        """The environment a submitted script ran with (from its run definition).
+
+        Raises:
+            UserError: the run has no run definition (an interactive run runs in the process
+                that started it, with that process's interpreter).
+        """
+        definition = self._refresh().run_definition or {}
+        if not definition.get("environment"):
+            raise UserError(
+                f"Run {self.id} has no environment definition: only runs submitted with "
+                "Experiment.submit have one; an interactive run uses the interpreter of the "
+                "process that started it."
+            )
+        return Environment._deserialize(definition["environment"])
 
     def get_details(self) -> dict[str, Any]:
         """Run details with Azure's camelCase keys (keys without a value are left out), with
@@ -574,6 +602,11 @@ class Run(TagCalls, MetricCalls, FileCalls, ChildCalls):
 
     def __str__(self) -> str:
         return repr(self)
+
+    def get_portal_url(self) -> str | None:
+        """The run's page in runyard's web UI (Azure's portal link), or None when no UI is known
+        to serve this workspace (a tracking server's, or ``RUNYARD_UI_URL``)."""
+        return run_ui_url(self._experiment.workspace.tracking, self.id)
 
     def _repr_html_(self) -> str:
         """The run in a Jupyter notebook: ids, status badge, a link to its page in the web UI."""

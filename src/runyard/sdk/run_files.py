@@ -95,6 +95,10 @@ class FileCalls:
         self.add_properties({"ContentSnapshotId": snapshot_id})
         return snapshot_id
 
+    def get_snapshot_id(self: _FileRun) -> str | None:
+        """The id of the run's snapshot (its ``ContentSnapshotId`` property), or None."""
+        return self.get_properties().get("ContentSnapshotId")
+
     def restore_snapshot(
         self: _FileRun,
         snapshot_id: str | None = None,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from runyard.errors import WorkspaceConfigError
 from runyard.sdk import lifetime
 from runyard.sdk.display import render_workspace
+from runyard.sdk.environment import Environment
 from runyard.sdk.experiment import Experiment
 from runyard.sdk.locate import (
     CONFIG_DIR,
@@ -34,6 +35,7 @@ from runyard.store import Store, default_artifact_root, open_store
 
 if TYPE_CHECKING:
     from runyard.logging.pipeline import MetricPipeline
+    from runyard.sdk.model import Model
 
 __all__ = ["CONFIG_DIR", "CONFIG_FILE", "Workspace", "find_config"]
 
@@ -248,6 +250,19 @@ class Workspace:
     def experiments(self) -> dict[str, Experiment]:
         """Active experiments by name."""
         return {e.name: e for e in Experiment.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """Registered environments by name, each its latest version (Azure's
+        ``ws.environments``)."""
+        return Environment.list(self)
+
+    @property
+    def models(self) -> dict[str, Model]:
+        """Registered models by name, each its latest version (Azure's ``ws.models``)."""
+        from runyard.sdk.model import Model  # it imports this module
+
+        return {model.name: model for model in Model.list(self, latest=True)}
 
     def close(self) -> None:
         """End the runs this process started here that are still open (Completed, as at

@@ -9,22 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from runyard.entities import EnvironmentInfo
 from runyard.errors import EnvironmentNotFoundError
 from runyard.limits import check_environment_name
-from runyard.store import base, wire
+from runyard.store import wire
+from runyard.store.http.hooks import HttpHooks
 
 
-class HttpEnvironmentVerbs(base.Store):
-    """Registered environments over HTTP; ``HttpStore`` provides the hooks."""
-
-    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        raise NotImplementedError
-
-    def _json(self, method: str, path: str, **kw: Any) -> Any:
-        raise NotImplementedError
+class HttpEnvironmentVerbs(HttpHooks):
+    """Registered environments over HTTP; ``HttpStore`` provides the hooks (HttpHooks)."""
 
     def register_environment(self, name: str, definition: Mapping[str, Any]) -> EnvironmentInfo:
         check_environment_name(name)

@@ -12,9 +12,6 @@ are not recorded again), except ``delete_logged_model_tag``, which is sent once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import httpx
 
 from runyard.entities import (
     DatasetInput,
@@ -30,22 +27,11 @@ from runyard.entities import (
 from runyard.errors import LoggedModelNotFoundError, RunyardError
 from runyard.store import base, wire
 from runyard.store.http.client import Retry
+from runyard.store.http.hooks import HttpHooks
 
 
-class HttpModelVerbs(base.Store):
+class HttpModelVerbs(HttpHooks):
     """Logged models and run inputs/outputs over HTTP; ``HttpStore`` provides the hooks."""
-
-    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        raise NotImplementedError
-
-    def _json(self, method: str, path: str, **kw: Any) -> Any:
-        raise NotImplementedError
-
-    def _request_id(self) -> str:
-        raise NotImplementedError
-
-    def _run(self, run_id: str) -> str:
-        raise NotImplementedError
 
     def _model(self, model_id: str) -> str:
         """The URL path of a model; an id no URL segment can carry names no model."""

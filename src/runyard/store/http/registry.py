@@ -11,29 +11,18 @@ repeated; ``delete_model_version`` is sent once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import httpx
 
 from runyard.entities import ModelVersionInfo, ModelVersionQuery, NewModelVersion
 from runyard.store import base, wire
 from runyard.store import registry as rules
 from runyard.store.http.client import Retry
+from runyard.store.http.hooks import HttpHooks
 
 MODELS = "/registered-models"
 
 
-class HttpRegistryVerbs(base.Store):
-    """Registered models over HTTP; ``HttpStore`` provides the hooks."""
-
-    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        raise NotImplementedError
-
-    def _json(self, method: str, path: str, **kw: Any) -> Any:
-        raise NotImplementedError
-
-    def _request_id(self) -> str:
-        raise NotImplementedError
+class HttpRegistryVerbs(HttpHooks):
+    """Registered models over HTTP; ``HttpStore`` provides the hooks (HttpHooks)."""
 
     @staticmethod
     def _version_path(name: str, version: int) -> str:

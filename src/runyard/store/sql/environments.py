@@ -8,19 +8,18 @@ once may pick the same number: the unique constraint refuses the second, which i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from runyard.entities import EnvironmentInfo
 from runyard.errors import EnvironmentNotFoundError, StoreError
 from runyard.limits import MAX_ENVIRONMENT_DEFINITION_LENGTH, check_environment_name, check_json
-from runyard.store import base
+from runyard.store.sql.hooks import SqlHooks
 from runyard.store.sql.schema import environments
 
 ATTEMPTS = 5
@@ -43,14 +42,8 @@ def _missing(name: str, version: str | None) -> EnvironmentNotFoundError:
     )
 
 
-class SqlEnvironmentVerbs(base.Store):
-    """Registered environments on SQL; ``SqlStore`` provides the transactions."""
-
-    def _read(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
+class SqlEnvironmentVerbs(SqlHooks):
+    """Registered environments on SQL; ``SqlStore`` provides the hooks (SqlHooks)."""
 
     def register_environment(self, name: str, definition: Mapping[str, Any]) -> EnvironmentInfo:
         check_environment_name(name)

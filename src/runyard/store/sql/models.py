@@ -13,7 +13,6 @@ lock serialises writers anyway).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
@@ -38,7 +37,6 @@ from runyard.errors import (
     InvalidArgumentError,
     LoggedModelExistsError,
     LoggedModelNotFoundError,
-    RunNotFoundError,
     UserError,
 )
 from runyard.limits import (
@@ -54,6 +52,7 @@ from runyard.store import base, checks
 from runyard.store.sql import model_rows as rows
 from runyard.store.sql import requests
 from runyard.store.sql.dialect import for_update
+from runyard.store.sql.hooks import SqlHooks
 from runyard.store.sql.keyvalues import immutable_additions
 from runyard.store.sql.schema import (
     ModelRole,
@@ -68,28 +67,8 @@ from runyard.store.sql.schema import (
 )
 
 
-class SqlModelVerbs(base.Store):
-    """Logged models and run inputs/outputs on SQL; ``SqlStore`` provides the hooks below."""
-
-    _run_pks: dict[str, int]
-
-    def _read(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _run_pk(self, conn: Connection, run_id: str) -> int:
-        raise NotImplementedError
-
-    def _locked_run_pk(self, conn: Connection, run_id: str) -> int:
-        raise NotImplementedError
-
-    def _no_run(self, run_id: str) -> RunNotFoundError:
-        raise NotImplementedError
-
-    def _forget_old_requests(self, request_id: str | None) -> None:
-        raise NotImplementedError
+class SqlModelVerbs(SqlHooks):
+    """Logged models and run inputs/outputs on SQL; ``SqlStore`` provides the hooks (SqlHooks)."""
 
     # -- helpers -------------------------------------------------------------------------------
 

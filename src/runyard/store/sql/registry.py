@@ -11,7 +11,6 @@ of one name get distinct versions (SQLite's write lock serialises writers anyway
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,9 +22,9 @@ from runyard.errors import ModelPathNotFoundError, UserError
 from runyard.limits import check_count, normalize_artifact_path
 from runyard.store import base, checks
 from runyard.store import registry as rules
-from runyard.store.artifacts import ArtifactRepository
 from runyard.store.sql import requests
 from runyard.store.sql.dialect import for_update, insert_ignoring_conflicts
+from runyard.store.sql.hooks import SqlHooks
 from runyard.store.sql.keyvalues import immutable_additions
 from runyard.store.sql.schema import (
     blobs,
@@ -66,22 +65,8 @@ def _select_versions() -> Any:
     )
 
 
-class SqlRegistryVerbs(base.Store):
-    """Registered models on SQL; ``SqlStore`` provides the hooks below."""
-
-    artifacts: ArtifactRepository
-
-    def _read(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> contextlib.AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _run_pk(self, conn: Connection, run_id: str) -> int:
-        raise NotImplementedError
-
-    def _forget_old_requests(self, request_id: str | None) -> None:
-        raise NotImplementedError
+class SqlRegistryVerbs(SqlHooks):
+    """Registered models on SQL; ``SqlStore`` provides the hooks (SqlHooks)."""
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ def test_environment_defaults_are_azures() -> None:
     assert isinstance(env.python.conda_dependencies, CondaDependencies)
     assert env.environment_variables == {}
     assert env.docker.enabled is False and env.docker.base_image is None
+    # the rest of Azure's Docker section reads and sets (samples print it), unused here
+    assert env.docker.base_image_registry.address is None
+    env.docker.base_image_registry.address = "myregistry.azurecr.io"
+    assert env.docker.shared_volumes is True and env.docker.gpu_support is False
 
 
 def test_run_configuration_environment_default_is_settable() -> None:

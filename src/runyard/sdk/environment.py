@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,16 @@ class PythonSection:
 
 
 @dataclass
+class ContainerRegistry:
+    """``env.docker.base_image_registry``: where Azure pulls a base image from. Kept for code
+    that sets or prints it; runyard pulls no image."""
+
+    address: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass
 class DockerSection:
     """``env.docker``: accepted so that samples which turn Docker off run; runyard runs no
     container, so asking for one (``enabled``, ``base_image``, ``base_dockerfile``) is refused
@@ -60,6 +70,9 @@ class DockerSection:
     base_dockerfile: str | None = None
     shm_size: str | None = None
     arguments: list[str] | None = None
+    base_image_registry: ContainerRegistry = field(default_factory=ContainerRegistry)
+    shared_volumes: bool = True
+    gpu_support: bool = False
 
 
 def _check_name(name: object) -> str:

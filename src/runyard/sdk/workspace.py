@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
-from runyard.sdk import lifetime
+from runyard.sdk import compute, lifetime
+from runyard.sdk.compute import ComputeTarget, RayCluster
 from runyard.sdk.display import render_workspace
 from runyard.sdk.experiment import Experiment
 from runyard.sdk.locate import (
@@ -248,6 +249,30 @@ class Workspace:
     def experiments(self) -> dict[str, Experiment]:
         """Active experiments by name."""
         return {e.name: e for e in Experiment.list(self)}
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """The workspace's compute targets by name: ``local`` and the attached ones."""
+        return compute.targets(self)
+
+    def attach_compute(self, name: str, target: RayCluster) -> ComputeTarget:
+        """Attach a compute target (``RayCluster(address=...)``) under ``name``, kept in the
+        workspace; ``ScriptRunConfig(compute_target=name)`` then runs there. Attaching the
+        same target again changes nothing.
+
+        Raises:
+            InvalidNameError: ``name`` is ``local`` or not 1 to 64 letters, digits, '-', '_'.
+            ComputeTargetExistsError: ``name`` is attached already to another target.
+        """
+        return compute.attach(self, name, target)
+
+    def detach_compute(self, name: str) -> None:
+        """Detach the compute target ``name`` (its runs stay).
+
+        Raises:
+            ComputeTargetNotFoundError: none of that name.
+        """
+        self._store.detach_compute(name)
 
     def close(self) -> None:
         """End the runs this process started here that are still open (Completed, as at

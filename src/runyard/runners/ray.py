@@ -150,7 +150,7 @@ class Resources:
             "GPUs": sum(n.get("GPU", 0.0) for n in nodes),
             "GB of memory": sum(n.get("memory", 0.0) for n in nodes) / 1024**3,
         }
-        has = f"{len(nodes)} node(s), " + ", ".join(f"{v:g} {k}" for k, v in totals.items())
+        has = f"{len(nodes)} node(s), " + ", ".join(f"{v:.4g} {k}" for k, v in totals.items())
         asks = [
             (self.cpus, "CPU", "CPUs", 1.0),
             (self.gpus, "GPU", "GPUs", 1.0),

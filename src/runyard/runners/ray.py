@@ -57,9 +57,10 @@ JOB_ID_PROPERTY = "runyard.ray.job_id"
 ADDRESS_PROPERTY = "runyard.ray.address"
 STD_LOG = "user_logs/std_log.txt"
 ERROR_LOG_LINES = 20
+MIN_POLL_SECONDS = 0.5
+"""How often, at most, the supervisor asks the cluster about its job (two HTTP requests)."""
 RAY_TOKEN_VARIABLE = "RAY_AUTH_TOKEN"
 """Ray's own variable: its job client sends the token it holds (token-auth clusters)."""
-RESOURCE_NAMES = {"cpuCount": ("CPU", "CPUs"), "gpuCount": ("GPU", "GPUs")}
 
 
 def _job_client(address: str) -> Any:
@@ -353,7 +354,7 @@ def _watch(sup: Supervisor, job: RayJob, definition: Mapping[str, Any]) -> None:
             sup.note(f"{stopped}: stopping Ray job {job.job_id}")
             job.cancel()
             stop_sent = True
-        time.sleep(settings.poll_seconds)
+        time.sleep(max(settings.poll_seconds, MIN_POLL_SECONDS))
     _copy_output(sup, job)
     _finish(sup, job, status, stopped)
 

@@ -7,6 +7,8 @@
 #
 #   postgres.sh   RUNYARD_TEST_POSTGRES_URL    PostgreSQL (port $RUNYARD_PG_PORT, 54329)
 #   s3.sh         RUNYARD_TEST_S3_ENDPOINT     moto's S3 server (port $RUNYARD_S3_PORT, 54330)
+#   ray.sh        RUNYARD_TEST_RAY_ADDRESS     a Ray head, 127.0.0.1 only (port $RUNYARD_RAY_PORT,
+#                                              54340, and the 5 after it)
 #   chromium.sh   RUNYARD_TEST_CHROMIUM        Debian's chromium for the UI's browser tests
 #
 # A service whose variable is set already is used as it is (your own PostgreSQL, say, when you
@@ -21,7 +23,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTEST=${PYTEST:-$ROOT/.venv/bin/pytest}
-SERVICES=(postgres:RUNYARD_TEST_POSTGRES_URL s3:RUNYARD_TEST_S3_ENDPOINT)
+SERVICES=(postgres:RUNYARD_TEST_POSTGRES_URL s3:RUNYARD_TEST_S3_ENDPOINT ray:RUNYARD_TEST_RAY_ADDRESS)
 LOCK=/tmp/runyard-tests.lock
 START_LOCK=/tmp/runyard-tests.start.lock
 STARTED=/tmp/runyard-tests.started

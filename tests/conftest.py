@@ -174,3 +174,28 @@ def s3_endpoint() -> str:
         # A URL that is set but does not answer is a broken setup, never a reason to skip.
         pytest.fail(f"{S3_ENDPOINT_ENV}={url} does not answer: {exc}", pytrace=False)
     return url
+
+
+RAY_ADDRESS_ENV = "RUNYARD_TEST_RAY_ADDRESS"
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> str:
+    """``$RUNYARD_TEST_RAY_ADDRESS``: a Ray head's dashboard URL (``make test`` starts one on
+    127.0.0.1 with ``scripts/ray.sh``). Skipped without it, failing instead with
+    ``RUNYARD_REQUIRE_SERVICES=1``."""
+    import urllib.request
+
+    address = os.environ.get(RAY_ADDRESS_ENV, "").rstrip("/")
+    if not address:
+        _service_missing(
+            f"Ray tests need {RAY_ADDRESS_ENV}: run `make test`, or export the URL that "
+            "`scripts/ray.sh start` prints"
+        )
+    if importlib.util.find_spec("ray") is None:
+        _service_missing("Ray tests need ray: pip install -e '.[dev]'")
+    try:
+        urllib.request.urlopen(f"{address}/api/version", timeout=10).close()
+    except OSError as exc:
+        pytest.fail(f"{RAY_ADDRESS_ENV}={address} does not answer: {exc}", pytrace=False)
+    return address

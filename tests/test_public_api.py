@@ -10,10 +10,12 @@ def test_public_api_all_is_pinned() -> None:
     assert sorted(runyard.__all__) == sorted(
         [
             "VERSION",
+            "ComputeTarget",
             "CondaDependencies",
             "Environment",
             "Experiment",
             "Model",
+            "RayCluster",
             "Run",
             "RunConfiguration",
             "RunStatus",

@@ -6,6 +6,7 @@
 from runyard import errors
 from runyard._version import __version__
 from runyard.entities import RunStatus
+from runyard.sdk.compute import ComputeTarget, RayCluster
 from runyard.sdk.conda import CondaDependencies
 from runyard.sdk.environment import Environment
 from runyard.sdk.experiment import Experiment
@@ -18,10 +19,12 @@ VERSION = __version__
 
 __all__ = [
     "VERSION",
+    "ComputeTarget",
     "CondaDependencies",
     "Environment",
     "Experiment",
     "Model",
+    "RayCluster",
     "Run",
     "RunConfiguration",
     "RunStatus",

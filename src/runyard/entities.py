@@ -783,3 +783,15 @@ class EnvironmentInfo:
     version: str
     definition: Mapping[str, Any]
     created_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeTargetInfo:
+    """A compute target attached to a workspace (``Store.attach_compute``): a name, the kind of
+    runner behind it (``ray``...) and that runner's configuration (``{"address": ...}`` for
+    Ray), a JSON object kept as given. ``local`` is never stored: every workspace has it."""
+
+    name: str
+    kind: str
+    config: Mapping[str, Any]
+    created_time: float

@@ -22,6 +22,9 @@
     │   │   └── PermissionDeniedError 403  the token may not do this here
     │   ├── SnapshotError             400  a folder could not be snapshotted
     │   ├── RunEnvironmentError       400  Run.get_context() outside a submitted run
+    │   ├── ComputeTargetError        400  a compute target cannot take the run (unreachable,
+    │   │                                  a resource request it can never satisfy)
+    │   ├── ComputeTargetExistsError  409  a compute target of that name is attached already
     │   └── MetricRejectedError       400  the store refused queued metric points for good
     ├── NotFoundError                 404
     │   ├── ExperimentNotFoundError
@@ -30,6 +33,7 @@
     │   ├── ArtifactNotFoundError
     │   ├── LoggedModelNotFoundError
     │   ├── SnapshotNotFoundError
+    │   ├── ComputeTargetNotFoundError     no compute target of that name in the workspace
     │   ├── RegisteredModelNotFoundError   a registered model (version) that does not exist
     │   └── ModelPathNotFoundError         register_model's model_path names none of the
     │                                      run's artifacts (Azure's ModelPathNotFoundException)
@@ -64,6 +68,9 @@ __all__ = [
     "ArtifactNotFoundError",
     "AuthenticationError",
     "ChildRunsMatchWarning",
+    "ComputeTargetError",
+    "ComputeTargetExistsError",
+    "ComputeTargetNotFoundError",
     "EnvironmentBuildError",
     "EnvironmentNotFoundError",
     "EnvironmentSpecError",
@@ -298,6 +305,20 @@ class EnvironmentBuildError(UserError):
     code = "EnvironmentBuild"
 
 
+class ComputeTargetError(UserError):
+    """A compute target cannot take the run: its cluster cannot be reached, or the run asks for
+    resources (CPUs, GPUs, memory, nodes) it can never give; nothing was run."""
+
+    code = "ComputeTarget"
+
+
+class ComputeTargetExistsError(UserError):
+    """A compute target of that name is attached already, differently (detach it first)."""
+
+    http_status = 409
+    code = "ComputeTargetExists"
+
+
 class MetricRejectedError(UserError):
     """The store refused queued metric points for good (an unknown run, a limit): they were not
     written, and sending them again would not help. Raised by the next ``log`` or ``flush``."""
@@ -336,6 +357,10 @@ class LoggedModelNotFoundError(NotFoundError):
 
 class EnvironmentNotFoundError(NotFoundError):
     code = "EnvironmentNotFound"
+
+
+class ComputeTargetNotFoundError(NotFoundError):
+    code = "ComputeTargetNotFound"
 
 
 class SnapshotNotFoundError(NotFoundError):

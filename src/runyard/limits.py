@@ -279,3 +279,49 @@ def check_environment_name(name: object) -> str:
             "printable characters without '/' nor surrounding spaces."
         )
     return check_chars("environment name", name, InvalidNameError)
+
+
+MAX_COMPUTE_NAME_LENGTH = 64
+MAX_COMPUTE_CONFIG_LENGTH = 10_000
+"""Characters of an attached compute target's configuration as JSON."""
+COMPUTE_KINDS = ("ray",)
+"""The kinds of compute target a workspace can attach (``local`` is always there)."""
+
+
+def check_compute_name(name: object) -> str:
+    """``name`` if it can name an attached compute target: 1 to 64 letters, digits, '-' or
+    '_', starting with a letter; not ``local`` (every workspace has it).
+
+    Raises:
+        InvalidNameError: it cannot.
+    """
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= MAX_COMPUTE_NAME_LENGTH
+        or not name[0].isascii()
+        or not name[0].isalpha()
+        or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
+    ):
+        raise InvalidNameError(
+            f"Invalid compute target name {name!r:.80}: use 1 to {MAX_COMPUTE_NAME_LENGTH} "
+            "letters, digits, '-' or '_', starting with a letter."
+        )
+    if name == "local":
+        raise InvalidNameError(
+            "The compute target 'local' is every workspace's own: attach others by other names."
+        )
+    return name
+
+
+def check_compute_kind(kind: object) -> str:
+    """``kind`` if runyard has a runner of that kind.
+
+    Raises:
+        InvalidArgumentError: it has not.
+    """
+    if kind not in COMPUTE_KINDS:
+        raise InvalidArgumentError(
+            f"Unknown compute target kind {kind!r:.40}: runyard attaches "
+            f"{', '.join(COMPUTE_KINDS)}."
+        )
+    return str(kind)

@@ -29,6 +29,10 @@ COMMANDS = list(_commands(main))
 def test_docs_command_tree_is_complete() -> None:
     assert [path for path, _ in COMMANDS] == [
         "runyard",
+        "runyard compute",
+        "runyard compute attach",
+        "runyard compute detach",
+        "runyard compute list",
         "runyard db",
         "runyard db upgrade",
         "runyard environments",

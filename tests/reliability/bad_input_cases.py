@@ -361,6 +361,7 @@ def routes(seeded: Seeded) -> list[Route]:
         *_model_routes(),
         *_registry_routes(seeded.digest),
         *_environment_routes(),
+        *_compute_routes(),
         Route("GET", "/api/v1/workspaces", False),
         Route("POST", "/api/v1/workspaces", True, body={"name": f"w{uuid.uuid4().hex[:8]}"}),
         Route("GET", "/api/v1/workspaces/{workspace}", False),
@@ -396,6 +397,23 @@ def _environment_routes() -> list[Route]:
         Route(
             "GET", environments + "/{name}", False, {"name": "env-seed"}, params={"version": "1"}
         ),
+    ]
+
+
+def _compute_routes() -> list[Route]:
+    """The routes of attached compute targets (``ray-seed``: a Ray cluster)."""
+    compute = "/api/v1/workspaces/{workspace}/compute"
+    seeded = {"name": "ray-seed"}
+    return [
+        Route(
+            "POST",
+            compute,
+            True,
+            body={"name": "ray-new", "kind": "ray", "config": {"address": "http://127.0.0.1:1"}},
+        ),
+        Route("GET", compute, False),
+        Route("GET", compute + "/{name}", False, seeded),
+        Route("DELETE", compute + "/{name}", True, seeded),
     ]
 
 

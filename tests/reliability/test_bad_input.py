@@ -96,6 +96,7 @@ class Server:
         model_file = SnapshotFile("model.bin", sha256(b"data"), 4)
         store.create_model_version(NewModelVersion("seeded", files=[model_file], run_id="r"))
         store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
+        store.attach_compute("ray-seed", "ray", {"address": "http://127.0.0.1:1"})
         info, _ = self.app.state.runyard.control.create_token(name, Role.READER, "victim")
         return Seeded(name, sha256(b"data"), info.token_id)
 

@@ -76,6 +76,7 @@ class Route:
             ("/registered-models/seeded/latest", "/registered-models/{name}/latest"),
             ("/logged-models/m-seed", "/logged-models/{model_id}"),
             ("/environments/env-seed", "/environments/{name}"),
+            ("/compute/ray-seed", "/compute/{name}"),
             ("/experiments/by-id/fixed-id", "/experiments/by-id/{experiment_id}"),
             ("/experiments/exp", "/experiments/{name}"),
             ("/snapshots/snap", "/snapshots/{snapshot_id}"),
@@ -116,6 +117,8 @@ READS = [
     Route("registered models", "POST", "/registered-models/versions/search", Role.READER, json={}),
     Route("environments", "GET", "/environments", Role.READER),
     Route("environments", "GET", "/environments/env-seed", Role.READER),
+    Route("compute", "GET", "/compute", Role.READER),
+    Route("compute", "GET", "/compute/ray-seed", Role.READER),
 ]
 MODEL_WRITES = [
     Route(
@@ -265,6 +268,14 @@ WRITES = [
         Role.WRITER,
         json={"name": "env-new", "definition": {"python": {}}},
     ),
+    Route(
+        "compute",
+        "POST",
+        "/compute",
+        Role.WRITER,
+        json={"name": "ray-new", "kind": "ray", "config": {"address": "http://127.0.0.1:1"}},
+    ),
+    Route("compute", "DELETE", "/compute/ray-seed", Role.WRITER),
     Route("runs", "PUT", "/runs/r/status", Role.WRITER, json={"status": "Completed"}),
     Route("runs", "PUT", "/runs/r/deleted", Role.WRITER, json={"deleted": True}),
     # After the status change above (reopens what it ended) and last (renames "exp").
@@ -308,6 +319,7 @@ def seed(workspace: Workspace) -> None:
         seeded_file = SnapshotFile("model.bin", sha256(SEEDED_BLOB), 11)
         store.create_model_version(NewModelVersion("seeded", files=[seeded_file], run_id="r"))
         store.register_environment("env-seed", {"python": {"userManagedDependencies": True}})
+        store.attach_compute("ray-seed", "ray", {"address": "http://127.0.0.1:1"})
     finally:
         store.close()
 
@@ -339,6 +351,7 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "environments": [
                 v for e in store.list_environments() for v in store.list_environments(e.name)
             ],
+            "compute": store.list_compute(),
         }
     finally:
         store.close()

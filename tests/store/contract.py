@@ -57,6 +57,7 @@ from runyard.limits import (
 from runyard.settings import UPLOAD_STALE_SECONDS_ENV
 from runyard.store.base import Store
 from tests.store import status_changes
+from tests.store.contract_compute import ComputeContract
 from tests.store.contract_deletion import DeletionContract
 from tests.store.contract_environments import EnvironmentContract
 from tests.store.contract_experiments import ExperimentContract
@@ -170,6 +171,7 @@ class StoreContract(
     MetricSummaryContract,
     RegistryContract,
     EnvironmentContract,
+    ComputeContract,
 ):
     """Tests every backend passes; subclasses provide the ``store`` fixture."""
 

@@ -13,6 +13,7 @@ import click
 
 from runyard._version import __version__
 from runyard.cli._context import CliError, CliState
+from runyard.cli.compute import compute
 from runyard.cli.db import db
 from runyard.cli.environments import environments
 from runyard.cli.experiments import experiments
@@ -62,6 +63,7 @@ def main(ctx: click.Context, workspace_path: Path | None) -> None:
 
 main.add_command(db)
 main.add_command(environments)
+main.add_command(compute)
 main.add_command(experiments)
 main.add_command(models)
 main.add_command(runs)

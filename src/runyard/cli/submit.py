@@ -152,6 +152,13 @@ def _wait(run: ScriptRun, as_json: bool) -> None:
     "see `runyard environments list`.",
 )
 @click.option(
+    "--target",
+    default="local",
+    show_default=True,
+    metavar="NAME",
+    help="The compute target to run on: local, or one attached with `runyard compute attach`.",
+)
+@click.option(
     "--max-duration",
     type=click.IntRange(min=1),
     metavar="SECONDS",
@@ -169,6 +176,7 @@ def submit(
     tags: dict[str, str | None],
     variables: dict[str, str],
     environment: str | None,
+    target: str,
     max_duration: int | None,
     as_json: bool,
 ) -> None:
@@ -186,7 +194,11 @@ def submit(
     if environment is not None:
         env = Environment.get(workspace, *split_reference(environment))
     config = ScriptRunConfig(
-        source_dir, _script_in(source, script), list(arguments), environment=env
+        source_dir,
+        _script_in(source, script),
+        list(arguments),
+        environment=env,
+        compute_target=target,
     )
     config.run_config.environment_variables.update(variables)
     if max_duration is not None:

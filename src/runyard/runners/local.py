@@ -18,7 +18,7 @@ from runyard.capture.error import build_error
 from runyard.capture.git import git_properties
 from runyard.capture.snapshot import take_snapshot
 from runyard.entities import COMPUTE_TARGET_PROPERTY, NewRun, RunInfo, RunStatus, RunType
-from runyard.errors import SnapshotError, StoreError, UserError
+from runyard.errors import SnapshotError, StoreError
 from runyard.runners import launch
 from runyard.runners.environments import EnvironmentSpec, check_buildable, user_interpreter
 from runyard.runners.submission import ScriptSubmission
@@ -64,6 +64,7 @@ class LocalRunner:
     """Runs scripts on this machine, each under its own supervisor process."""
 
     target = "local"
+    kind = "local"
 
     def submit(
         self,
@@ -85,18 +86,16 @@ class LocalRunner:
             StoreError: the supervisor process could not be started (the run is then Failed).
         """
         RunnerSettings.from_env()  # the supervisor reads them: a wrong one fails here, not there
-        # What would make the environment's build fail for sure fails the submit instead.
-        spec = EnvironmentSpec.from_definition(submission.run_definition, tracking_uri)
-        if spec is not None:
-            check_buildable(spec)
+        extra, builds = self.check(store, tracking_uri, submission)
         source = submission.source_directory
-        properties = {COMPUTE_TARGET_PROPERTY: self.target, **git_properties(source)}
+        properties = {COMPUTE_TARGET_PROPERTY: self.kind, **git_properties(source)}
         properties["ContentSnapshotId"] = _snapshot(store, source)
         definition: dict[str, Any] = {
             **submission.run_definition,
             "script": submission.script,  # where the script is in the working copy
             "python": user_interpreter(submission.run_definition) or sys.executable,
             "sourceDirectory": str(source),
+            **extra,
         }
         new = NewRun(
             run_id=submission.run_id or new_run_id(submission.experiment_name),
@@ -113,7 +112,7 @@ class LocalRunner:
         info = store.create_runs([new])[0]
         store.heartbeat(info.run_id)  # the run holds its queue place from now on
         try:
-            self._launch(store, tracking_uri, artifact_root, info, builds=spec is not None)
+            self._launch(store, tracking_uri, artifact_root, info, builds=builds)
         except OSError as exc:
             message = f"Could not start the run's supervisor process: {exc}"
             store.set_run_status(
@@ -121,6 +120,25 @@ class LocalRunner:
             )
             raise StoreError(message) from exc
         return store.get_run(info.run_id)
+
+    def check(
+        self, store: Store, tracking_uri: TrackingUri, submission: ScriptSubmission
+    ) -> tuple[dict[str, Any], bool]:
+        """Refuse at submit what is sure to fail on this target (nothing is created then).
+
+        Returns:
+            (what to add to the run definition, whether the supervisor does all the start: no
+            script is started by the submitter).
+
+        Raises:
+            EnvironmentSpecError: the environment asks for Docker, a conda-only package without
+                conda, or a Python version not installed.
+        """
+        # What would make the environment's build fail for sure fails the submit instead.
+        spec = EnvironmentSpec.from_definition(submission.run_definition, tracking_uri)
+        if spec is not None:
+            check_buildable(spec)
+        return {}, spec is not None
 
     def _launch(
         self,
@@ -188,23 +206,3 @@ def _script_started(read_end: int, timeout: float = 5.0) -> bool:
     """Wait (briefly) for the launcher's word that the script's process exists."""
     ready, _, _ = select.select([read_end], [], [], timeout)
     return bool(ready) and os.read(read_end, 64).startswith(b"started")
-
-
-RUNNERS: dict[str, type[LocalRunner]] = {"local": LocalRunner}
-"""Compute targets by name."""
-
-
-def runner_for(target: str) -> LocalRunner:
-    """The runner of the compute target ``target``.
-
-    Raises:
-        UserError: runyard has no runner of that name.
-    """
-    try:
-        return RUNNERS[target]()
-    except KeyError:
-        known = ", ".join(sorted(RUNNERS))
-        raise UserError(
-            f"Unknown compute target {target!r}. runyard runs scripts on: {known} "
-            "(use compute_target='local')."
-        ) from None

@@ -328,6 +328,12 @@ class Supervisor:
         self.beat(force=True)
         stop_beating = self._beat_in_background()
         try:
+            # Not at the top: runners/ray.py builds on local.py, which imports this module.
+            from runyard.runners import ray
+
+            if ray.is_ray_run(info):  # the job runs on the cluster: follow it
+                ray.follow(self, info)
+                return 0
             if process is None:  # the run queues: wait for its turn, then lay it out
                 info = self.wait_for_turn(info)
                 if info.status is not RunStatus.STARTING:

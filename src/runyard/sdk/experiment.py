@@ -174,16 +174,18 @@ class Experiment:
             InvalidArgumentError: ``config`` is not a ScriptRunConfig.
             SnapshotError: the source folder is over the submit limits.
             UserError: an unknown compute target.
+            ComputeTargetError: the target cannot take the run (a Ray cluster that cannot be
+                reached, or resources it can never give).
         """
         # Not at the top, for import cost only: the runners (subprocess, ctypes, the supervisor)
         # load on the first submit, not with ``import runyard``.
-        from runyard.runners.local import runner_for
+        from runyard.runners.targets import runner_for
 
         if not isinstance(config, ScriptRunConfig):
             raise InvalidArgumentError(
                 f"submit needs a ScriptRunConfig, got {type(config).__name__}."
             )
-        runner = runner_for(config.run_config.target)
+        runner = runner_for(config.run_config.target, self._workspace.store)
         submission = ScriptSubmission(
             experiment_name=self.name,
             source_directory=Path(config.source_directory).resolve(),

@@ -18,7 +18,9 @@ DEFAULT_MAX_RUN_DURATION_SECONDS = 2_592_000  # 30 days, as Azure ML
 class RunConfiguration:
     """How a script runs: its target, script, arguments, environment variables and
     ``environment`` (an ``Environment``; default: one that declares nothing, so the script runs
-    with the current interpreter)."""
+    with the current interpreter). ``cpu_count``, ``gpu_count``, ``memory_gb`` and
+    ``node_count`` ask the target for resources: a Ray target reserves them for the job (and
+    refuses at submit what its cluster can never give); the local target ignores them."""
 
     script: str | None = None
     arguments: list[str] = field(default_factory=list)
@@ -27,13 +29,40 @@ class RunConfiguration:
     environment_variables: dict[str, str] = field(default_factory=dict)
     max_run_duration_seconds: int = DEFAULT_MAX_RUN_DURATION_SECONDS
     environment: Environment = field(default_factory=default_environment)
+    cpu_count: float | None = None
+    gpu_count: float | None = None
+    memory_gb: float | None = None
+    node_count: int = 1
+
+    def _resources(self) -> dict[str, float]:
+        asked: dict[str, float] = {}
+        for key, value in (
+            ("cpuCount", self.cpu_count),
+            ("gpuCount", self.gpu_count),
+            ("memoryGb", self.memory_gb),
+        ):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise InvalidArgumentError(
+                    f"RunConfiguration's {key} must be a number >= 0 (or None), got {value!r}."
+                )
+            asked[key] = float(value)
+        node_count = self.node_count
+        if isinstance(node_count, bool) or not isinstance(node_count, int) or node_count < 1:
+            raise InvalidArgumentError(
+                f"RunConfiguration.node_count must be an integer >= 1, got {node_count!r}."
+            )
+        return asked
 
     def to_definition(self) -> dict[str, Any]:
         """The ``runDefinition`` shown by ``get_details()``.
 
         Raises:
-            InvalidArgumentError: ``environment`` is not an Environment.
+            InvalidArgumentError: ``environment`` is not an Environment, or a resource request
+                is not a number >= 0 (``node_count``: an integer >= 1).
         """
+        resources = self._resources()
         environment = self.environment
         if environment is None:
             environment = self.environment = default_environment()
@@ -51,7 +80,8 @@ class RunConfiguration:
             "target": self.target,
             "framework": "Python",
             "maxRunDurationSeconds": self.max_run_duration_seconds,
-            "nodeCount": 1,
+            "nodeCount": self.node_count,
+            "resources": resources,
             "environmentVariables": variables,
             "environment": serialized,
             "history": {

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import WorkspaceConfigError
-from runyard.sdk import lifetime
+from runyard.sdk import compute, lifetime
+from runyard.sdk.compute import ComputeTarget, RayCluster
 from runyard.sdk.display import render_workspace
 from runyard.sdk.environment import Environment
 from runyard.sdk.experiment import Experiment
@@ -263,6 +264,30 @@ class Workspace:
         from runyard.sdk.model import Model  # it imports this module
 
         return {model.name: model for model in Model.list(self, latest=True)}
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """The workspace's compute targets by name: ``local`` and the attached ones."""
+        return compute.targets(self)
+
+    def attach_compute(self, name: str, target: RayCluster) -> ComputeTarget:
+        """Attach a compute target (``RayCluster(address=...)``) under ``name``, kept in the
+        workspace; ``ScriptRunConfig(compute_target=name)`` then runs there. Attaching the
+        same target again changes nothing.
+
+        Raises:
+            InvalidNameError: ``name`` is ``local`` or not 1 to 64 letters, digits, '-', '_'.
+            ComputeTargetExistsError: ``name`` is attached already to another target.
+        """
+        return compute.attach(self, name, target)
+
+    def detach_compute(self, name: str) -> None:
+        """Detach the compute target ``name`` (its runs stay).
+
+        Raises:
+            ComputeTargetNotFoundError: none of that name.
+        """
+        self._store.detach_compute(name)
 
     def close(self) -> None:
         """End the runs this process started here that are still open (Completed, as at

@@ -28,6 +28,7 @@ from runyard.server.mlflow.install import install_mlflow
 from runyard.server.routes import (
     admin,
     artifacts,
+    compute,
     environments,
     experiments,
     logs,
@@ -94,6 +95,7 @@ def create_app(config: ServerConfig, settings: ServerSettings | None = None) -> 
     app.include_router(models.router)
     app.include_router(registry.router)
     app.include_router(environments.router)
+    app.include_router(compute.router)
     install_ui(app)
 
     @app.get("/healthz", tags=["health"])

@@ -29,6 +29,7 @@ from pydantic import (
 
 from runyard.entities import (
     ArtifactInfo,
+    ComputeTargetInfo,
     DatasetInput,
     EnvironmentInfo,
     ExperimentInfo,
@@ -415,3 +416,15 @@ class EnvironmentBody(BaseModel):
 
 class EnvironmentListBody(BaseModel):
     environments: list[EnvironmentInfo]
+
+
+class ComputeTargetBody(BaseModel):
+    """``Store.attach_compute``: the name, the kind (``ray``) and the runner's configuration."""
+
+    name: str
+    kind: str
+    config: dict[str, Any]
+
+
+class ComputeTargetListBody(BaseModel):
+    targets: list[ComputeTargetInfo]

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from runyard.entities import (
     ArtifactInfo,
+    ComputeTargetInfo,
     DatasetInput,
     EnvironmentInfo,
     ExperimentInfo,
@@ -786,6 +787,42 @@ class Store(abc.ABC):
     def list_environments(self, name: str | None = None) -> list[EnvironmentInfo]:
         """Without ``name``: the latest version of every environment, by name. With it: every
         version of that environment, newest first (none: an empty list)."""
+
+    # -- compute targets (Azure ML's ComputeTarget.attach / ws.compute_targets / detach) --------
+
+    @abc.abstractmethod
+    def attach_compute(self, name: str, kind: str, config: Mapping[str, Any]) -> ComputeTargetInfo:
+        """Attach the compute target ``name`` of ``kind`` (``ray``) with ``config`` (a JSON
+        object, the runner's settings). The same name, kind and config again: nothing is
+        written, the target is returned (a retry attaches once).
+
+        Raises:
+            InvalidNameError: the name is not 1 to 64 letters, digits, '-' or '_' starting with
+                a letter, or is ``local``.
+            InvalidArgumentError: an unknown kind, or a config that is not a JSON object.
+            LimitExceededError: the config's JSON is over 10,000 characters.
+            ComputeTargetExistsError: the name is attached already with another kind or config.
+        """
+
+    @abc.abstractmethod
+    def get_compute(self, name: str) -> ComputeTargetInfo:
+        """The attached compute target ``name``.
+
+        Raises:
+            ComputeTargetNotFoundError: none of that name.
+        """
+
+    @abc.abstractmethod
+    def list_compute(self) -> list[ComputeTargetInfo]:
+        """The attached compute targets, by name (``local`` is not stored: it always exists)."""
+
+    @abc.abstractmethod
+    def detach_compute(self, name: str) -> None:
+        """Detach the compute target ``name`` (its runs stay, with their target's name).
+
+        Raises:
+            ComputeTargetNotFoundError: none of that name.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook: stores without resources keep it
         """Release connections and files; the store is unusable after."""

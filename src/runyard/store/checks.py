@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runyard.entities import (
+    ComputeTargetInfo,
     MetricChunk,
     MetricKind,
     RunLifecycle,
@@ -24,6 +25,8 @@ from runyard.entities import (
     ValueType,
 )
 from runyard.errors import (
+    ComputeTargetExistsError,
+    ComputeTargetNotFoundError,
     InvalidArgumentError,
     InvalidNameError,
     LimitExceededError,
@@ -247,3 +250,19 @@ def check_digest(digest: object) -> None:
             f"Invalid blob digest {digest!r:.80}: give the sha256 of the content as 64 lowercase "
             "hexadecimal digits."
         )
+
+
+def compute_missing(name: str) -> ComputeTargetNotFoundError:
+    """The error for a compute target that is not attached (every store says the same)."""
+    return ComputeTargetNotFoundError(
+        f"There is no compute target {name!r:.80} in this workspace. `runyard compute list` "
+        "shows them; attach one with ws.attach_compute(name, RayCluster(address=...))."
+    )
+
+
+def compute_exists(existing: ComputeTargetInfo) -> ComputeTargetExistsError:
+    """The error for attaching a name that is attached already with another kind or config."""
+    return ComputeTargetExistsError(
+        f"A compute target {existing.name!r} is attached already ({existing.kind}, "
+        f"{dict(existing.config)}): detach it first (ws.detach_compute, `runyard compute detach`)."
+    )

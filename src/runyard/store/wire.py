@@ -17,6 +17,7 @@ from typing import Any
 
 from runyard.entities import (
     ArtifactInfo,
+    ComputeTargetInfo,
     DatasetInput,
     EnvironmentInfo,
     ExperimentInfo,
@@ -147,6 +148,10 @@ def environment_from_json(data: Mapping[str, Any]) -> EnvironmentInfo:
     fields = _fields(EnvironmentInfo, data)
     fields["version"] = str(fields["version"])
     return EnvironmentInfo(**fields)
+
+
+def compute_from_json(data: Mapping[str, Any]) -> ComputeTargetInfo:
+    return ComputeTargetInfo(**_fields(ComputeTargetInfo, data))
 
 
 # -- logged models and what runs use and make ------------------------------------------------------

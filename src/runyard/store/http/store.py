@@ -77,6 +77,7 @@ from runyard.store import base, wire
 from runyard.store.http import batches, uploads
 from runyard.store.http import journal as journals
 from runyard.store.http.client import ApiClient, Retry, Upload
+from runyard.store.http.compute import HttpComputeVerbs
 from runyard.store.http.environments import HttpEnvironmentVerbs
 from runyard.store.http.journal import Journal
 from runyard.store.http.models import HttpModelVerbs
@@ -103,7 +104,7 @@ _RETURNS_RUN = frozenset({"set_run_status", "update_run", "request_stop"})
 _open_stores: weakref.WeakSet[HttpStore] = weakref.WeakSet()
 
 
-class HttpStore(HttpModelVerbs, HttpRegistryVerbs, HttpEnvironmentVerbs):
+class HttpStore(HttpModelVerbs, HttpRegistryVerbs, HttpEnvironmentVerbs, HttpComputeVerbs):
     """A Store on a tracking server's workspace, at ``base_url`` (the tracking URI).
 
     Args:

@@ -374,3 +374,14 @@ environments = Table(
 )
 """Registered environments: one row per version of a name ("1", "2"... as text outside);
 ``definition`` is the environment's JSON as registered."""
+
+compute_targets = Table(
+    "compute_targets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("created_time", Float, nullable=False),
+)
+"""Compute targets attached to the workspace (``local`` is not stored: it always exists);
+``config`` is the runner's configuration as JSON."""

@@ -60,6 +60,7 @@ from runyard.store.sql import engine as sql_engine
 from runyard.store.sql import logs as sql_logs
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import status as sql_status
+from runyard.store.sql.compute import SqlComputeVerbs
 from runyard.store.sql.creation import ensure_experiment, experiment_row, insert_runs
 from runyard.store.sql.dialect import (
     by_code_point,
@@ -111,7 +112,7 @@ def _check_column_text(what: str, value: str | None) -> None:
     check_text(what, value, limit)
 
 
-class SqlStore(SqlModelVerbs, SqlRegistryVerbs, SqlEnvironmentVerbs):
+class SqlStore(SqlModelVerbs, SqlRegistryVerbs, SqlEnvironmentVerbs, SqlComputeVerbs):
     """A Store on an SQLAlchemy database URL, with artifacts under ``artifact_root``.
 
     Args:

@@ -1,0 +1,395 @@
+"""The Ray target: a submitted script runs as a job of a Ray cluster (Job Submission API).
+
+``RayRunner.submit`` (in the submitter) checks what is sure to fail -- ``ray`` not installed,
+the cluster unreachable, resources no node of it has, an environment Ray cannot make -- then
+creates the Queued run and starts its supervisor process, as the local target does
+(``runners/local.py``). The supervisor (``runners/supervisor.py``) hands the run to ``follow``:
+
+1. lays the run's snapshot out as a working copy, which becomes the job's ``working_dir``;
+2. submits the job (its submission id: the run id): entrypoint ``python -m
+   runyard.runners.bootstrap SCRIPT ARGS`` (or the run's command), runtime environment: the
+   working copy, runyard's package as a ``py_modules`` entry (so ``Run.get_context()`` imports
+   the submitter's runyard on any cluster), the environment's pip packages, and the
+   environment variables (the run's own, then the run id, the tracking URI and token); the
+   requested CPUs, GPUs and memory as the entrypoint's resources;
+3. follows the job: PENDING keeps the run Starting, RUNNING makes it Running; its log is copied
+   into the run's ``user_logs/std_log.txt`` as it grows; a stop request (``cancel()`` from any
+   process) or ``max_run_duration_seconds`` stops the job (Ray ends its process tree);
+4. when the job ends: SUCCEEDED -> Completed, FAILED -> Failed (the exit code and the last log
+   lines as the error), STOPPED -> the stop request's status (Canceled).
+
+``ray`` itself is imported only here, and only when a Ray run is submitted or followed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runyard.capture.error import build_error
+from runyard.entities import RunInfo, RunStatus, stop_ends_as
+from runyard.errors import ComputeTargetError, EnvironmentSpecError, MissingExtraError
+from runyard.runners.environments import PACKAGE_DIR, EnvironmentSpec
+from runyard.runners.local import LocalRunner
+from runyard.runners.submission import ScriptSubmission
+from runyard.runners.targets import JobState, JobStatus
+from runyard.settings import (
+    ARTIFACT_ROOT_ENV,
+    EXPERIMENT_NAME_ENV,
+    RUN_ID_ENV,
+    TOKEN_ENV,
+    TRACKING_URI_ENV,
+    TrackingUri,
+)
+from runyard.store.base import Store
+
+if TYPE_CHECKING:
+    from runyard.runners.supervisor import Supervisor
+
+JOB_ID_PROPERTY = "runyard.ray.job_id"
+ADDRESS_PROPERTY = "runyard.ray.address"
+STD_LOG = "user_logs/std_log.txt"
+ERROR_LOG_LINES = 20
+MIN_POLL_SECONDS = 0.5
+"""How often, at most, the supervisor asks the cluster about its job (two HTTP requests)."""
+RAY_TOKEN_VARIABLE = "RAY_AUTH_TOKEN"
+"""Ray's own variable: its job client sends the token it holds (token-auth clusters)."""
+
+
+def _job_client(address: str) -> Any:
+    """Ray's ``JobSubmissionClient`` on ``address``.
+
+    Raises:
+        MissingExtraError: ray is not installed.
+        ComputeTargetError: the cluster does not answer.
+    """
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"The Ray target needs ray's job client: pip install 'runyard[ray]' ({exc})."
+        ) from None
+    try:
+        return JobSubmissionClient(address)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ComputeTargetError(f"Cannot reach the Ray cluster at {address}: {exc}") from None
+
+
+def cluster_nodes(address: str, timeout: float = 10.0) -> list[dict[str, float]]:
+    """The total resources of each live node of the cluster (its dashboard's state API).
+
+    Raises:
+        ComputeTargetError: the cluster does not answer.
+    """
+    request = urllib.request.Request(f"{address.rstrip('/')}/api/v0/nodes?limit=10000")
+    token = os.environ.get(RAY_TOKEN_VARIABLE)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise ComputeTargetError(
+            f"Cannot reach the Ray cluster at {address} (its dashboard, which serves the Job "
+            f"Submission API): {exc}. Is the cluster up, and the address the dashboard's "
+            "(http://HOST:8265 by default)?"
+        ) from None
+    nodes = body.get("data", {}).get("result", {}).get("result", [])
+    return [
+        {str(k): float(v) for k, v in (node.get("resources_total") or {}).items()}
+        for node in nodes
+        if node.get("state") == "ALIVE"
+    ]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a run asks of its target (``RunConfiguration``'s cpu_count, gpu_count, memory_gb
+    and node_count, in the run definition)."""
+
+    cpus: float | None = None
+    gpus: float | None = None
+    memory_gb: float | None = None
+    nodes: int = 1
+
+    @staticmethod
+    def from_definition(definition: Mapping[str, Any]) -> Resources:
+        asked = definition.get("resources") or {}
+        return Resources(
+            cpus=asked.get("cpuCount"),
+            gpus=asked.get("gpuCount"),
+            memory_gb=asked.get("memoryGb"),
+            nodes=int(definition.get("nodeCount") or 1),
+        )
+
+    def entrypoint_options(self) -> dict[str, Any]:
+        """The job's entrypoint resources (the script's driver process)."""
+        options: dict[str, Any] = {}
+        if self.cpus is not None:
+            options["entrypoint_num_cpus"] = self.cpus
+        if self.gpus is not None:
+            options["entrypoint_num_gpus"] = self.gpus
+        if self.memory_gb is not None:
+            options["entrypoint_memory"] = int(self.memory_gb * 1024**3)
+        return options
+
+    def check(self, address: str, nodes: list[dict[str, float]]) -> None:
+        """Refuse what no node (or not enough nodes) of the cluster can ever give.
+
+        Raises:
+            ComputeTargetError: naming what was asked and what the cluster has.
+        """
+        totals = {
+            "CPUs": sum(n.get("CPU", 0.0) for n in nodes),
+            "GPUs": sum(n.get("GPU", 0.0) for n in nodes),
+            "GB of memory": sum(n.get("memory", 0.0) for n in nodes) / 1024**3,
+        }
+        has = f"{len(nodes)} node(s), " + ", ".join(f"{v:.4g} {k}" for k, v in totals.items())
+        asks = [
+            (self.cpus, "CPU", "CPUs", 1.0),
+            (self.gpus, "GPU", "GPUs", 1.0),
+            (self.memory_gb, "memory", "GB of memory", 1024**3),
+        ]
+        for amount, key, label, unit in asks:
+            if amount is None:
+                continue
+            largest = max((n.get(key, 0.0) / unit for n in nodes), default=0.0)
+            if amount > largest:
+                raise ComputeTargetError(
+                    f"The run asks for {amount:g} {label}, but no node of the Ray cluster at "
+                    f"{address} has that many (the largest has {largest:g}): it would wait "
+                    f"forever. The cluster has {has}. Ask for less, or use a larger cluster."
+                )
+        if self.nodes > len(nodes):
+            raise ComputeTargetError(
+                f"The run asks for {self.nodes} nodes, but the Ray cluster at {address} has {has}."
+            )
+
+
+class RayRunner(LocalRunner):
+    """Runs scripts as jobs of the Ray cluster at ``config["address"]`` (its dashboard)."""
+
+    kind = "ray"
+
+    def __init__(self, name: str, config: Mapping[str, Any]) -> None:
+        self.target = name
+        self.address = str(config["address"])
+
+    def check(
+        self, store: Store, tracking_uri: TrackingUri, submission: ScriptSubmission
+    ) -> tuple[dict[str, Any], bool]:
+        """Refuse what the cluster can never run (nothing is created then).
+
+        Raises:
+            MissingExtraError: ray is not installed.
+            ComputeTargetError: the cluster does not answer, or lacks the resources asked.
+            EnvironmentSpecError: the environment asks for what a Ray job cannot have (Docker,
+                conda-only packages).
+        """
+        try:
+            import ray.job_submission  # noqa: F401
+        except ImportError as exc:
+            raise MissingExtraError(
+                f"The Ray target needs ray's job client: pip install 'runyard[ray]' ({exc})."
+            ) from None
+        spec = EnvironmentSpec.from_definition(submission.run_definition, tracking_uri)
+        if spec is not None and spec.conda:
+            raise EnvironmentSpecError(
+                f"Environment {spec.name!r} has conda-only packages ({', '.join(spec.conda)}); "
+                "the Ray target installs pip packages only: declare them as pip packages."
+            )
+        Resources.from_definition(submission.run_definition).check(
+            self.address, cluster_nodes(self.address)
+        )
+        target = {"name": self.target, "kind": "ray", "address": self.address}
+        return {"computeTarget": target}, True
+
+
+class RayJob:
+    """A Ray job, seen through the Job Submission API (``targets.Job``)."""
+
+    def __init__(self, address: str, job_id: str) -> None:
+        self.address = address
+        self.job_id = job_id
+        self._client = _job_client(address)
+        self._sent = 0
+
+    @staticmethod
+    def submit(
+        address: str, job_id: str, entrypoint: str, runtime_env: dict[str, Any], **options: Any
+    ) -> RayJob:
+        job = RayJob(address, job_id)
+        job._client.submit_job(
+            entrypoint=entrypoint, submission_id=job_id, runtime_env=runtime_env, **options
+        )
+        return job
+
+    def status(self) -> JobStatus:
+        info = self._client.get_job_info(self.job_id)
+        state = JobState(str(info.status.value).lower())  # Ray's names, in lower case
+        return JobStatus(state, info.driver_exit_code, info.message)
+
+    def new_output(self) -> bytes:
+        # The whole log each time, the part not sent yet kept: simple, and a job's log is
+        # bounded by what the cluster keeps of it.
+        text = str(self._client.get_job_logs(self.job_id)).encode()
+        new, self._sent = text[self._sent :], max(self._sent, len(text))
+        return new
+
+    def tail(self, lines: int) -> str:
+        return "\n".join(self._client.get_job_logs(self.job_id).splitlines()[-lines:])
+
+    def cancel(self) -> None:
+        self._client.stop_job(self.job_id)
+
+
+def job_environment(sup: Supervisor, info: RunInfo) -> dict[str, Any]:
+    """The job's runtime environment: the working copy, runyard, pip packages, variables."""
+    definition = dict(info.run_definition or {})
+    tracking = sup.tracking_uri
+    env_vars = {str(k): str(v) for k, v in (definition.get("environmentVariables") or {}).items()}
+    env_vars.update(
+        {
+            RUN_ID_ENV: info.run_id,
+            EXPERIMENT_NAME_ENV: info.experiment_name,
+            TRACKING_URI_ENV: tracking.uri,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if tracking.token:
+        env_vars[TOKEN_ENV] = tracking.token
+    if sup.artifact_root:
+        env_vars[ARTIFACT_ROOT_ENV] = sup.artifact_root
+    runtime_env: dict[str, Any] = {
+        "working_dir": str(sup.workdir),
+        "py_modules": [str(PACKAGE_DIR)],
+        "env_vars": env_vars,
+    }
+    spec = EnvironmentSpec.from_definition(definition, tracking)
+    if spec is not None and spec.pip:
+        pip: dict[str, Any] = {"packages": [*spec.pip, *spec.runtime], "pip_check": False}
+        if spec.pip_options:
+            pip["pip_install_options"] = list(spec.pip_options)
+        runtime_env["pip"] = pip
+    return runtime_env
+
+
+def entrypoint(definition: Mapping[str, Any]) -> str:
+    """The job's shell command: the script under runyard's bootstrap, or the run's command."""
+    if definition.get("command"):
+        return shlex.join(str(part) for part in definition["command"])
+    arguments = [str(a) for a in definition.get("arguments") or []]
+    script = str(definition["script"])
+    return shlex.join(["python", "-u", "-m", "runyard.runners.bootstrap", script, *arguments])
+
+
+def is_ray_run(info: RunInfo) -> bool:
+    target = (info.run_definition or {}).get("computeTarget") or {}
+    return isinstance(target, Mapping) and target.get("kind") == "ray"
+
+
+def follow(sup: Supervisor, info: RunInfo) -> None:
+    """Run ``info`` as a Ray job and follow it to its end (the supervisor's part for Ray)."""
+    definition = dict(info.run_definition or {})
+    address = str(definition["computeTarget"]["address"])
+    store, run_id = sup.store, sup.run_id
+    info = store.get_run(run_id)
+    if info.status is RunStatus.CANCEL_REQUESTED or info.status.is_terminal:
+        sup._end_without_start(info)
+        return
+    store.set_run_status(run_id, RunStatus.STARTING)
+    sup.prepare(info)
+    try:
+        runtime_env = job_environment(sup, info)
+        resources = Resources.from_definition(definition)
+        job = RayJob.submit(
+            address,
+            run_id,
+            entrypoint(definition),
+            runtime_env,
+            metadata={"runyard_run_id": run_id, "runyard_experiment": info.experiment_name},
+            **resources.entrypoint_options(),
+        )
+    except Exception as exc:  # the cluster refused or vanished: the run cannot start
+        message = f"The Ray cluster at {address} did not take the job: {exc}"
+        store.set_run_status(
+            run_id, RunStatus.FAILED, build_error(message, "ComputeTarget", time.time())
+        )
+        sup.note(message)
+        return
+    store.add_properties(run_id, {JOB_ID_PROPERTY: job.job_id, ADDRESS_PROPERTY: address})
+    sup.note(f"submitted Ray job {job.job_id} to {address}")
+    _watch(sup, job, definition)
+
+
+def _watch(sup: Supervisor, job: RayJob, definition: Mapping[str, Any]) -> None:
+    store, run_id, settings = sup.store, sup.run_id, sup.settings
+    limit = float(definition.get("maxRunDurationSeconds") or 0) or None
+    started = time.monotonic()
+    stopped: str | None = None
+    running = stop_sent = False
+    while True:
+        sup.beat()
+        status = job.status()
+        _copy_output(sup, job)
+        if status.state.ended:
+            break
+        if status.state is JobState.RUNNING and not running:
+            running = True
+            store.set_run_status(run_id, RunStatus.RUNNING)
+        info = store.get_run(run_id)
+        asked = info.status is RunStatus.CANCEL_REQUESTED or info.status.is_terminal
+        if asked and stopped is None:
+            stopped = f"stop requested ({stop_ends_as(info).value})"
+        elif limit is not None and time.monotonic() - started > limit and stopped is None:
+            stopped = f"max_run_duration_seconds ({limit:g} s) exceeded"
+        if stopped is not None and not stop_sent:
+            sup.note(f"{stopped}: stopping Ray job {job.job_id}")
+            job.cancel()
+            stop_sent = True
+        time.sleep(max(settings.poll_seconds, MIN_POLL_SECONDS))
+    _copy_output(sup, job)
+    _finish(sup, job, status, stopped)
+
+
+def _copy_output(sup: Supervisor, job: RayJob) -> None:
+    data = job.new_output()
+    if data:
+        sup.store.append_log(sup.run_id, STD_LOG, data)
+
+
+def _finish(sup: Supervisor, job: RayJob, status: JobStatus, stopped: str | None) -> None:
+    store, run_id = sup.store, sup.run_id
+    info = store.get_run(run_id)
+    if info.status is RunStatus.RUNNING:
+        info = store.set_run_status(run_id, RunStatus.FINALIZING)
+    now = time.time()
+    if stopped or info.status is RunStatus.CANCEL_REQUESTED or status.state is JobState.STOPPED:
+        error = None
+        if stopped and "max_run_duration" in stopped:
+            error = build_error(f"The run was canceled: {stopped}.", "MaxRunDurationExceeded", now)
+        final = stop_ends_as(info)
+        store.set_run_status(run_id, final, error)
+        sup.note(f"Ray job {job.job_id} stopped: run ended {final.value}")
+        return
+    if status.state is JobState.SUCCEEDED:
+        store.set_run_status(run_id, RunStatus.COMPLETED)
+        sup.note(f"Ray job {job.job_id} succeeded: Completed")
+        return
+    code = status.exit_code
+    said = f"exited with code {code}" if code is not None else "failed"
+    message = f"User program {said} (Ray job {job.job_id}).\n{job.tail(ERROR_LOG_LINES)}"
+    if code is None and status.message:
+        message = f"{message}\n{status.message}"
+    store.set_run_status(run_id, RunStatus.FAILED, build_error(message, None, now))
+    sup.note(f"Ray job {job.job_id} {said}: Failed")
+
+
+__all__ = ["RayJob", "RayRunner", "Resources", "cluster_nodes", "follow", "is_ray_run"]

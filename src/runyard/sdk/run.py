@@ -605,7 +605,7 @@ class Run(TagCalls, MetricCalls, FileCalls, ChildCalls):
 
     def get_portal_url(self) -> str | None:
         """The run's page in runyard's web UI (Azure's portal link), or None when no UI is known
-        to serve this workspace (a tracking server's, or ``RUNYARD_UI_URL``)."""
+        to serve this workspace (a tracking server's, or the setting ``UI_URL_ENV``)."""
         return run_ui_url(self._experiment.workspace.tracking, self.id)
 
     def _repr_html_(self) -> str:

@@ -1,6 +1,7 @@
 """The Ray target against a real Ray head on 127.0.0.1 (``scripts/ray.sh``, started by
-``make test``): the seed's script cells, a failure, cancel, the duration limit, children from Ray
-tasks, an impossible resource request, and a pinned environment on both targets.
+``make test``): the seed's script cells, a failure, outputs/ uploaded by the job, cancel, the
+duration limit, children from Ray tasks, an impossible resource request, and a pinned
+environment on both targets.
 
 Every test has its own workspace (SQLite: the cluster shares this machine) and shares the one
 Ray head with the other tests (and another pytest worker): jobs ask for no CPU of their own."""
@@ -22,8 +23,9 @@ from runyard import (
     Workspace,
 )
 from runyard.errors import ComputeTargetError
-from runyard.runners.ray import ADDRESS_PROPERTY, JOB_ID_PROPERTY
+from runyard.runners.ray import ADDRESS_PROPERTY, JOB_ID_PROPERTY, OUTPUTS_UPLOAD_ERROR
 from runyard.sdk.script_run import ScriptRun
+from runyard.settings import TRACKING_URI_ENV
 from tests.runners.helpers import is_alive, read_pids, wait_until, write_script
 from tests.runners.test_seed import HELLO, HELLO_WITH_CHILDREN
 
@@ -41,8 +43,40 @@ print("Done waiting")
 """
 
 FAILING = """
+import os
+
+os.makedirs("outputs", exist_ok=True)
+with open("outputs/partial.txt", "w") as out:
+    out.write("half done")
 print("about to fail", flush=True)
 raise SystemExit(3)
+"""
+
+WRITES_OUTPUTS = """
+import os
+from runyard import Run
+
+os.makedirs("outputs/sub", exist_ok=True)
+with open("outputs/model.txt", "w") as out:
+    out.write("weights")
+with open("outputs/sub/x.bin", "wb") as out:
+    out.write(bytes(range(4)))
+with open("mine.txt", "w") as out:
+    out.write("uploaded by the script")
+Run.get_context().upload_file("outputs/mine.txt", "mine.txt")
+with open("outputs/mine.txt", "w") as out:
+    out.write("the local copy")
+os.chdir("/")  # outputs/ is the job's working directory's, where the script started
+"""
+
+# The upload reads the store from the job's variables: a script that spoils them makes it fail.
+BREAKS_THE_UPLOAD = f"""
+import os
+
+os.makedirs("outputs", exist_ok=True)
+with open("outputs/model.txt", "w") as out:
+    out.write("weights")
+os.environ[{TRACKING_URI_ENV!r}] = "nowhere://at-all"
 """
 
 CHILDREN_FROM_TASKS = """
@@ -134,6 +168,37 @@ def test_ray_failing_script_fails_with_exit_code_and_log_tail(
     message = details["error"]["error"]["message"]
     assert "exited with code 3" in message
     assert "about to fail" in message
+    assert "outputs/partial.txt" in run.get_file_names()  # as on the local target
+
+
+def test_ray_outputs_are_uploaded_when_the_job_ends(ray_ws: Workspace, tmp_path: Path) -> None:
+    run = _submit(ray_ws, tmp_path / "a", "train.py", WRITES_OUTPUTS)
+    broken = _submit(ray_ws, tmp_path / "b", "broken.py", BREAKS_THE_UPLOAD)
+    # Not cmd.py: on the working_dir's path, Ray's workers would import it for the stdlib's cmd.
+    write_script(tmp_path / "c", "mk.py", "open('outputs/c', 'w')")
+    cfg = ScriptRunConfig(str(tmp_path / "c"), command=["python", "mk.py"], compute_target="ray")
+    command = Experiment(ray_ws, "on-ray").submit(cfg)
+
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert command.wait_for_completion()["status"] == "Completed"
+    broken.wait_for_completion(raise_on_error=False)
+
+    names = run.get_file_names()
+    assert {"outputs/model.txt", "outputs/sub/x.bin", "outputs/mine.txt"} <= set(names)
+    run.download_file("outputs/sub/x.bin", str(tmp_path / "x.bin"))
+    assert (tmp_path / "x.bin").read_bytes() == bytes(range(4))
+    run.download_file("outputs/mine.txt", str(tmp_path / "mine.txt"))
+    assert (tmp_path / "mine.txt").read_text() == "uploaded by the script"
+    model = run.register_model("m", "outputs/model.txt")
+    assert model.name == "m"
+    details = broken.get_details()
+    assert details["status"] == "Failed"
+    error = details["error"]["error"]
+    assert error["code"] == OUTPUTS_UPLOAD_ERROR
+    assert "could not upload the run's outputs/" in error["message"]
+    assert "nowhere://at-all" in error["message"]
+    assert "outputs/model.txt" not in broken.get_file_names()
+    assert "outputs/c" in command.get_file_names()
 
 
 def test_ray_cancel_stops_the_job_and_its_process_tree(

@@ -23,6 +23,8 @@ from pathlib import Path
 # importing the package, which would delay the user's script. tests/test_settings.py checks them.
 ERROR_FILE_ENV = "RUNYARD_ERROR_FILE"
 TRACE_LINES = 20
+stopped_by: int | None = None
+"""The signal that stopped the script (SIGTERM: a stop request), None while not stopped."""
 
 
 def _user_traceback(exc: BaseException, script: str) -> types.TracebackType | None:
@@ -36,6 +38,8 @@ def _user_traceback(exc: BaseException, script: str) -> types.TracebackType | No
 def _on_sigterm(signum: int, frame: object) -> None:
     # A stop request: unwind like Ctrl-C would, so that `finally` blocks and atexit hooks (the
     # metric flush among them) run before the grace period ends.
+    global stopped_by
+    stopped_by = signum
     raise SystemExit(128 + signum)
 
 

@@ -7,16 +7,18 @@ creates the Queued run and starts its supervisor process, as the local target do
 
 1. lays the run's snapshot out as a working copy, which becomes the job's ``working_dir``;
 2. submits the job (its submission id: the run id): entrypoint ``python -m
-   runyard.runners.bootstrap SCRIPT ARGS`` (or the run's command), runtime environment: the
-   working copy, runyard's package as a ``py_modules`` entry (so ``Run.get_context()`` imports
-   the submitter's runyard on any cluster), the environment's pip packages, and the
-   environment variables (the run's own, then the run id, the tracking URI and token); the
-   requested CPUs, GPUs and memory as the entrypoint's resources;
+   runyard.runners.ray_job SCRIPT ARGS`` (the bootstrap, or ``--command`` and the run's
+   command; then the job uploads ``outputs/`` itself: the working copy is on the cluster),
+   runtime environment: the working copy, runyard's package as a ``py_modules`` entry (so
+   ``Run.get_context()`` imports the submitter's runyard on any cluster), the environment's
+   pip packages, and the environment variables (the run's own, then the run id, the tracking
+   URI and token); the requested CPUs, GPUs and memory as the entrypoint's resources;
 3. follows the job: PENDING keeps the run Starting, RUNNING makes it Running; its log is copied
    into the run's ``user_logs/std_log.txt`` as it grows; a stop request (``cancel()`` from any
    process) or ``max_run_duration_seconds`` stops the job (Ray ends its process tree);
 4. when the job ends: SUCCEEDED -> Completed, FAILED -> Failed (the exit code and the last log
-   lines as the error), STOPPED -> the stop request's status (Canceled).
+   lines as the error; ``OutputsUploadFailed`` and the job's reason when it could not upload
+   ``outputs/``), STOPPED -> the stop request's status (Canceled).
 
 ``ray`` itself is imported only here, and only when a Ray run is submitted or followed.
 """
@@ -38,6 +40,7 @@ from runyard.entities import RunInfo, RunStatus, stop_ends_as
 from runyard.errors import ComputeTargetError, EnvironmentSpecError, MissingExtraError
 from runyard.runners.environments import PACKAGE_DIR, EnvironmentSpec
 from runyard.runners.local import LocalRunner
+from runyard.runners.ray_job import COMMAND_FLAG, UPLOAD_FAILED
 from runyard.runners.submission import ScriptSubmission
 from runyard.runners.targets import JobState, JobStatus
 from runyard.settings import (
@@ -59,6 +62,8 @@ STD_LOG = "user_logs/std_log.txt"
 ERROR_LOG_LINES = 20
 MIN_POLL_SECONDS = 0.5
 """How often, at most, the supervisor asks the cluster about its job (two HTTP requests)."""
+OUTPUTS_UPLOAD_ERROR = "OutputsUploadFailed"
+"""The error code of a run whose job could not upload its ``outputs/``."""
 RAY_TOKEN_VARIABLE = "RAY_AUTH_TOKEN"
 """Ray's own variable: its job client sends the token it holds (token-auth clusters)."""
 
@@ -282,12 +287,13 @@ def job_environment(sup: Supervisor, info: RunInfo) -> dict[str, Any]:
 
 
 def entrypoint(definition: Mapping[str, Any]) -> str:
-    """The job's shell command: the script under runyard's bootstrap, or the run's command."""
+    """The job's shell command: runyard's job entry (``runners/ray_job.py``) running the script
+    under the bootstrap, or the run's command, then uploading ``outputs/``."""
+    entry = ["python", "-u", "-m", "runyard.runners.ray_job"]
     if definition.get("command"):
-        return shlex.join(str(part) for part in definition["command"])
+        return shlex.join([*entry, COMMAND_FLAG, *(str(part) for part in definition["command"])])
     arguments = [str(a) for a in definition.get("arguments") or []]
-    script = str(definition["script"])
-    return shlex.join(["python", "-u", "-m", "runyard.runners.bootstrap", script, *arguments])
+    return shlex.join([*entry, str(definition["script"]), *arguments])
 
 
 def is_ray_run(info: RunInfo) -> bool:
@@ -385,10 +391,17 @@ def _finish(sup: Supervisor, job: RayJob, status: JobStatus, stopped: str | None
         return
     code = status.exit_code
     said = f"exited with code {code}" if code is not None else "failed"
-    message = f"User program {said} (Ray job {job.job_id}).\n{job.tail(ERROR_LOG_LINES)}"
+    tail = job.tail(ERROR_LOG_LINES)
+    message = f"User program {said} (Ray job {job.job_id}).\n{tail}"
+    error_code = None
+    upload = next((line for line in tail.splitlines() if line.startswith(UPLOAD_FAILED)), None)
+    if upload is not None:  # the job's own line: outputs/ did not reach the run
+        reason = upload[len(UPLOAD_FAILED) :].strip()
+        message = f"Ray job {job.job_id} could not upload the run's outputs/: {reason}.\n{tail}"
+        error_code = OUTPUTS_UPLOAD_ERROR
     if code is None and status.message:
         message = f"{message}\n{status.message}"
-    store.set_run_status(run_id, RunStatus.FAILED, build_error(message, None, now))
+    store.set_run_status(run_id, RunStatus.FAILED, build_error(message, error_code, now))
     sup.note(f"Ray job {job.job_id} {said}: Failed")
 
 

@@ -34,6 +34,8 @@ JOURNAL_DIR_ENV = "RUNYARD_JOURNAL_DIR"
 UI_URL_ENV = "RUNYARD_UI_URL"
 """The workspace's page in a runyard web UI (``http://127.0.0.1:8765/ui/w/<workspace>/``): where
 a notebook's run and experiment tables link (a tracking server's UI is known without it)."""
+JOB_PYTHON_ENV = "RUNYARD_JOB_PYTHON"
+"""The ``major.minor`` Python a Ray job's environment asks for (the job checks it runs that)."""
 SERVER_CONFIG_ENV = "RUNYARD_SERVER_CONFIG"
 """The tracking server's configuration, as JSON, for its worker processes."""
 EXPERIMENT_ENV = "RUNYARD_EXPERIMENT"

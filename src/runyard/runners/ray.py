@@ -46,6 +46,7 @@ from runyard.runners.targets import JobState, JobStatus
 from runyard.settings import (
     ARTIFACT_ROOT_ENV,
     EXPERIMENT_NAME_ENV,
+    JOB_PYTHON_ENV,
     RUN_ID_ENV,
     TOKEN_ENV,
     TRACKING_URI_ENV,
@@ -278,6 +279,8 @@ def job_environment(sup: Supervisor, info: RunInfo) -> dict[str, Any]:
         "env_vars": env_vars,
     }
     spec = EnvironmentSpec.from_definition(definition, tracking)
+    if spec is not None and spec.python_version:
+        env_vars[JOB_PYTHON_ENV] = spec.python_version  # the job runs the cluster's Python
     if spec is not None and spec.pip:
         pip: dict[str, Any] = {"packages": [*spec.pip, *spec.runtime], "pip_check": False}
         if spec.pip_options:

@@ -26,6 +26,7 @@ import traceback
 from pathlib import Path
 
 from runyard.runners import bootstrap
+from runyard.settings import JOB_PYTHON_ENV, env_value
 
 COMMAND_FLAG = "--command"
 UPLOAD_FAILED = "runyard: uploading outputs/ from the Ray job failed:"
@@ -78,12 +79,31 @@ def run_command(command: list[str]) -> int:
     return 128 - code if code < 0 else code
 
 
+def python_mismatch() -> str | None:
+    """Why the job cannot run its environment's Python, or None. A Ray job runs the cluster's
+    interpreter (a runtime environment installs packages, not Python): an environment that asks
+    for another ``major.minor`` fails its run at once rather than run on the wrong one."""
+    wanted = env_value(JOB_PYTHON_ENV)
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if not wanted or wanted == running:
+        return None
+    return (
+        f"the run's environment asks for Python {wanted}, and this Ray cluster runs Python "
+        f"{running}: a Ray job runs the cluster's Python. Declare no python_version (or "
+        f"{running}) for the Ray target, or run on a cluster of Python {wanted}."
+    )
+
+
 def main(argv: list[str]) -> int:
     """Run the script as the bootstrap does (or the command), then upload ``outputs/``.
 
     Returns:
         The script's exit code; 1 instead of 0 when the upload failed.
     """
+    mismatch = python_mismatch()
+    if mismatch is not None:
+        print(f"runyard: {mismatch}", file=sys.stderr, flush=True)
+        return 1
     outputs = Path.cwd() / "outputs"  # before the script runs: it may change directories
     code = run_command(argv[1:]) if argv[:1] == [COMMAND_FLAG] else bootstrap.main(argv)
     if bootstrap.stopped_by is not None:

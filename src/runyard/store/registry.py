@@ -149,6 +149,7 @@ def check_model_update(
         )
     check_labels(tags=update.tags)
     checks.check_names("model tag key", list(update.remove_tags))
+    check_key_values("model tag", dict.fromkeys(update.remove_tags))
     for alias, version in update.aliases.items():
         check_alias(alias)
         check_version(version)

@@ -81,17 +81,17 @@ def set_model_version_description(
 
 # -- model names (MLflow's registered models) ----------------------------------------------------
 
-NAME = "/registered-models/{name}"
+NAME = "/model-names/{name}"
 
 
-@router.post("/registered-models", response_model=RegisteredModelInfo)
+@router.post("/model-names", response_model=RegisteredModelInfo)
 def create_registered_model(body: schemas.NewRegisteredModelBody, access: Writer) -> Response:
     """`Store.create_registered_model`: a model name with no version yet (409 if it exists)."""
     created = access.store.create_registered_model(body.name, body.description, body.tags)
     return json(wire.to_json(created))
 
 
-@router.get("/registered-models", response_model=schemas.RegisteredModelList)
+@router.get("/model-names", response_model=schemas.RegisteredModelList)
 def list_registered_models(access: Reader) -> Response:
     """`Store.list_registered_models`: every model name, by name."""
     found = access.store.list_registered_models()

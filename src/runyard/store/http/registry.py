@@ -26,6 +26,9 @@ from runyard.store.http.client import Retry
 from runyard.store.http.hooks import HttpHooks
 
 MODELS = "/registered-models"
+NAMES = "/model-names"
+"""A model name's own routes: apart from its versions' (``/registered-models/{name}/...``),
+so that no version path, however mangled, reaches a whole name's DELETE."""
 
 
 class HttpRegistryVerbs(HttpHooks):
@@ -88,7 +91,7 @@ class HttpRegistryVerbs(HttpHooks):
 
     @staticmethod
     def _name_path(name: str) -> str:
-        return f"{MODELS}/{rules.check_model_name(name)}"
+        return f"{NAMES}/{rules.check_model_name(name)}"
 
     def create_registered_model(
         self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
@@ -96,14 +99,14 @@ class HttpRegistryVerbs(HttpHooks):
         rules.check_model_update(name, description, RegisteredModelUpdate(tags=tags or {}))
         body = {"name": name, "description": description, "tags": dict(tags or {})}
         # Sent once: a retry after the name was made would be answered "exists".
-        found = self._json("POST", MODELS, json=body, retry=Retry.IF_NOT_SENT)
+        found = self._json("POST", NAMES, json=body, retry=Retry.IF_NOT_SENT)
         return wire.registered_model_from_json(found)
 
     def get_registered_model(self, name: str) -> RegisteredModelInfo:
         return wire.registered_model_from_json(self._json("GET", self._name_path(name)))
 
     def list_registered_models(self) -> list[RegisteredModelInfo]:
-        found = self._json("GET", MODELS)
+        found = self._json("GET", NAMES)
         return [wire.registered_model_from_json(m) for m in found["models"]]
 
     def update_registered_model(

@@ -771,6 +771,34 @@ class ModelVersionQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisteredModelInfo:
+    """A registered model name (MLflow's registered model): it exists from its first version
+    or from ``Store.create_registered_model``, with a description, tags and aliases of its own
+    (each alias names one of its versions). Times are POSIX seconds (UTC); ``updated_time``
+    moves with each change of the name and each new version."""
+
+    name: str
+    created_time: float
+    updated_time: float
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModelUpdate:
+    """What ``Store.update_registered_model`` changes; what is left empty stays as it is."""
+
+    description: str | None = None
+    """A new description ("" clears it); None leaves it."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    remove_tags: Sequence[str] = ()
+    aliases: Mapping[str, int] = field(default_factory=dict)
+    """Aliases to point at these versions (moved when they exist)."""
+    remove_aliases: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentInfo:
     """A registered environment (``Store.register_environment``): one version of a name.
 

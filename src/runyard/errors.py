@@ -16,6 +16,7 @@
     │   ├── ExperimentExistsError     409  an experiment of that name (or id) exists already
     │   ├── ExperimentNotEmptyError   409  Experiment.delete of an experiment that has runs
     │   ├── LoggedModelExistsError    409  a logged model id is taken
+    │   ├── RegisteredModelExistsError 409 a registered model name is taken
     │   ├── RunStateError             409  the run's status does not allow the call
     │   ├── WorkspaceConfigError      400  no usable workspace configuration
     │   │   ├── AuthenticationError   401  no token, or an invalid or revoked one
@@ -97,6 +98,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PropertyConflictError",
+    "RegisteredModelExistsError",
     "RegisteredModelNotFoundError",
     "RequestTimeoutError",
     "RunAlreadyEndedWarning",
@@ -249,6 +251,14 @@ class LoggedModelExistsError(UserError):
 
     http_status = 409
     code = "LoggedModelExists"
+
+
+class RegisteredModelExistsError(UserError):
+    """A registered model of that name exists already (``Store.create_registered_model``);
+    nothing was written."""
+
+    http_status = 409
+    code = "RegisteredModelExists"
 
 
 class RunStateError(UserError):

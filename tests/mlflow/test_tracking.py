@@ -415,7 +415,7 @@ def test_unknown_routes_and_raw_errors(tracking: Tracking) -> None:
     )
     assert missing.status_code == 404
     assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
-    unknown = server.request("GET", f"/{name}/api/2.0/mlflow/registered-models/search", token)
+    unknown = server.request("GET", f"/{name}/api/2.0/mlflow/traces/search", token)
     assert unknown.status_code == 404
     assert unknown.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     bad = server.request("POST", f"/{name}/api/2.0/mlflow/runs/create", token, content=b"[1")

@@ -513,6 +513,7 @@ def _registry_routes(digest: str) -> list[Route]:
     """The routes of registered models (``seeded``: version 1 of run ``r``, its file the blob
     ``digest``)."""
     version = "/api/v1/workspaces/{workspace}/registered-models/{name}/versions/{version}"
+    named = "/api/v1/workspaces/{workspace}/model-names/{name}"
     seeded = {"name": "seeded", "version": "1"}
     return [
         Route(
@@ -550,7 +551,30 @@ def _registry_routes(digest: str) -> list[Route]:
         Route("GET", version, False, seeded),
         Route("PATCH", version + "/tags", True, seeded, body={"tags": {"k": "v"}, "remove": []}),
         Route("PATCH", version + "/properties", True, seeded, body={"properties": {"p": "v"}}),
+        Route("PATCH", version + "/description", True, seeded, body={"description": "d"}),
         Route("DELETE", version, True, seeded),
+        Route(
+            "POST",
+            "/api/v1/workspaces/{workspace}/model-names",
+            True,
+            body={"name": "empty", "description": "d", "tags": {"k": "v"}},
+        ),
+        Route("GET", "/api/v1/workspaces/{workspace}/model-names", False),
+        Route("GET", named, False, {"name": "seeded"}),
+        Route(
+            "PATCH",
+            named,
+            True,
+            {"name": "seeded"},
+            body={
+                "description": "d",
+                "tags": {"k": "v"},
+                "remove_tags": ["x"],
+                "aliases": {},
+                "remove_aliases": ["y"],
+            },
+        ),
+        Route("DELETE", named, True, {"name": "seeded"}),
     ]
 
 

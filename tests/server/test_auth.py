@@ -83,6 +83,7 @@ class Route:
             (f"/blobs/{sha256(SEEDED_BLOB)}", "/blobs/{digest}"),
             (f"/blobs/{sha256(NEW_BLOB)}", "/blobs/{digest}"),
             ("/tokens/TOKEN", "/tokens/{token_id}"),
+            ("/model-names/seeded", "/model-names/{name}"),
         ]:
             path = path.replace(value, name)
         return self.method, path
@@ -115,6 +116,8 @@ READS = [
     Route("registered models", "GET", "/registered-models/seeded/latest", Role.READER),
     Route("registered models", "GET", "/registered-models/seeded/versions/1", Role.READER),
     Route("registered models", "POST", "/registered-models/versions/search", Role.READER, json={}),
+    Route("registered models", "GET", "/model-names", Role.READER),
+    Route("registered models", "GET", "/model-names/seeded", Role.READER),
     Route("environments", "GET", "/environments", Role.READER),
     Route("environments", "GET", "/environments/env-seed", Role.READER),
     Route("compute", "GET", "/compute", Role.READER),
@@ -198,7 +201,23 @@ MODEL_WRITES = [
         Role.WRITER,
         json={"properties": {"p": "v"}},
     ),
+    Route(
+        "registered models",
+        "PATCH",
+        "/registered-models/seeded/versions/1/description",
+        Role.WRITER,
+        json={"description": "d"},
+    ),
+    Route("registered models", "POST", "/model-names", Role.WRITER, json={"name": "empty"}),
+    Route(
+        "registered models",
+        "PATCH",
+        "/model-names/seeded",
+        Role.WRITER,
+        json={"description": "d", "aliases": {"best": 1}},
+    ),
     Route("registered models", "DELETE", "/registered-models/seeded/versions/1", Role.WRITER),
+    Route("registered models", "DELETE", "/model-names/seeded", Role.WRITER),
 ]
 WRITES = [
     Route("experiments", "POST", "/experiments", Role.WRITER, json={"name": "brand-new"}),
@@ -348,6 +367,7 @@ def state_of(server: ServerProcess, name: str) -> dict[str, Any]:
             "models": store.search_logged_models(LoggedModelQuery(include_deleted=True)).models,
             "io": store.get_run_io(ids),
             "registry": store.search_model_versions(ModelVersionQuery()),
+            "registered": store.list_registered_models(),
             "environments": [
                 v for e in store.list_environments() for v in store.list_environments(e.name)
             ],

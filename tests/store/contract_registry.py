@@ -9,12 +9,20 @@ import threading
 
 import pytest
 
-from runyard.entities import ModelVersionQuery, NewModelVersion, NewRun, SnapshotFile, TagFilter
+from runyard.entities import (
+    ModelVersionQuery,
+    NewModelVersion,
+    NewRun,
+    RegisteredModelUpdate,
+    SnapshotFile,
+    TagFilter,
+)
 from runyard.errors import (
     InvalidArgumentError,
     InvalidNameError,
     ModelPathNotFoundError,
     PropertyConflictError,
+    RegisteredModelExistsError,
     RegisteredModelNotFoundError,
     RunNotFoundError,
     UserError,
@@ -206,3 +214,64 @@ class RegistryContract:
         with pytest.raises(InvalidArgumentError):
             store.get_model_version("m", 0)
         assert _ids(store) == []
+
+    # -- model names (MLflow's registered models) ---------------------------------------------
+
+    def test_registered_model_fields_tags_and_aliases(self, store: Store) -> None:
+        made = store.create_registered_model("empty", "first", {"team": "cv"})
+        assert (made.name, made.description, dict(made.tags), dict(made.aliases)) == (
+            "empty",
+            "first",
+            {"team": "cv"},
+            {},
+        )
+        with pytest.raises(RegisteredModelExistsError, match="empty"):
+            store.create_registered_model("empty")
+        with pytest.raises(RegisteredModelNotFoundError):
+            store.get_model_version("empty")  # a name without versions
+        _register(store)  # a name made by its first version is listed too
+        assert [m.name for m in store.list_registered_models()] == ["empty", "mnist"]
+        assert _register(store, "empty") == 1
+        _register(store, "empty")
+        changed = store.update_registered_model(
+            "empty",
+            RegisteredModelUpdate(
+                description="second", tags={"x": "1"}, remove_tags=["team"], aliases={"best": 1}
+            ),
+        )
+        assert (changed.description, dict(changed.tags), dict(changed.aliases)) == (
+            "second",
+            {"x": "1"},
+            {"best": 1},
+        )
+        assert changed.updated_time >= made.updated_time
+        moved = store.update_registered_model(
+            "empty", RegisteredModelUpdate(aliases={"best": 2, "old": 1}, remove_aliases=["no"])
+        )
+        assert (moved.description, dict(moved.aliases)) == ("second", {"best": 2, "old": 1})
+        with pytest.raises(RegisteredModelNotFoundError, match="no version 9"):
+            store.update_registered_model("empty", RegisteredModelUpdate(aliases={"a": 9}))
+        with pytest.raises(InvalidNameError, match="alias"):
+            store.update_registered_model("empty", RegisteredModelUpdate(aliases={"latest": 1}))
+        store.delete_model_version("empty", 1)  # its alias goes with it
+        assert dict(store.get_registered_model("empty").aliases) == {"best": 2}
+        described = store.set_model_version_description("empty", 2, "v2")
+        assert store.get_model_version("empty", 2).description == described.description == "v2"
+        assert store.set_model_version_description("empty", 2, None).description is None
+
+    def test_delete_registered_model_takes_its_versions(self, store: Store) -> None:
+        _register(store, data=b"one")
+        _register(store, data=b"two")
+        files = [store.get_model_version("mnist", v).files[0] for v in (1, 2)]
+        store.update_registered_model("mnist", RegisteredModelUpdate(aliases={"a": 1}))
+        store.delete_registered_model("mnist")
+        with pytest.raises(RegisteredModelNotFoundError):
+            store.get_registered_model("mnist")
+        assert _ids(store) == [] and store.list_registered_models() == []
+        assert store.missing_blobs([f.digest for f in files]) == {f.digest for f in files}
+        assert _register(store) == 1  # a new name
+        assert dict(store.get_registered_model("mnist").aliases) == {}
+        with pytest.raises(RegisteredModelNotFoundError):
+            store.delete_registered_model("other")
+        with pytest.raises(InvalidNameError):
+            store.create_registered_model("a/b")

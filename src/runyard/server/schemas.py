@@ -44,6 +44,8 @@ from runyard.entities import (
     NewLoggedModel,
     NewModelVersion,
     NewRun,
+    RegisteredModelInfo,
+    RegisteredModelUpdate,
     RunInfo,
     RunIO,
     RunQuery,
@@ -370,6 +372,23 @@ class ModelVersionTagsBody(BaseModel):
 
 class ModelVersionPropertiesBody(BaseModel):
     properties: dict[str, str]
+
+
+class ModelVersionDescriptionBody(BaseModel):
+    description: str | None = None
+
+
+class NewRegisteredModelBody(BaseModel):
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+StrictRegisteredModelUpdate = Annotated[RegisteredModelUpdate, strict_json(RegisteredModelUpdate)]
+
+
+class RegisteredModelList(BaseModel):
+    models: list[RegisteredModelInfo]
 
 
 # -- workspaces and tokens -------------------------------------------------------------------------

@@ -39,6 +39,8 @@ from runyard.entities import (
     NewLoggedModel,
     NewModelVersion,
     NewRun,
+    RegisteredModelInfo,
+    RegisteredModelUpdate,
     RunInfo,
     RunIO,
     RunPage,
@@ -615,6 +617,69 @@ class Store(abc.ABC):
 
         Raises:
             RegisteredModelNotFoundError: there is no such version.
+        """
+
+    @abc.abstractmethod
+    def set_model_version_description(
+        self, name: str, version: int, description: str | None
+    ) -> ModelVersionInfo:
+        """Replace the version's description (None or "" clears it); return the version.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such version.
+            LimitExceededError: the description is too long.
+        """
+
+    # A model name of its own (MLflow's registered model): made by its first version or by
+    # create_registered_model, with a description, tags and aliases (each naming a version).
+
+    @abc.abstractmethod
+    def create_registered_model(
+        self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> RegisteredModelInfo:
+        """Make the model name ``name`` with no version yet (its versions count from 1).
+
+        Raises:
+            RegisteredModelExistsError: the name exists (with or without versions).
+            InvalidNameError, LimitExceededError: the name, description or a tag breaks its
+                rule. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModelInfo:
+        """The model name ``name``.
+
+        Raises:
+            RegisteredModelNotFoundError: there is none.
+            InvalidNameError: the name is malformed.
+        """
+
+    @abc.abstractmethod
+    def list_registered_models(self) -> list[RegisteredModelInfo]:
+        """Every model name of the workspace, by name."""
+
+    @abc.abstractmethod
+    def update_registered_model(
+        self, name: str, update: RegisteredModelUpdate
+    ) -> RegisteredModelInfo:
+        """Change the name's description, tags (merged, then ``remove_tags`` dropped) and
+        aliases (set, then ``remove_aliases`` dropped; missing keys are ignored) at once;
+        return the name as it now is.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such name, or an alias names a version
+                it does not have.
+            InvalidNameError, InvalidArgumentError, LimitExceededError: a field breaks its
+                rule, or the name would hold more than 1,000 tags. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    def delete_registered_model(self, name: str) -> None:
+        """Delete the name with every version (as ``delete_model_version``), its tags and
+        aliases. A name registered again afterwards counts its versions from 1 again.
+
+        Raises:
+            RegisteredModelNotFoundError: there is no such name.
         """
 
     # -- metrics -------------------------------------------------------------------------------

@@ -14,7 +14,13 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import BinaryIO
 
-from runyard.entities import ModelVersionQuery, NewModelVersion, SnapshotFile, TagFilter
+from runyard.entities import (
+    ModelVersionQuery,
+    NewModelVersion,
+    RegisteredModelUpdate,
+    SnapshotFile,
+    TagFilter,
+)
 from runyard.errors import (
     InvalidArgumentError,
     InvalidNameError,
@@ -37,6 +43,10 @@ MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 MAX_MODEL_VERSION_TAGS = 1000
 MAX_MODEL_VERSION_PROPERTIES = 1000
 MAX_MODEL_FILES = 100_000
+MAX_REGISTERED_MODEL_TAGS = 1000
+ALIAS_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
+"""An alias of a version: letters, digits, '_' and '-' (MLflow's rule), not 'latest' nor
+'v<number>' (which ``models:/name@...`` URIs would read as a version)."""
 _CHUNK = 1024 * 1024
 
 
@@ -98,6 +108,53 @@ def check_labels(
                 )
         check_key_values(what, items)
         check_count(what, len(items), limit)
+
+
+def check_alias(alias: object) -> str:
+    """``alias`` if it may name a version.
+
+    Raises:
+        InvalidNameError: it may not.
+    """
+    if (
+        not isinstance(alias, str)
+        or not ALIAS_RE.fullmatch(alias)
+        or alias.lower() == "latest"
+        or re.fullmatch(r"[vV]\d+", alias)
+    ):
+        raise InvalidNameError(
+            f"Invalid model alias {alias!r:.300}: use 1 to 255 letters, digits, '_' or '-', "
+            "other than 'latest' and 'v<number>' (e.g. 'champion')."
+        )
+    return alias
+
+
+def check_model_update(
+    name: str, description: str | None, update: RegisteredModelUpdate | None = None
+) -> None:
+    """What any store checks of a registered model's new fields before it writes anything.
+
+    Raises:
+        InvalidNameError: the name, a tag or an alias breaks its rule.
+        InvalidArgumentError: a version is not a whole number from 1.
+        LimitExceededError: the description or a tag is too long, or too many tags.
+    """
+    check_model_name(name)
+    check_text("model description", description, MAX_DESCRIPTION_LENGTH)
+    if update is None:
+        return
+    if not isinstance(update, RegisteredModelUpdate):
+        raise InvalidArgumentError(
+            f"A registered model's update is a RegisteredModelUpdate, got {update!r:.60}."
+        )
+    check_labels(tags=update.tags)
+    checks.check_names("model tag key", list(update.remove_tags))
+    check_key_values("model tag", dict.fromkeys(update.remove_tags))
+    for alias, version in update.aliases.items():
+        check_alias(alias)
+        check_version(version)
+    for alias in update.remove_aliases:
+        check_alias(alias)
 
 
 def check_new_version(model: NewModelVersion) -> None:

@@ -31,6 +31,7 @@ from runyard.entities import (
     ModelOutput,
     ModelVersionInfo,
     NewRun,
+    RegisteredModelInfo,
     RunInfo,
     RunIO,
     RunPage,
@@ -179,6 +180,12 @@ def model_version_from_json(data: Mapping[str, Any]) -> ModelVersionInfo:
     fields = _fields(ModelVersionInfo, data)
     fields["files"] = tuple(snapshot_file_from_json(f) for f in fields.get("files") or ())
     return ModelVersionInfo(**fields)
+
+
+def registered_model_from_json(data: Mapping[str, Any]) -> RegisteredModelInfo:
+    fields = _fields(RegisteredModelInfo, data)
+    fields["aliases"] = {str(k): int(v) for k, v in (fields.get("aliases") or {}).items()}
+    return RegisteredModelInfo(**fields)
 
 
 def run_io_from_json(data: Mapping[str, Any]) -> RunIO:

@@ -11,5 +11,5 @@ Modules: ``install`` (the routers), ``access`` (workspace, token, role), ``bodie
 fields), ``convert`` (entities as MLflow's JSON), ``search`` (MLflow's filters and sort keys as
 runyard's; ``model_search`` for logged models), ``errors`` (MLflow's error shape), and the
 routes: ``experiments``, ``runs``, ``models`` (logged models, run inputs and outputs),
-``artifacts``.
+``registry`` (the model registry; ``versions`` its JSON, sources and searches), ``artifacts``.
 """

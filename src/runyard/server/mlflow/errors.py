@@ -45,7 +45,9 @@ _STATUS = {
     INTERNAL_ERROR: 500,
 }
 
-_ALREADY_EXISTS_CODES = frozenset({"ExperimentExists", "ArtifactExists", "LoggedModelExists"})
+_ALREADY_EXISTS_CODES = frozenset(
+    {"ExperimentExists", "ArtifactExists", "LoggedModelExists", "RegisteredModelExists"}
+)
 """runyard error codes MLflow calls RESOURCE_ALREADY_EXISTS."""
 
 

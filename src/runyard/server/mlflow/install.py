@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runyard.server.errors import install_error_handlers
-from runyard.server.mlflow import artifacts, experiments, models, runs
+from runyard.server.mlflow import artifacts, experiments, models, registry, runs
 from runyard.server.mlflow.errors import (
     ENDPOINT_NOT_FOUND,
     is_mlflow_path,
@@ -62,6 +62,7 @@ def mlflow_app(state: ServerState, uploads: UploadSlots) -> FastAPI:
         experiments.add_routes(tracking)
         runs.add_routes(tracking)
         models.add_routes(tracking)
+        registry.add_routes(tracking)
         app.include_router(tracking)
         proxy = _router(root + ARTIFACTS)
         artifacts.add_routes(proxy)
@@ -75,7 +76,7 @@ def mlflow_app(state: ServerState, uploads: UploadSlots) -> FastAPI:
             include_in_schema=False,
         )
         def unsupported(rest: str) -> object:
-            """MLflow calls runyard does not serve (the model registry, traces, prompts...):
+            """MLflow calls runyard does not serve (traces, prompts, webhooks...):
             ENDPOINT_NOT_FOUND, which MLflow's client knows."""
             return mlflow_error_response(
                 ENDPOINT_NOT_FOUND,

@@ -21,7 +21,7 @@ import binascii
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from runyard.entities import ExperimentInfo, RunStatus, ViewType
@@ -236,21 +236,27 @@ def _fail(text: str, token: Token, message: str) -> InvalidQueryError:
     )
 
 
-def experiment_filter(text: str | None) -> ExperimentTest:
-    """The test an MLflow experiment filter stands for (``name LIKE 'x%' AND tags.k = 'v'``).
+Clause = tuple[str, str, str, Any]
+"""A clause of a filter read in memory: kind (``attribute`` or ``tags``), key, operator,
+literal."""
+
+
+def filter_clauses(
+    text: str, fields: Sequence[str], numeric: Collection[str], what: str, fields_help: str
+) -> list[Clause]:
+    """The clauses of an MLflow filter of attributes ``fields`` (``numeric`` ones compared
+    with numbers, the others with strings) and ``tags.KEY``, joined by AND.
 
     Raises:
         InvalidQueryError: the filter does not parse; the message names the column.
     """
-    if not text or not text.strip():
-        return lambda _info: True
     tokens = tokenize(text)
-    tests: list[ExperimentTest] = []
+    clauses: list[Clause] = []
     i = 0
     while True:
         start = tokens[i]
         if start.type is not T.WORD:
-            raise _fail(text, start, "expected name, tags.KEY, creation_time or last_update_time")
+            raise _fail(text, start, f"expected {fields_help}")
         i += 1
         kind, key = "attribute", start.text.lower()
         if key in ("tags", "tag") and tokens[i].type is T.DOT:
@@ -262,63 +268,89 @@ def experiment_filter(text: str | None) -> ExperimentTest:
                 key, i = f"{key}.{tokens[i + 1].text}", i + 2
         elif key in ("attribute", "attributes", "attr") and tokens[i].type is T.DOT:
             key, i = tokens[i + 1].text.lower(), i + 2
-        if kind == "attribute" and key not in _EXPERIMENT_FIELDS:
-            raise _fail(
-                text,
-                start,
-                f"unknown field {start.text!r}: use name, tags.KEY, creation_time "
-                "or last_update_time",
-            )
+        if kind == "attribute" and key not in fields:
+            raise _fail(text, start, f"unknown field {start.text!r}: use {fields_help}")
         op_token = tokens[i]
         op = op_token.text.upper() if op_token.type in (T.OP, T.WORD) else ""
         op = "!=" if op == "<>" else "=" if op == "==" else op
-        numeric = kind == "attribute" and key.endswith("_time")
-        allowed = _NUMBER_OPS if numeric else _TEXT_OPS
+        is_number = kind == "attribute" and key in numeric
+        allowed = _NUMBER_OPS if is_number else _TEXT_OPS
         if op not in allowed:
             raise _fail(text, op_token, f"expected one of {', '.join(sorted(allowed))}")
         value = tokens[i + 1]
-        if numeric and value.type is not T.NUMBER:
-            raise _fail(text, value, f"{key} takes a number of milliseconds")
-        if not numeric and value.type is not T.STRING:
+        if is_number and value.type is not T.NUMBER:
+            unit = " of milliseconds" if key.endswith(("_time", "_timestamp")) else ""
+            raise _fail(text, value, f"{key} takes a number{unit}")
+        if not is_number and value.type is not T.STRING:
             raise _fail(text, value, "expected a quoted string")
-        literal: Any = float(value.text) if numeric else value.text
-        tests.append(functools.partial(_test, kind, key, op, literal))
+        clauses.append((kind, key, op, float(value.text) if is_number else value.text))
         i += 2
         if tokens[i].type is T.END:
-            break
+            return clauses
         if not tokens[i].is_word("AND"):
-            raise _fail(text, tokens[i], "expected AND (experiment filters take AND only)")
+            raise _fail(text, tokens[i], f"expected AND ({what} filters take AND only)")
         i += 1
+
+
+def experiment_filter(text: str | None) -> ExperimentTest:
+    """The test an MLflow experiment filter stands for (``name LIKE 'x%' AND tags.k = 'v'``).
+
+    Raises:
+        InvalidQueryError: the filter does not parse; the message names the column.
+    """
+    if not text or not text.strip():
+        return lambda _info: True
+    clauses = filter_clauses(
+        text,
+        _EXPERIMENT_FIELDS,
+        ("creation_time", "last_update_time"),
+        "experiment",
+        "name, tags.KEY, creation_time or last_update_time",
+    )
+    tests = [functools.partial(_test, *clause) for clause in clauses]
     return lambda info: all(test(info) for test in tests)
+
+
+def sort_key(raw: str, allowed: Collection[str]) -> tuple[str, bool]:
+    """An MLflow sort key of an in-memory listing (``name ASC``, ``creation_time DESC``): the
+    field and whether it sorts descending.
+
+    Raises:
+        InvalidArgumentError: the field is not in ``allowed``, or the direction not ASC/DESC.
+    """
+    parts = raw.split()
+    name = (parts[0] if parts else "").lower().removeprefix("attributes.")
+    if (
+        name not in allowed
+        or len(parts) > 2
+        or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC"))
+    ):
+        raise InvalidArgumentError(
+            f"order_by key {raw!r:.100}: use {', '.join(sorted(allowed))}, then ASC or DESC."
+        )
+    return name, len(parts) == 2 and parts[1].upper() == "DESC"
 
 
 def sort_experiments(found: list[ExperimentInfo], order_by: Sequence[str] | None) -> None:
     """Sort in place by MLflow's experiment sort keys (default: newest first)."""
     keys = list(order_by or []) or ["creation_time DESC"]
     for raw in reversed([*keys, "experiment_id ASC"]):
-        parts = raw.split()
-        name = (parts[0] if parts else "").lower().removeprefix("attributes.")
-        descending = len(parts) > 1 and parts[1].upper() == "DESC"
-        if (
-            name not in _EXPERIMENT_FIELDS
-            or len(parts) > 2
-            or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC"))
-        ):
-            raise InvalidArgumentError(
-                f"order_by key {raw!r}: use name, experiment_id, creation_time or "
-                "last_update_time, then ASC or DESC."
-            )
+        name, descending = sort_key(raw, _EXPERIMENT_FIELDS)
         found.sort(key=functools.partial(_sort_value, name), reverse=descending)
 
 
 __all__ = [
+    "COMPARE",
     "EXPERIMENT_VIEWS",
+    "Clause",
     "all_of",
     "experiment_filter",
+    "filter_clauses",
     "offset_token",
     "run_filter",
     "run_order_by",
     "sort_experiments",
+    "sort_key",
     "token_offset",
     "view_type",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from runyard.entities import ModelVersionInfo
+from runyard.entities import ModelVersionInfo, RegisteredModelInfo
 from runyard.server import schemas
 from runyard.server.auth import Reader, Writer
 from runyard.server.routes import RequestId, json, no_content, workspace_router
@@ -67,4 +67,53 @@ def add_model_version_properties(
 def delete_model_version(name: str, version: int, access: Writer) -> Response:
     """`Store.delete_model_version`: the version and the files no other one names."""
     access.store.delete_model_version(name, version)
+    return no_content()
+
+
+@router.patch(VERSION + "/description", response_model=ModelVersionInfo)
+def set_model_version_description(
+    name: str, version: int, body: schemas.ModelVersionDescriptionBody, access: Writer
+) -> Response:
+    """`Store.set_model_version_description`: null or "" clears it."""
+    updated = access.store.set_model_version_description(name, version, body.description)
+    return json(wire.to_json(updated))
+
+
+# -- model names (MLflow's registered models) ----------------------------------------------------
+
+NAME = "/model-names/{name}"
+
+
+@router.post("/model-names", response_model=RegisteredModelInfo)
+def create_registered_model(body: schemas.NewRegisteredModelBody, access: Writer) -> Response:
+    """`Store.create_registered_model`: a model name with no version yet (409 if it exists)."""
+    created = access.store.create_registered_model(body.name, body.description, body.tags)
+    return json(wire.to_json(created))
+
+
+@router.get("/model-names", response_model=schemas.RegisteredModelList)
+def list_registered_models(access: Reader) -> Response:
+    """`Store.list_registered_models`: every model name, by name."""
+    found = access.store.list_registered_models()
+    return json({"models": [wire.to_json(m) for m in found]})
+
+
+@router.get(NAME, response_model=RegisteredModelInfo)
+def get_registered_model(name: str, access: Reader) -> Response:
+    """`Store.get_registered_model`: the name's description, tags and aliases."""
+    return json(wire.to_json(access.store.get_registered_model(name)))
+
+
+@router.patch(NAME, response_model=RegisteredModelInfo)
+def update_registered_model(
+    name: str, body: schemas.StrictRegisteredModelUpdate, access: Writer
+) -> Response:
+    """`Store.update_registered_model`: description, tags and aliases at once."""
+    return json(wire.to_json(access.store.update_registered_model(name, body)))
+
+
+@router.delete(NAME, status_code=204)
+def delete_registered_model(name: str, access: Writer) -> Response:
+    """`Store.delete_registered_model`: the name with every version."""
+    access.store.delete_registered_model(name)
     return no_content()

@@ -32,7 +32,7 @@ class Migrations:
     head: str
 
 
-STORE_MIGRATIONS = Migrations("store", Path(__file__).parent / "migrations", "0012")
+STORE_MIGRATIONS = Migrations("store", Path(__file__).parent / "migrations", "0013")
 """A workspace's store (``runyard.store.sql.schema``)."""
 
 

@@ -19,7 +19,12 @@ from sqlalchemy import Connection, delete, exists, func, select, update
 
 from runyard.entities import ModelVersionInfo, ModelVersionQuery, NewModelVersion, SnapshotFile
 from runyard.errors import ModelPathNotFoundError, UserError
-from runyard.limits import check_count, normalize_artifact_path
+from runyard.limits import (
+    MAX_DESCRIPTION_LENGTH,
+    check_count,
+    check_text,
+    normalize_artifact_path,
+)
 from runyard.store import base, checks
 from runyard.store import registry as rules
 from runyard.store.sql import requests
@@ -33,6 +38,7 @@ from runyard.store.sql.schema import (
     model_version_properties,
     model_version_tags,
     model_versions,
+    registered_model_aliases,
     registered_models,
     runs,
     snapshots,
@@ -212,7 +218,7 @@ class SqlRegistryVerbs(SqlHooks):
             conn.execute(
                 update(registered_models)
                 .where(registered_models.c.pk == model_pk)
-                .values(version_counter=version)
+                .values(version_counter=version, updated_time=now)
             )
             pk = conn.execute(
                 model_versions.insert()
@@ -345,34 +351,72 @@ class SqlRegistryVerbs(SqlHooks):
                 )
             return self._load_version(conn, pk)
 
+    def set_model_version_description(
+        self, name: str, version: int, description: str | None
+    ) -> ModelVersionInfo:
+        check_text("model description", description, MAX_DESCRIPTION_LENGTH)
+        with self._write() as conn:
+            pk = self._version_pk(conn, name, version, lock=True)
+            conn.execute(
+                update(model_versions)
+                .where(model_versions.c.pk == pk)
+                .values(description=description or None)
+            )
+            return self._load_version(conn, pk)
+
     def delete_model_version(self, name: str, version: int) -> None:
         with self._write() as conn:
             pk = self._version_pk(conn, name, version, lock=True)
-            digests = set(
+            orphans = self._delete_versions(conn, [pk])
+        self._delete_blobs(orphans)
+
+    def _delete_versions(self, conn: Connection, pks: Sequence[int]) -> list[str]:
+        """Delete the versions ``pks`` (their rows locked) with their files, tags, properties
+        and aliases; return the digests of the blobs no version nor snapshot names any more,
+        their rows deleted (``_delete_blobs`` removes their bytes after the commit)."""
+        digests: set[str] = set()
+        for start in range(0, len(pks), _IN_LIST_SIZE):
+            part = list(pks[start : start + _IN_LIST_SIZE])
+            digests.update(
                 conn.execute(
                     select(model_version_files.c.digest).where(
-                        model_version_files.c.version_pk == pk
+                        model_version_files.c.version_pk.in_(part)
                     )
                 ).scalars()
             )
-            for table in (model_version_files, model_version_tags, model_version_properties):
-                conn.execute(delete(table).where(table.c.version_pk == pk))
-            conn.execute(delete(model_versions).where(model_versions.c.pk == pk))
-            orphans = sorted(
-                digest
-                for digest in self._lock_blobs(conn, digests)
-                if not conn.execute(
-                    select(
-                        exists().where(model_version_files.c.digest == digest)
-                        | exists().where(snapshots.c.manifest_json.contains(digest))
+            for row in conn.execute(
+                select(model_versions.c.model_pk, model_versions.c.version).where(
+                    model_versions.c.pk.in_(part)
+                )
+            ).all():
+                conn.execute(
+                    delete(registered_model_aliases).where(
+                        registered_model_aliases.c.model_pk == row.model_pk,
+                        registered_model_aliases.c.version == row.version,
                     )
-                ).scalar()
+                )
+            for table in (model_version_files, model_version_tags, model_version_properties):
+                conn.execute(delete(table).where(table.c.version_pk.in_(part)))
+            conn.execute(delete(model_versions).where(model_versions.c.pk.in_(part)))
+        orphans = sorted(
+            digest
+            for digest in self._lock_blobs(conn, digests)
+            if not conn.execute(
+                select(
+                    exists().where(model_version_files.c.digest == digest)
+                    | exists().where(snapshots.c.manifest_json.contains(digest))
+                )
+            ).scalar()
+        )
+        for start in range(0, len(orphans), _IN_LIST_SIZE):
+            conn.execute(
+                delete(blobs).where(blobs.c.digest.in_(orphans[start : start + _IN_LIST_SIZE]))
             )
-            for start in range(0, len(orphans), _IN_LIST_SIZE):
-                part = orphans[start : start + _IN_LIST_SIZE]
-                conn.execute(delete(blobs).where(blobs.c.digest.in_(part)))
+        return orphans
+
+    def _delete_blobs(self, digests: Iterable[str]) -> None:
         # After the commit: bytes whose row is gone are never read (a new put_blob rewrites).
-        for digest in orphans:
+        for digest in digests:
             self.artifacts.delete_blob(digest)
 
 

@@ -314,8 +314,30 @@ registered_models = Table(
     Column("name", String(255), nullable=False, unique=True),
     Column("version_counter", Integer, nullable=False, server_default="0"),
     Column("created_time", Float, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("updated_time", Float, nullable=True),
 )
-"""A model name; ``version_counter`` is its last version given (never given again)."""
+"""A model name; ``version_counter`` is its last version given (never given again while the
+name exists); its description and ``updated_time`` (None: never changed since created)."""
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""A model name's own tags (MLflow's registered model tags; a version has its own)."""
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+"""A model name's aliases (MLflow's ``models:/name@alias``), each naming one of its versions;
+deleting the version deletes its aliases."""
 
 model_versions = Table(
     "model_versions",

@@ -70,7 +70,7 @@ from runyard.store.sql.dialect import (
 )
 from runyard.store.sql.environments import SqlEnvironmentVerbs
 from runyard.store.sql.models import SqlModelVerbs
-from runyard.store.sql.registry import SqlRegistryVerbs
+from runyard.store.sql.registered_models import SqlRegisteredModelVerbs
 from runyard.store.sql.rows import experiment_from_row, load_runs, run_select
 from runyard.store.sql.schema import (
     artifacts,
@@ -112,7 +112,7 @@ def _check_column_text(what: str, value: str | None) -> None:
     check_text(what, value, limit)
 
 
-class SqlStore(SqlModelVerbs, SqlRegistryVerbs, SqlEnvironmentVerbs, SqlComputeVerbs):
+class SqlStore(SqlModelVerbs, SqlRegisteredModelVerbs, SqlEnvironmentVerbs, SqlComputeVerbs):
     """A Store on an SQLAlchemy database URL, with artifacts under ``artifact_root``.
 
     Args:

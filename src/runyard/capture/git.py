@@ -31,13 +31,22 @@ _GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")
 """Variables with which git finds a repository elsewhere than in a ``.git`` above the folder."""
 
 
+def git_top(start: Path) -> Path | None:
+    """The top folder of the git repository holding ``start`` (None outside any): the nearest
+    folder with a ``.git`` entry, a folder or, in a worktree or submodule, a file."""
+    for folder in (start, *start.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
 def _maybe_in_repository(path: Path) -> bool:
     """False when git cannot find a repository for ``path``: no ``.git`` (folder or file) in it
     or any folder above, and no variable pointing git elsewhere. Then ``git status`` would only
     fail, and a process costs milliseconds (``start_logging`` from a plain folder)."""
     if any(os.environ.get(name) for name in _GIT_ENV):
         return True
-    return any(os.path.lexists(os.path.join(folder, ".git")) for folder in (path, *path.parents))
+    return git_top(path) is not None
 
 
 def git_properties(folder: str | os.PathLike[str]) -> dict[str, str]:

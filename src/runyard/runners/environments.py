@@ -63,6 +63,7 @@ CORE_REQUIREMENTS = (
     "filelock>=3.12",
     "pathspec>=0.12",
     "fsspec>=2024.2",
+    "pyyaml>=6",
 )
 """runyard's own requirements (pyproject's ``dependencies``), when its metadata is missing."""
 STORE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
@@ -137,19 +138,19 @@ class EnvironmentSpec:
             if isinstance(dep, Mapping):
                 for line in dep.get("pip") or []:
                     (options if str(line).startswith("-") else pip).append(str(line).strip())
-            elif _name(str(dep)) == "python":
+            elif requirement_name(str(dep)) == "python":
                 version = _major_minor(str(dep)[len("python") :].lstrip("=<>!~ "))
-            elif _name(str(dep)) != "pip":
+            elif requirement_name(str(dep)) != "pip":
                 conda_packages.append(str(dep))
-        skipped = tuple(p for p in pip if _name(p).startswith("azureml-"))
+        skipped = tuple(p for p in pip if requirement_name(p).startswith("azureml-"))
         pip = [p for p in pip if p not in skipped]
         if version == current_version():
             version = None
         if not pip and not conda_packages and version is None:
             return None  # declares nothing: the current interpreter, as user-managed
-        user_names = {_name(p) for p in pip}
+        user_names = {requirement_name(p) for p in pip}
         runtime = tuple(
-            r for r in _runtime_requirements(tracking_uri) if _name(r) not in user_names
+            r for r in _runtime_requirements(tracking_uri) if requirement_name(r) not in user_names
         )
         return EnvironmentSpec(
             name=name,
@@ -173,10 +174,12 @@ def user_interpreter(definition: Mapping[str, Any] | None) -> str | None:
 
 
 def current_version() -> str:
+    """The running interpreter's ``major.minor``."""
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _name(requirement: str) -> str:
+def requirement_name(requirement: str) -> str:
+    """The distribution name of a requirement (``Six[x]==1.0`` -> ``six``), normalised."""
     name = requirement.strip()
     for stop in "[=<>!~;@ ":
         name = name.split(stop)[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from runyard.entities import ComputeTargetInfo
-from runyard.errors import InvalidArgumentError, UserError
+from runyard.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from runyard.sdk.workspace import Workspace
@@ -96,8 +96,6 @@ def attach(workspace: Workspace, name: str, target: RayCluster) -> ComputeTarget
         raise InvalidArgumentError(
             f"attach_compute needs a RayCluster(address=...), got {type(target).__name__}."
         )
-    if name == "local":
-        raise UserError("'local' is every workspace's own target: attach others by other names.")
     info = workspace.store.attach_compute(name, target.kind, target.to_config())
     return ComputeTarget._of(workspace, info)
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from runyard.errors import InvalidArgumentError, UserError
+from runyard.runners.environments import current_version, requirement_name
 
 DEFAULT_NAME = "project_environment"
 DEFAULT_CHANNELS = ("conda-forge",)
-
-
-def current_python_version() -> str:
-    """The running interpreter's ``major.minor``."""
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _load_yaml(text: str, where: str) -> dict[str, Any]:
@@ -75,7 +70,7 @@ class CondaDependencies:
         else:
             structure = {
                 "name": DEFAULT_NAME,
-                "dependencies": [f"python={current_python_version()}"],
+                "dependencies": [f"python={current_version()}"],
                 "channels": list(DEFAULT_CHANNELS),
             }
         deps = structure.get("dependencies") or []
@@ -102,7 +97,7 @@ class CondaDependencies:
             CondaDependencies: the new specification.
         """
         cd = CondaDependencies()
-        cd.set_python_version(python_version or current_python_version())
+        cd.set_python_version(python_version or current_version())
         for package in conda_packages or []:
             cd.add_conda_package(package)
         if pip_indexurl:
@@ -132,16 +127,16 @@ class CondaDependencies:
         _check_package("pip_package", pip_package)
         pip = self._pip_list(create=True)
         assert pip is not None
-        name = _requirement_name(pip_package)
-        pip[:] = [p for p in pip if not isinstance(p, str) or _requirement_name(p) != name]
+        name = requirement_name(pip_package)
+        pip[:] = [p for p in pip if not isinstance(p, str) or requirement_name(p) != name]
         pip.append(pip_package)
 
     def remove_pip_package(self, pip_package: str) -> None:
         """Remove the pip requirement of that name (none: no change)."""
         pip = self._pip_list(create=False)
         if pip is not None:
-            name = _requirement_name(pip_package)
-            pip[:] = [p for p in pip if not isinstance(p, str) or _requirement_name(p) != name]
+            name = requirement_name(pip_package)
+            pip[:] = [p for p in pip if not isinstance(p, str) or requirement_name(p) != name]
 
     def set_pip_option(self, pip_option: str) -> None:
         """Add a pip option line (``--index-url URL``, ``--extra-index-url URL``)."""
@@ -154,16 +149,16 @@ class CondaDependencies:
     def add_conda_package(self, conda_package: str) -> None:
         """Add a conda package (needs conda, mamba or micromamba to build, unless python)."""
         _check_package("conda_package", conda_package)
-        name = _requirement_name(conda_package)
+        name = requirement_name(conda_package)
         deps = self._structure["dependencies"]
-        deps[:] = [d for d in deps if not isinstance(d, str) or _requirement_name(d) != name]
+        deps[:] = [d for d in deps if not isinstance(d, str) or requirement_name(d) != name]
         deps.insert(len([d for d in deps if isinstance(d, str)]), conda_package)
 
     def remove_conda_package(self, conda_package: str) -> None:
         """Remove the conda package of that name (none: no change)."""
-        name = _requirement_name(conda_package)
+        name = requirement_name(conda_package)
         deps = self._structure["dependencies"]
-        deps[:] = [d for d in deps if not isinstance(d, str) or _requirement_name(d) != name]
+        deps[:] = [d for d in deps if not isinstance(d, str) or requirement_name(d) != name]
 
     def add_channel(self, channel: str) -> None:
         """Add a conda channel."""
@@ -246,11 +241,3 @@ class CondaDependencies:
 def _check_package(what: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(f"{what} must be a non-empty string, got {value!r}.")
-
-
-def _requirement_name(requirement: str) -> str:
-    """The distribution name of a requirement (``Six[x]==1.0`` -> ``six``), normalised."""
-    name = requirement.strip()
-    for stop in "[=<>!~;@ ":
-        name = name.split(stop)[0]
-    return name.lower().replace("_", "-").replace(".", "-")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from runyard.capture.git import git_top
+
 CONFIG_DIR = ".runyard"
 CONFIG_FILE = "config.json"
 
@@ -28,15 +30,6 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / CONFIG_DIR / CONFIG_FILE
         if candidate.is_file():
             return candidate
-    return None
-
-
-def git_top(start: Path) -> Path | None:
-    """The top folder of the git repository holding ``start`` (None outside any): the nearest
-    folder with a ``.git`` entry, a folder or, in a worktree or submodule, a file."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
     return None
 
 

@@ -32,6 +32,7 @@ from runyard.errors import (
 )
 from runyard.sdk.filters import as_str
 from runyard.sdk.workspace import CONFIG_DIR, Workspace
+from runyard.settings import RUN_ID_ENV, env_value
 from runyard.store.artifacts import copy_stream
 
 if TYPE_CHECKING:
@@ -393,6 +394,10 @@ def _current_workspace() -> Workspace:
     """The workspace of the submitted run this process runs, else ``Workspace.from_config()``."""
     from runyard.sdk.run import Run  # it imports this module (run.register_model)
 
+    if not env_value(RUN_ID_ENV):
+        # Not inside a submitted script: never Run.get_context(), which would start a run of
+        # the opt-in experiment (EXPERIMENT_ENV) as a side effect of reading a model.
+        return Workspace.from_config()
     try:
         run = Run.get_context(allow_offline=False)
     except RunEnvironmentError:

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runyard.entities import POST_PROCESSING_STATUSES, RUNNING_STATUSES, RunStatus
 from runyard.errors import ActivityFailedError
+from runyard.sdk.display import run_ui_url
 
 if TYPE_CHECKING:
     from runyard.sdk.run import Run
@@ -25,11 +26,8 @@ POLL_SECONDS = 0.25
 
 
 def web_view(run: Run) -> str | None:
-    """The run's page in the tracking server's UI; None for a local store (no server)."""
-    tracking = run.experiment.workspace.tracking
-    if not tracking.is_server or tracking.server_root is None:
-        return None
-    return f"{tracking.server_root}/ui/w/{tracking.workspace}/r/{run.id}"
+    """The run's page in the web UI (``get_portal_url()``); None when no UI is known."""
+    return run_ui_url(run.experiment.workspace.tracking, run.id)
 
 
 def streamed_log(names: list[str]) -> str | None:

@@ -97,3 +97,16 @@ def test_with_submitted_run_does_not_tee_what_std_log_holds(
     assert USER_LOG not in logs
     std_log = experiment.workspace.store.read_log(run.id, "user_logs/std_log.txt")
     assert std_log.count(b"inside the script") == 1
+
+
+def test_with_run_blocks_left_out_of_order_put_the_console_back(experiment: Experiment) -> None:
+    before = (sys.stdout, sys.stderr)
+    parent = experiment.start_logging(snapshot_directory=None)
+    child = parent.child_run()
+    parent.__enter__()
+    child.__enter__()
+    print("both")
+    parent.__exit__(None, None, None)  # the parent's block ends first
+    child.__exit__(None, None, None)
+    assert (sys.stdout, sys.stderr) == before  # not the parent's ended tee
+    assert _log(experiment, child.id) == "both\n"

@@ -23,7 +23,14 @@ from runyard import (
     Workspace,
 )
 from runyard.errors import ComputeTargetError
-from runyard.runners.ray import ADDRESS_PROPERTY, JOB_ID_PROPERTY, OUTPUTS_UPLOAD_ERROR
+from runyard.runners.ray import (
+    ADDRESS_PROPERTY,
+    JOB_ID_PROPERTY,
+    LARGE_LOG_BYTES,
+    OUTPUTS_UPLOAD_ERROR,
+    RayJob,
+)
+from runyard.runners.supervisor import STD_LOG
 from runyard.sdk.script_run import ScriptRun
 from runyard.settings import TRACKING_URI_ENV
 from tests.runners.helpers import is_alive, read_pids, wait_until, write_script
@@ -97,6 +104,14 @@ ids = ray.get([trial.remote(i) for i in range(3)])
 print("children", ids, flush=True)
 """
 
+LOUD = """
+import sys
+
+for i in range(int(sys.argv[1])):
+    print(f"line {i:07d} " + "x" * 90)
+print("the end")
+"""
+
 PINNED = """
 import inflection
 from runyard import Run
@@ -138,6 +153,40 @@ def test_ray_hello_completes_with_log_metric_and_job_id(
     assert details["properties"]["_azureml.ComputeTargetType"] == "ray"
     assert "hi from ray" in out.getvalue()
     assert "hi from ray" in run.get_details_with_logs()["logFiles"]["user_logs/std_log.txt"]
+
+
+def test_ray_large_log_is_copied_whole(ray_ws: Workspace, tmp_path: Path) -> None:
+    lines = 2 * LARGE_LOG_BYTES // 100  # past the size from which the log is fetched less often
+    run = _submit(ray_ws, tmp_path / "src", "loud.py", LOUD, str(lines))
+
+    assert run.wait_for_completion()["status"] == "Completed"
+
+    log = run.get_details_with_logs()["logFiles"][STD_LOG]
+    printed = [line for line in log.splitlines() if line.startswith("line ")]
+    assert printed == [f"line {i:07d} " + "x" * 90 for i in range(lines)]
+    assert log.rstrip().endswith("the end")
+
+
+def test_ray_job_fetches_a_large_log_less_often(ray_address: str) -> None:
+    class Logs:
+        fetches = 0
+        text = "a" * 10
+
+        def get_job_logs(self, job_id: str) -> str:
+            self.fetches += 1
+            return self.text
+
+    job = RayJob(ray_address, "no-such-job")
+    job._client = logs = Logs()
+
+    assert job.new_output() == b"a" * 10
+    logs.text = "a" * LARGE_LOG_BYTES
+    assert len(job.new_output()) == LARGE_LOG_BYTES - 10  # small so far: fetched each poll
+    logs.text += "b"
+    assert job.new_output() == b""  # large now: not fetched again so soon
+    assert logs.fetches == 2
+    assert job.new_output(final=True) == b"b"  # the job ended: all of it at once
+    assert logs.fetches == 3
 
 
 def test_ray_children_created_in_the_script_and_in_ray_tasks(

@@ -15,8 +15,9 @@ import click
 from runyard.cli._context import EXIT_INTERRUPTED, CliError, CliState, pass_state
 from runyard.cli._output import add_row, new_table, out_console, print_line, print_note
 from runyard.entities import RunStatus
+from runyard.runners.supervisor import STD_LOG
 from runyard.sdk.run import Run
-from runyard.sdk.script_run import STD_LOG, ScriptRun
+from runyard.sdk.script_run import ScriptRun
 from runyard.sdk.tee import USER_LOG
 from runyard.store.base import Store
 

@@ -13,9 +13,11 @@ creates the Queued run and starts its supervisor process, as the local target do
    ``Run.get_context()`` imports the submitter's runyard on any cluster), the environment's
    pip packages, and the environment variables (the run's own, then the run id, the tracking
    URI and token); the requested CPUs, GPUs and memory as the entrypoint's resources;
-3. follows the job: PENDING keeps the run Starting, RUNNING makes it Running; its log is copied
-   into the run's ``user_logs/std_log.txt`` as it grows; a stop request (``cancel()`` from any
-   process) or ``max_run_duration_seconds`` stops the job (Ray ends its process tree);
+3. follows the job (``runners/ray_watch.py``): PENDING keeps the run Starting, RUNNING makes
+   it Running; its log is copied into the run's ``user_logs/std_log.txt`` as it grows; a stop
+   request (``cancel()`` from any process) or ``max_run_duration_seconds`` (counted from
+   RUNNING) stops the job (Ray ends its process tree); a cluster that stops answering, or a
+   stop Ray never confirms, ends the run after a deadline;
 4. when the job ends: SUCCEEDED -> Completed, FAILED -> Failed (the exit code and the last log
    lines as the error; ``OutputsUploadFailed`` and the job's reason when it could not upload
    ``outputs/``), STOPPED -> the stop request's status (Canceled).
@@ -36,11 +38,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runyard.capture.error import build_error
-from runyard.entities import RunInfo, RunStatus, stop_ends_as
+from runyard.entities import RunInfo, RunStatus
 from runyard.errors import ComputeTargetError, EnvironmentSpecError, MissingExtraError
 from runyard.runners.environments import PACKAGE_DIR, EnvironmentSpec
 from runyard.runners.local import LocalRunner
-from runyard.runners.ray_job import COMMAND_FLAG, UPLOAD_FAILED
+from runyard.runners.ray_job import COMMAND_FLAG
+from runyard.runners.ray_watch import OUTPUTS_UPLOAD_ERROR, watch
 from runyard.runners.submission import ScriptSubmission
 from runyard.runners.targets import JobState, JobStatus
 from runyard.settings import (
@@ -59,14 +62,27 @@ if TYPE_CHECKING:
 
 JOB_ID_PROPERTY = "runyard.ray.job_id"
 ADDRESS_PROPERTY = "runyard.ray.address"
-STD_LOG = "user_logs/std_log.txt"
-ERROR_LOG_LINES = 20
-MIN_POLL_SECONDS = 0.5
-"""How often, at most, the supervisor asks the cluster about its job (two HTTP requests)."""
-OUTPUTS_UPLOAD_ERROR = "OutputsUploadFailed"
-"""The error code of a run whose job could not upload its ``outputs/``."""
+LARGE_LOG_BYTES = 1024 * 1024
+LARGE_LOG_POLL_SECONDS = 5.0
+"""Ray's API gives a job's whole log at each call (no offset): once it is larger than
+``LARGE_LOG_BYTES``, the supervisor fetches it this often only (and once more at the end)."""
 RAY_TOKEN_VARIABLE = "RAY_AUTH_TOKEN"
 """Ray's own variable: its job client sends the token it holds (token-auth clusters)."""
+
+
+def _client_class() -> Any:
+    """Ray's ``JobSubmissionClient`` class.
+
+    Raises:
+        MissingExtraError: ray is not installed.
+    """
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"The Ray target needs ray's job client: pip install 'runyard[ray]' ({exc})."
+        ) from None
+    return JobSubmissionClient
 
 
 def _job_client(address: str) -> Any:
@@ -76,14 +92,9 @@ def _job_client(address: str) -> Any:
         MissingExtraError: ray is not installed.
         ComputeTargetError: the cluster does not answer.
     """
+    client_class = _client_class()
     try:
-        from ray.job_submission import JobSubmissionClient
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"The Ray target needs ray's job client: pip install 'runyard[ray]' ({exc})."
-        ) from None
-    try:
-        return JobSubmissionClient(address)
+        return client_class(address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ComputeTargetError(f"Cannot reach the Ray cluster at {address}: {exc}") from None
 
@@ -199,12 +210,7 @@ class RayRunner(LocalRunner):
             EnvironmentSpecError: the environment asks for what a Ray job cannot have (Docker,
                 conda-only packages).
         """
-        try:
-            import ray.job_submission  # noqa: F401
-        except ImportError as exc:
-            raise MissingExtraError(
-                f"The Ray target needs ray's job client: pip install 'runyard[ray]' ({exc})."
-            ) from None
+        _client_class()
         spec = EnvironmentSpec.from_definition(submission.run_definition, tracking_uri)
         if spec is not None and spec.conda:
             raise EnvironmentSpecError(
@@ -226,6 +232,7 @@ class RayJob:
         self.job_id = job_id
         self._client = _job_client(address)
         self._sent = 0
+        self._fetched = 0.0
 
     @staticmethod
     def submit(
@@ -242,9 +249,18 @@ class RayJob:
         state = JobState(str(info.status.value).lower())  # Ray's names, in lower case
         return JobStatus(state, info.driver_exit_code, info.message)
 
-    def new_output(self) -> bytes:
-        # The whole log each time, the part not sent yet kept: simple, and a job's log is
-        # bounded by what the cluster keeps of it.
+    def new_output(self, final: bool = False) -> bytes:
+        # The whole log each time (Ray's API has no offset), the part not sent yet kept: a
+        # job's log is bounded by what the cluster keeps of it, and a large one is fetched
+        # only every LARGE_LOG_POLL_SECONDS.
+        now = time.monotonic()
+        if (
+            not final
+            and self._sent >= LARGE_LOG_BYTES
+            and now - self._fetched < LARGE_LOG_POLL_SECONDS
+        ):
+            return b""
+        self._fetched = now
         text = str(self._client.get_job_logs(self.job_id)).encode()
         new, self._sent = text[self._sent :], max(self._sent, len(text))
         return new
@@ -335,77 +351,15 @@ def follow(sup: Supervisor, info: RunInfo) -> None:
         return
     store.add_properties(run_id, {JOB_ID_PROPERTY: job.job_id, ADDRESS_PROPERTY: address})
     sup.note(f"submitted Ray job {job.job_id} to {address}")
-    _watch(sup, job, definition)
+    watch(sup, job, address, definition)
 
 
-def _watch(sup: Supervisor, job: RayJob, definition: Mapping[str, Any]) -> None:
-    store, run_id, settings = sup.store, sup.run_id, sup.settings
-    limit = float(definition.get("maxRunDurationSeconds") or 0) or None
-    started = time.monotonic()
-    stopped: str | None = None
-    running = stop_sent = False
-    while True:
-        sup.beat()
-        status = job.status()
-        _copy_output(sup, job)
-        if status.state.ended:
-            break
-        if status.state is JobState.RUNNING and not running:
-            running = True
-            store.set_run_status(run_id, RunStatus.RUNNING)
-        info = store.get_run(run_id)
-        asked = info.status is RunStatus.CANCEL_REQUESTED or info.status.is_terminal
-        if asked and stopped is None:
-            stopped = f"stop requested ({stop_ends_as(info).value})"
-        elif limit is not None and time.monotonic() - started > limit and stopped is None:
-            stopped = f"max_run_duration_seconds ({limit:g} s) exceeded"
-        if stopped is not None and not stop_sent:
-            sup.note(f"{stopped}: stopping Ray job {job.job_id}")
-            job.cancel()
-            stop_sent = True
-        time.sleep(max(settings.poll_seconds, MIN_POLL_SECONDS))
-    _copy_output(sup, job)
-    _finish(sup, job, status, stopped)
-
-
-def _copy_output(sup: Supervisor, job: RayJob) -> None:
-    data = job.new_output()
-    if data:
-        sup.store.append_log(sup.run_id, STD_LOG, data)
-
-
-def _finish(sup: Supervisor, job: RayJob, status: JobStatus, stopped: str | None) -> None:
-    store, run_id = sup.store, sup.run_id
-    info = store.get_run(run_id)
-    if info.status is RunStatus.RUNNING:
-        info = store.set_run_status(run_id, RunStatus.FINALIZING)
-    now = time.time()
-    if stopped or info.status is RunStatus.CANCEL_REQUESTED or status.state is JobState.STOPPED:
-        error = None
-        if stopped and "max_run_duration" in stopped:
-            error = build_error(f"The run was canceled: {stopped}.", "MaxRunDurationExceeded", now)
-        final = stop_ends_as(info)
-        store.set_run_status(run_id, final, error)
-        sup.note(f"Ray job {job.job_id} stopped: run ended {final.value}")
-        return
-    if status.state is JobState.SUCCEEDED:
-        store.set_run_status(run_id, RunStatus.COMPLETED)
-        sup.note(f"Ray job {job.job_id} succeeded: Completed")
-        return
-    code = status.exit_code
-    said = f"exited with code {code}" if code is not None else "failed"
-    tail = job.tail(ERROR_LOG_LINES)
-    message = f"User program {said} (Ray job {job.job_id}).\n{tail}"
-    error_code = None
-    upload = next((line for line in tail.splitlines() if line.startswith(UPLOAD_FAILED)), None)
-    if upload is not None:  # the job's own line: outputs/ did not reach the run
-        reason = upload[len(UPLOAD_FAILED) :].strip()
-        message = f"Ray job {job.job_id} could not upload the run's outputs/: {reason}.\n{tail}"
-        error_code = OUTPUTS_UPLOAD_ERROR
-    if code is None and status.message:
-        message = f"{message}\n{status.message}"
-    store.set_run_status(run_id, RunStatus.FAILED, build_error(message, error_code, now))
-    sup.note(f"Ray job {job.job_id} {said}: Failed")
-
-
-__all__ = ["RayJob", "RayRunner", "Resources", "cluster_nodes", "follow", "is_ray_run"]
+__all__ = [
+    "OUTPUTS_UPLOAD_ERROR",
+    "RayJob",
+    "RayRunner",
+    "Resources",
+    "cluster_nodes",
+    "follow",
+    "is_ray_run",
+]

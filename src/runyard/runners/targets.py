@@ -73,8 +73,13 @@ class Job(Protocol):
         """Where the job is now."""
         ...
 
-    def new_output(self) -> bytes:
-        """The job's output written since the last call."""
+    def new_output(self, final: bool = False) -> bytes:
+        """The job's output written since the last call (``final``: the job ended, fetch all
+        of it now; otherwise a target may fetch a large log less often)."""
+        ...
+
+    def tail(self, lines: int) -> str:
+        """The last ``lines`` lines of the job's output."""
         ...
 
     def cancel(self) -> None:

@@ -11,10 +11,9 @@ from typing import Any
 from runyard.capture.error import build_error
 from runyard.entities import RunStatus
 from runyard.errors import RunStateError
+from runyard.runners.supervisor import STD_LOG
 from runyard.sdk.run import Run
 from runyard.settings import RunnerSettings
-
-STD_LOG = "user_logs/std_log.txt"
 
 
 class ScriptRun(Run):

@@ -612,8 +612,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_model_version(self, name: str, version: int) -> None:
-        """Delete the version with its files: the blobs that no other version and no snapshot
-        names are removed. The model's other versions keep their numbers.
+        """Delete the version with its file list. Its bytes stay in the workspace's blob store
+        (content-addressed, shared with snapshots and other versions). The model's other
+        versions keep their numbers.
 
         Raises:
             RegisteredModelNotFoundError: there is no such version.

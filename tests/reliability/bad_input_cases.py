@@ -73,9 +73,8 @@ carry as the UTF-8 bytes of one (the server reads them as U+FFFD: harmless text)
 RAW_SURROGATE = "%ED%A0%80"
 BAD_SEGMENTS = ["%00", "..", "%2E%2E", "..%2Fescape", "-1", "x" * 5000, "%20", "%0A"]
 """Path segments put in place of each path parameter (already percent-encoded). Not the bytes
-of a lone surrogate nor other non-ASCII ("²"): WSGI, which the in-process transport goes through,
-cannot carry them in a
-path (uvicorn reads them as U+FFFD)."""
+of a lone surrogate nor other non-ASCII ("²"): WSGI, which the in-process transport goes
+through, cannot carry them in a path (uvicorn reads them as U+FFFD)."""
 TAG_MAPS = ("tags", "properties", "params")
 """Body fields whose keys are the caller's: each key gets the bad strings too."""
 FREE_JSON = ("run_definition", "error", "definition")
@@ -89,6 +88,9 @@ LONG_TEXT = ("schema", "profile")
 each, MLflow's limit)."""
 NON_FINITE = ("value",)
 """Numbers that may be NaN or infinite: a logged model's metric value, as a metric's."""
+RAY_CONFIG = ("config", "address")
+"""A Ray target's configuration and its address: every bad value (none is an http(s) URL) must be
+refused at attach, not fail at submit."""
 SIGNED = ("step",)
 """Integers that may be negative (64-bit): a step, as a metric point's."""
 
@@ -651,6 +653,8 @@ def _hard_text(bad: str) -> bool:
 
 def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
     """Whether a write must refuse ``bad`` in place of ``valid`` at ``where`` in its body."""
+    if where and where[-1] in RAY_CONFIG:
+        return True
     if any(key in FREE_JSON for key in where):
         return isinstance(bad, str) and SURROGATE in bad  # JSON that is not Unicode
     if where and where[0] in LOOKUPS and isinstance(bad, str):

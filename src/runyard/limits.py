@@ -10,6 +10,7 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from runyard.errors import InvalidArgumentError, InvalidNameError, LimitExceededError, UserError
 
@@ -28,6 +29,11 @@ MAX_STRING_METRIC_LENGTH = 10_000
 MAX_TABLE_COLUMNS = 100
 MAX_CHILDREN_PER_CALL = 100
 MAX_ARTIFACT_PATH_LENGTH = 1024
+MAX_ARTIFACT_PATH_BYTES = 2048
+"""UTF-8 bytes of an artifact path written (with the workspace's folder and the run id it
+stays under Linux's 4,096-byte path limit)."""
+MAX_PATH_PART_BYTES = 255
+"""UTF-8 bytes of each folder or file name of a path written (the common file-system limit)."""
 MAX_RUN_DEFINITION_LENGTH = 1_000_000
 """Characters of a run definition, as JSON."""
 MAX_ERROR_LENGTH = 100_000
@@ -223,6 +229,33 @@ def normalize_artifact_path(path: object) -> str:
     return normalized
 
 
+def check_new_artifact_path(path: object) -> str:
+    """``normalize_artifact_path`` for a path about to be written (an artifact, a log, a
+    snapshot or model file): also each folder or file name at most 255 bytes in UTF-8 and the
+    whole at most 2,048, so that no file system refuses it after the store accepted it. Reads
+    keep ``normalize_artifact_path`` alone: an object store may hold longer names.
+
+    Raises:
+        InvalidNameError: the path breaks a rule (``LimitExceededError``: too long).
+    """
+    normalized = normalize_artifact_path(path)
+    for part in normalized.split("/"):
+        size = len(part.encode("utf-8"))
+        if size > MAX_PATH_PART_BYTES:
+            raise InvalidNameError(
+                f"The artifact path {normalized!r:.120} has a folder or file name of {size} "
+                f"bytes in UTF-8; each name is at most {MAX_PATH_PART_BYTES} bytes (the file "
+                "system limit). Use shorter names."
+            )
+    size = len(normalized.encode("utf-8"))
+    if size > MAX_ARTIFACT_PATH_BYTES:
+        raise InvalidNameError(
+            f"The artifact path {normalized!r:.120} is {size} bytes long in UTF-8; the limit is "
+            f"{MAX_ARTIFACT_PATH_BYTES}. Use a shorter path."
+        )
+    return normalized
+
+
 # -- run queries (runyard.query) ------------------------------------------------------------
 
 MAX_QUERY_LENGTH = 20_000
@@ -325,3 +358,33 @@ def check_compute_kind(kind: object) -> str:
             f"{', '.join(COMPUTE_KINDS)}."
         )
     return str(kind)
+
+
+def check_compute_config(kind: str, config: Mapping[str, object]) -> None:
+    """Whether ``config`` is what a target of ``kind`` runs with, so that a broken target is
+    refused when attached, not when a run is submitted to it. A Ray cluster needs
+    ``address``: its dashboard's http(s) URL.
+
+    Raises:
+        InvalidArgumentError: it is not.
+    """
+    if kind == "ray":
+        address = config.get("address")
+        if not isinstance(address, str) or not _is_http_url(address):
+            raise InvalidArgumentError(
+                "A Ray compute target's configuration needs 'address': the cluster's dashboard "
+                f"URL, such as 'http://127.0.0.1:8265', got {address!r:.80}."
+            )
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed '[' of an IPv6 host...
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and text.isprintable()
+        and text.strip() == text
+    )

@@ -27,6 +27,10 @@ HUGE = "x" * 200_001
 SURROGATE = "\ud800"
 ABSOLUTE = "/etc/passwd"
 ESCAPE = "../../../../escape"
+LONG_NAME = "é" * 200
+"""A file name of 400 bytes in UTF-8: past the file systems' 255 (a path must be refused)."""
+SUPERSCRIPT = "²"
+"""A digit to ``str.isdigit`` that ``int`` refuses (a version number must not crash on it)."""
 BAD_JSON: list[Any] = [
     None,
     True,
@@ -45,18 +49,32 @@ BAD_JSON: list[Any] = [
     "..",
     ESCAPE,
     ABSOLUTE,
+    LONG_NAME,
+    SUPERSCRIPT,
     [],
     {},
 ]
 """Values put in place of each field of a JSON body, one at a time."""
-BAD_TEXT = ["", "x" * 5000, "a\x00b", "a\x1b\t\nb", "..", ESCAPE, ABSOLUTE, "-1", str(2**70)]
+BAD_TEXT = [
+    "",
+    "x" * 5000,
+    "a\x00b",
+    "a\x1b\t\nb",
+    "..",
+    ESCAPE,
+    ABSOLUTE,
+    "-1",
+    str(2**70),
+    LONG_NAME,
+    SUPERSCRIPT,
+]
 """Strings put in place of each query parameter; plus a lone surrogate, which a URL can only
 carry as the UTF-8 bytes of one (the server reads them as U+FFFD: harmless text)."""
 RAW_SURROGATE = "%ED%A0%80"
 BAD_SEGMENTS = ["%00", "..", "%2E%2E", "..%2Fescape", "-1", "x" * 5000, "%20", "%0A"]
 """Path segments put in place of each path parameter (already percent-encoded). Not the bytes
-of a lone surrogate: WSGI, which the in-process transport goes through, cannot carry them in a
-path (uvicorn reads them as U+FFFD)."""
+of a lone surrogate nor other non-ASCII ("²"): WSGI, which the in-process transport goes
+through, cannot carry them in a path (uvicorn reads them as U+FFFD)."""
 TAG_MAPS = ("tags", "properties", "params")
 """Body fields whose keys are the caller's: each key gets the bad strings too."""
 FREE_JSON = ("run_definition", "error", "definition")
@@ -70,6 +88,9 @@ LONG_TEXT = ("schema", "profile")
 each, MLflow's limit)."""
 NON_FINITE = ("value",)
 """Numbers that may be NaN or infinite: a logged model's metric value, as a metric's."""
+RAY_CONFIG = ("config", "address")
+"""A Ray target's configuration and its address: every bad value (none is an http(s) URL) must be
+refused at attach, not fail at submit."""
 SIGNED = ("step",)
 """Integers that may be negative (64-bit): a step, as a metric point's."""
 
@@ -632,6 +653,8 @@ def _hard_text(bad: str) -> bool:
 
 def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
     """Whether a write must refuse ``bad`` in place of ``valid`` at ``where`` in its body."""
+    if where and where[-1] in RAY_CONFIG:
+        return True
     if any(key in FREE_JSON for key in where):
         return isinstance(bad, str) and SURROGATE in bad  # JSON that is not Unicode
     if where and where[0] in LOOKUPS and isinstance(bad, str):
@@ -643,7 +666,8 @@ def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
             return True
         if where[-1] in LONG_TEXT and bad == HUGE:
             return False
-        return _hard_text(bad) or (where[-1] in PATH_FIELDS and bad in (ESCAPE, ABSOLUTE, ".."))
+        paths = (ESCAPE, ABSOLUTE, "..", LONG_NAME)
+        return _hard_text(bad) or (where[-1] in PATH_FIELDS and bad in paths)
     if isinstance(valid, bool):
         return bad is not None and not isinstance(bad, bool)
     if isinstance(valid, (int, float)):
@@ -669,7 +693,8 @@ def variants(route: Route) -> Iterator[Variant]:
             )
     for name in route.params:
         for bad in [*BAD_TEXT, RAW_SURROGATE]:
-            refuse = bad in ("", "a\x00b", ESCAPE, ABSOLUTE, "..") and name in route.path_params
+            paths = ("", "a\x00b", ESCAPE, ABSOLUTE, "..", LONG_NAME)
+            refuse = bad in paths and name in route.path_params
             params = {**route.params, name: bad}
             raw = None
             if bad == RAW_SURROGATE:

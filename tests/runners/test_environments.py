@@ -8,14 +8,15 @@ the version the script sees tells which environment it ran in).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from runyard import CondaDependencies, Environment, Experiment, ScriptRunConfig, Workspace
-from runyard.errors import EnvironmentSpecError
-from runyard.runners.environments import BUILD_LOG, MARKER, conda_tool
+from runyard.errors import EnvironmentSpecError, StoreError
+from runyard.runners.environments import BUILD_LOG, MARKER, _step, conda_tool
 from runyard.sdk.script_run import ScriptRun
 from runyard.settings import ENV_BUILDER_ENV, ENV_CACHE_ENV
 from tests.runners.helpers import write_script
@@ -219,3 +220,21 @@ def test_environment_python_version_not_installed_is_refused_naming_those_found(
     current = f"{sys.version_info.major}.{sys.version_info.minor}"
     with pytest.raises(EnvironmentSpecError, match=rf"Python 3\.2 is not installed.*{current}"):
         _submit(experiment, tmp_path, env)
+
+
+def test_environment_build_step_whose_log_fails_ends_its_process() -> None:
+    # A store error while logging the tool's output must not leave the tool running (writing
+    # into a build folder about to be removed).
+    seen: list[str] = []
+
+    def log(line: str) -> None:
+        seen.append(line)
+        if len(seen) == 2:  # the command line, then the tool's first line
+            raise StoreError("the store is away")
+
+    child = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    with pytest.raises(StoreError, match="away"):
+        _step(log, [sys.executable, "-c", child])
+    pid = int(seen[1])
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)

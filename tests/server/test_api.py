@@ -164,3 +164,36 @@ def test_put_artifact_streams_the_body_to_the_store(
         rest = io.BytesIO(stream.read())
     reader.close()
     assert rest.getvalue().endswith(b"y" * 1024)
+
+
+def test_bad_versions_configs_and_paths_are_4xx_not_500(
+    server: ServerProcess, workspace: Workspace
+) -> None:
+    _create_run(workspace, NewRun("r", "exp"))
+    base = f"/api/v1/workspaces/{workspace.name}"
+    long_name = "outputs/" + "é" * 200  # one name of 400 bytes in UTF-8
+    cases = [
+        ("GET", "/environments/absent", {"params": {"version": "²"}}, 404, "EnvironmentNotFound"),
+        ("POST", "/compute", {"json": {"name": "r", "kind": "ray", "config": {}}}, 400, "address"),
+        (
+            "POST",
+            "/runs/r/artifacts/content",
+            {"params": {"path": long_name}, "content": b"x"},
+            400,
+            "255 bytes",
+        ),
+        (
+            "POST",
+            "/runs/r/logs/content",
+            {"params": {"name": long_name}, "content": b"x"},
+            400,
+            "255 bytes",
+        ),
+    ]
+    for method, path, kwargs, status, expected in cases:
+        response = server.request(method, base + path, workspace.writer, **kwargs)
+        assert response.status_code == status, (path, response.text)
+        assert expected in response.text, response.text
+    listed = server.request("GET", base + "/runs/r/artifacts", workspace.writer)
+    assert listed.json()["artifacts"] == []
+    assert server.request("GET", base + "/compute", workspace.writer).json()["targets"] == []

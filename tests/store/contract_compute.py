@@ -52,6 +52,30 @@ class ComputeContract:
         with pytest.raises(InvalidArgumentError, match="Unknown compute target kind"):
             store.attach_compute("k8s", "kubernetes", RAY)
 
+    @pytest.mark.parametrize(
+        "config",
+        [
+            {},
+            {"address": None},
+            {"address": 8265},
+            {"address": ""},
+            {"address": "127.0.0.1:8265"},
+            {"address": "ray://127.0.0.1:10001"},
+            {"address": "http://"},
+            {"address": "http://[::1"},
+            {"address": " http://127.0.0.1:8265"},
+            {"address": "http://127.0.0.1:8265\n"},
+        ],
+    )
+    def test_attach_compute_refuses_a_ray_config_without_an_http_address(
+        self, store: Store, config: dict[str, object]
+    ) -> None:
+        with pytest.raises(InvalidArgumentError, match="address"):
+            store.attach_compute("ray", "ray", config)
+        assert store.list_compute() == []
+        https = store.attach_compute("tls", "ray", {"address": "https://ray.example:443"})
+        assert https.config["address"] == "https://ray.example:443"
+
     @pytest.mark.parametrize("name", ["nothing", "a/b", "..", "local"])
     def test_get_compute_unknown_name_is_not_found(self, store: Store, name: str) -> None:
         with pytest.raises(ComputeTargetNotFoundError):

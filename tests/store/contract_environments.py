@@ -46,7 +46,16 @@ class EnvironmentContract:
         assert dict(store.get_environment("six", "1").definition) == SIX
 
     @pytest.mark.parametrize(
-        ("name", "version"), [("nope", None), ("six", "3"), ("six", "x"), ("six", "-1"), ("", None)]
+        ("name", "version"),
+        [
+            ("nope", None),
+            ("six", "3"),
+            ("six", "x"),
+            ("six", "-1"),
+            ("six", "²"),
+            ("six", "١"),
+            ("", None),
+        ],
     )
     def test_get_environment_missing_raises(
         self, store: Store, name: str, version: str | None

@@ -6,13 +6,24 @@ and writes nothing. Mixed into ``StoreContract``, so it runs on every backend.
 
 from __future__ import annotations
 
+import hashlib
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runyard.entities import MetricChunk, MetricKind, NewRun, RunQuery, SnapshotFile, ValueType
+from runyard.entities import (
+    MetricChunk,
+    MetricKind,
+    NewModelVersion,
+    NewRun,
+    RunQuery,
+    SnapshotFile,
+    ValueType,
+)
 from runyard.errors import (
+    InvalidNameError,
     LimitExceededError,
     MetricValueError,
     RunNotFoundError,
@@ -183,3 +194,41 @@ class InputContract:
             store.create_snapshot("snap", [SnapshotFile(f"a{NUL}", "0" * 64, 1)])
         with pytest.raises(UserError):
             store.create_snapshot("s" * 65, [])
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "outputs/" + "é" * 128,  # one name of 256 bytes in UTF-8 (128 characters)
+            "outputs/" + "🙂" * 64 + ".txt",
+            "/".join(["中" * 80] * 9),  # every name fits; 728 characters, 2,168 bytes
+        ],
+        ids=["name-256-bytes", "emoji-name", "path-2168-bytes"],
+    )
+    def test_paths_too_long_for_a_file_system_are_refused(
+        self, store: Store, tmp_path: Path, path: str
+    ) -> None:
+        run_id = self._run(store)
+        with pytest.raises(InvalidNameError, match="bytes"):
+            store.put_artifact(run_id, path, io.BytesIO(b"x"))
+        local = tmp_path / "f.txt"
+        local.write_bytes(b"x")
+        with pytest.raises(InvalidNameError, match="bytes"):
+            store.put_new_artifacts(run_id, {path: local})
+        with pytest.raises(InvalidNameError, match="bytes"):
+            store.append_log(run_id, path, b"x")
+        digest = hashlib.sha256(b"x").hexdigest()
+        store.put_blob(digest, io.BytesIO(b"x"))
+        with pytest.raises(InvalidNameError, match="bytes"):
+            store.create_snapshot("snap", [SnapshotFile(path, digest, 1)])
+        with pytest.raises(InvalidNameError, match="bytes"):
+            store.create_model_version(NewModelVersion("m", files=[SnapshotFile(path, digest, 1)]))
+        assert store.list_artifacts(run_id) == [] and store.list_logs(run_id) == {}
+
+    def test_path_names_of_255_bytes_are_kept(self, store: Store) -> None:
+        run_id = self._run(store)
+        path = "outputs/" + "é" * 127 + "x"  # 255 bytes in UTF-8
+        store.put_artifact(run_id, path, io.BytesIO(b"x"))
+        with store.open_artifact(run_id, path) as stream:
+            assert stream.read() == b"x"
+        store.append_log(run_id, "logs/" + "é" * 120, b"log")
+        assert store.read_log(run_id, "logs/" + "é" * 120) == b"log"

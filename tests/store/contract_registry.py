@@ -167,18 +167,27 @@ class RegistryContract:
             store.add_model_version_properties("mnist", 1, {"b": "3", "c": "4"})
         assert dict(store.get_model_version("mnist", 1).properties) == {"a": "1", "b": "2"}
 
-    def test_delete_model_version_removes_it_and_its_files(self, store: Store) -> None:
+    def test_delete_model_version_removes_it_and_keeps_shared_bytes(self, store: Store) -> None:
         _register(store, data=b"one")
         _register(store, data=b"two")
         shared = store.get_model_version("mnist", 2).files[0]
         _register(store, data=b"two")
         only = store.get_model_version("mnist", 1).files[0]
+        store.create_snapshot("s1", [SnapshotFile("w.bin", shared.digest, shared.size)])
         store.delete_model_version("mnist", 1)
         assert _ids(store) == ["mnist:3", "mnist:2"]
-        assert store.missing_blobs([only.digest]) == {only.digest}
+        with pytest.raises(RegisteredModelNotFoundError):
+            store.get_model_version("mnist", 1)
+        # Blobs are never deleted (a concurrent put_blob of the same content cannot lose them).
+        assert store.missing_blobs([only.digest]) == set()
+        assert _read(store, only) == b"one"
         store.delete_model_version("mnist", 3)
+        store.delete_model_version("mnist", 2)
+        # Content-addressed bytes are shared: the snapshot naming them still reads them.
+        assert _read(store, store.get_snapshot("s1")[0]) == b"two"
         assert store.missing_blobs([shared.digest]) == set()
-        assert store.get_model_version("mnist").version == 2
+        with pytest.raises(RegisteredModelNotFoundError):
+            store.get_model_version("mnist")
         assert _register(store) == 4  # a number is never given again
         with pytest.raises(RegisteredModelNotFoundError):
             store.delete_model_version("mnist", 1)
@@ -268,8 +277,11 @@ class RegistryContract:
         with pytest.raises(RegisteredModelNotFoundError):
             store.get_registered_model("mnist")
         assert _ids(store) == [] and store.list_registered_models() == []
-        assert store.missing_blobs([f.digest for f in files]) == {f.digest for f in files}
-        assert _register(store) == 1  # a new name
+        # The bytes stay (blobs are never deleted): registering them again needs no upload.
+        assert store.missing_blobs([f.digest for f in files]) == set()
+        again = store.create_model_version(NewModelVersion("mnist", files=files[:1]))
+        assert again.version == 1  # a new name
+        assert _read(store, again.files[0]) == b"one"
         assert dict(store.get_registered_model("mnist").aliases) == {}
         with pytest.raises(RegisteredModelNotFoundError):
             store.delete_registered_model("other")

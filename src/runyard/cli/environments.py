@@ -21,7 +21,7 @@ def environments() -> None:
 def split_reference(reference: str) -> tuple[str, str | None]:
     """``NAME[:VERSION]`` as (name, version or None)."""
     name, sep, version = reference.rpartition(":")
-    if sep and version.isdigit() and name:
+    if sep and version.isascii() and version.isdigit() and name:
         return name, version
     return reference, None
 

@@ -82,18 +82,18 @@ def _number_end(text: str, i: int) -> int:
     j = i
     if j < n and text[j] in "+-":
         j += 1
-    while j < n and text[j].isdigit():
+    while j < n and _digit(text[j]):
         j += 1
     if j < n and text[j] == ".":
         j += 1
-        while j < n and text[j].isdigit():
+        while j < n and _digit(text[j]):
             j += 1
     if j < n and text[j] in "eE":
         k = j + 1
         if k < n and text[k] in "+-":
             k += 1
-        if k < n and text[k].isdigit():
-            while k < n and text[k].isdigit():
+        if k < n and _digit(text[k]):
+            while k < n and _digit(text[k]):
                 k += 1
             j = k
     return j
@@ -121,7 +121,7 @@ def tokenize(text: str, source: str = "filter") -> list[Token]:
                 j += 1
             tokens.append(Token(T.WORD, text[i:j], column))
             i = j
-        elif ch.isdigit() or (
+        elif _digit(ch) or (
             ch in "+-." and i + 1 < n and _starts_value(tokens) and _digit_follows(text, i + 1)
         ):
             end = _number_end(text, i)
@@ -155,8 +155,13 @@ def _starts_value(tokens: list[Token]) -> bool:
     return not tokens or tokens[-1].type in (T.OP, T.LPAREN, T.COMMA)
 
 
+def _digit(text: str) -> bool:
+    """``text`` is ASCII digits ("²" and "٣" are digits to ``str.isdigit``, not to ``float``)."""
+    return text.isascii() and text.isdigit()
+
+
 def _digit_follows(text: str, i: int) -> bool:
     """A digit at ``i``, or a '.' and a digit (``-.5``)."""
-    if text[i : i + 1].isdigit():
+    if _digit(text[i : i + 1]):
         return True
-    return text[i : i + 1] == "." and text[i + 1 : i + 2].isdigit()
+    return text[i : i + 1] == "." and _digit(text[i + 1 : i + 2])

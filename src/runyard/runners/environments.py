@@ -188,9 +188,9 @@ def requirement_name(requirement: str) -> str:
 
 def _major_minor(version: str) -> str | None:
     parts = version.strip().split(".")
-    if len(parts) < 2 or not parts[0].isdigit():
+    if len(parts) < 2 or not (parts[0].isascii() and parts[0].isdigit()):
         return version.strip() or None
-    return f"{parts[0]}.{''.join(c for c in parts[1] if c.isdigit())}"
+    return f"{parts[0]}.{''.join(c for c in parts[1] if c.isascii() and c.isdigit())}"
 
 
 def _runyard_version() -> str:
@@ -454,10 +454,17 @@ def _step(log: Log, command: Sequence[str]) -> None:
         raise EnvironmentBuildError(f"Could not run {command[0]}: {exc}") from exc
     tail: list[str] = []
     assert process.stdout is not None
-    for line in process.stdout:
-        log(line.rstrip("\n"))
-        tail = [*tail[-19:], line.rstrip("\n")]
-    code = process.wait()
+    try:
+        for line in process.stdout:
+            log(line.rstrip("\n"))
+            tail = [*tail[-19:], line.rstrip("\n")]
+    except BaseException:
+        # log() raised (a store error): end the tool before its build folder is removed.
+        process.kill()
+        raise
+    finally:
+        process.stdout.close()
+        code = process.wait()
     if code != 0:
         last = "\n".join(tail[-8:])
         raise EnvironmentBuildError(

@@ -86,7 +86,7 @@ def parse_model_id(model_id: str) -> tuple[str, int | None]:
     name, sep, version = str(model_id).rpartition(":")
     if not sep:
         return str(model_id), None
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise InvalidArgumentError(
             f"A model id is 'name:version' with a whole version number, got {model_id!r:.300}."
         )

@@ -239,16 +239,6 @@ class ArtifactRepository:
         """A stream of the blob's bytes (see ``open_artifact``)."""
         return self._open(self._blob_path(digest))
 
-    def delete_blob(self, digest: str) -> None:
-        """Remove the blob's bytes, if there are any (the store dropped its row first).
-
-        Raises:
-            StoreError: the storage refused.
-        """
-        target = self._blob_path(digest)
-        with self._storage_errors(target), contextlib.suppress(FileNotFoundError):
-            self._fs.rm_file(target)
-
     # -- moving bytes --------------------------------------------------------------------------
 
     def _open(self, target: str) -> BinaryIO:

@@ -50,7 +50,7 @@ from runyard.entities import (
     ViewType,
 )
 from runyard.errors import ArtifactExistsError, UserError
-from runyard.limits import normalize_artifact_path
+from runyard.limits import check_new_artifact_path
 
 UNSET: Any = object()
 """Marks an argument of ``update_run`` that was not given."""
@@ -612,8 +612,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_model_version(self, name: str, version: int) -> None:
-        """Delete the version with its files: the blobs that no other version and no snapshot
-        names are removed. The model's other versions keep their numbers.
+        """Delete the version with its file list. Its bytes stay in the workspace's blob store
+        (content-addressed, shared with snapshots and other versions). The model's other
+        versions keep their numbers.
 
         Raises:
             RegisteredModelNotFoundError: there is no such version.
@@ -774,7 +775,7 @@ class Store(abc.ABC):
             RunNotFoundError: there is no such run; nothing is written.
             OSError: a file cannot be read (the files before it may be stored).
         """
-        wanted = {normalize_artifact_path(path): Path(file) for path, file in files.items()}
+        wanted = {check_new_artifact_path(path): Path(file) for path, file in files.items()}
         if not wanted:
             return
         prefix = os.path.commonpath(list(wanted))
@@ -864,7 +865,8 @@ class Store(abc.ABC):
         Raises:
             InvalidNameError: the name is not 1 to 64 letters, digits, '-' or '_' starting with
                 a letter, or is ``local``.
-            InvalidArgumentError: an unknown kind, or a config that is not a JSON object.
+            InvalidArgumentError: an unknown kind, a config that is not a JSON object, or
+                one the kind's runner cannot use (``ray``: ``address``, an http(s) URL).
             LimitExceededError: the config's JSON is over 10,000 characters.
             ComputeTargetExistsError: the name is attached already with another kind or config.
         """

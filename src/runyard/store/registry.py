@@ -32,6 +32,7 @@ from runyard.limits import (
     check_count,
     check_int64,
     check_key_values,
+    check_new_artifact_path,
     check_text,
     normalize_artifact_path,
 )
@@ -195,7 +196,7 @@ def model_root(files: Sequence[SnapshotFile]) -> str:
     for file in files:
         if not isinstance(file, SnapshotFile):
             raise InvalidArgumentError(f"A model file is a SnapshotFile, got {file!r:.80}.")
-        path = normalize_artifact_path(file.path)
+        path = check_new_artifact_path(file.path)
         if path != file.path:
             raise InvalidNameError(f"Model file path {file.path!r:.200} is not normalized.")
         checks.check_digest(file.digest)

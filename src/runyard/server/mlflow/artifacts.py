@@ -83,7 +83,7 @@ def parse_path(raw: str) -> ArtifactPath | VersionPath:
     parts = [p for p in raw.strip("/").split("/") if p]
     if any(p in (".", "..") for p in parts):
         raise InvalidArgumentError(f"Artifact path {raw!r} may not hold '.' or '..' segments.")
-    if len(parts) >= 4 and parts[1] == REGISTRY and parts[3].isdigit():
+    if len(parts) >= 4 and parts[1] == REGISTRY and parts[3].isascii() and parts[3].isdigit():
         return VersionPath(parts[0], parts[2], int(parts[3]), "/".join(parts[4:]))
     if len(parts) < 3 or parts[2] != RUN_ARTIFACTS:
         raise ArtifactNotFoundError(

@@ -171,7 +171,7 @@ def token_offset(token: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        if text.startswith("o") and text[1:].isdigit():
+        if text.startswith("o") and text[1:].isascii() and text[1:].isdigit():
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -90,7 +90,7 @@ def registered_json(
 def version_number(fields: Mapping[str, Any]) -> int:
     """The ``version`` field of a request: MLflow sends it as text."""
     text = bodies.text(fields, "version")
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise InvalidArgumentError(f"version must be a whole number from 1, got {text!r:.40}.")
     return int(text)
 
@@ -174,7 +174,7 @@ def _registered(store: Store, path: str) -> ModelVersionInfo:
     if sep:
         return by_alias(store, name, alias)
     name, _, version = path.partition("/")
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise _bad_source(f"models:/{path}")
     return store.get_model_version(name, int(version))
 

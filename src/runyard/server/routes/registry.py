@@ -65,7 +65,7 @@ def add_model_version_properties(
 
 @router.delete(VERSION, status_code=204)
 def delete_model_version(name: str, version: int, access: Writer) -> Response:
-    """`Store.delete_model_version`: the version and the files no other one names."""
+    """`Store.delete_model_version`: the version and its file list (blobs stay)."""
     access.store.delete_model_version(name, version)
     return no_content()
 

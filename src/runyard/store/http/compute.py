@@ -12,7 +12,13 @@ from typing import Any
 import httpx
 
 from runyard.entities import ComputeTargetInfo
-from runyard.limits import check_compute_kind, check_compute_name
+from runyard.limits import (
+    MAX_COMPUTE_CONFIG_LENGTH,
+    check_compute_config,
+    check_compute_kind,
+    check_compute_name,
+    check_json,
+)
 from runyard.store import base, wire
 from runyard.store.checks import compute_missing
 
@@ -34,6 +40,8 @@ class HttpComputeVerbs(base.Store):
     def attach_compute(self, name: str, kind: str, config: Mapping[str, Any]) -> ComputeTargetInfo:
         check_compute_name(name)
         check_compute_kind(kind)
+        check_json("compute target configuration", config, MAX_COMPUTE_CONFIG_LENGTH)
+        check_compute_config(kind, config)
         body = {"name": name, "kind": kind, "config": config}
         return wire.compute_from_json(self._json("POST", "/compute", json=body))
 

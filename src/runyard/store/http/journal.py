@@ -171,7 +171,9 @@ class Journal:
         return journal
 
     def _load(self) -> None:
-        numbers = sorted(int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isdigit())
+        numbers = sorted(
+            int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isascii() and p.stem.isdigit()
+        )
         with contextlib.suppress(FileNotFoundError):
             acked = json.loads((self.folder / "acked").read_text())
             self._cursor = self._saved = (int(acked["segment"]), int(acked["offset"]))
@@ -470,7 +472,9 @@ def new_meta(tracking_uri: str, workspace: str, client_id: str) -> dict[str, Any
 def iter_records(folder: Path) -> Iterator[Record]:
     """Every record kept in a journal folder, in order, without taking it over (for tests and
     inspection); torn last records are skipped."""
-    numbers = sorted(int(p.stem) for p in folder.glob("*.seg") if p.stem.isdigit())
+    numbers = sorted(
+        int(p.stem) for p in folder.glob("*.seg") if p.stem.isascii() and p.stem.isdigit()
+    )
     for number in numbers:
         path = folder / _segment_name(number)
         data = path.read_bytes()

@@ -71,7 +71,7 @@ from runyard.errors import (
     UserError,
     WorkspaceConfigError,
 )
-from runyard.limits import normalize_artifact_path
+from runyard.limits import check_new_artifact_path
 from runyard.settings import TRACKING_URI_ENV, TrackingUri, no_workspace_error
 from runyard.store import base, wire
 from runyard.store.http import batches, uploads
@@ -578,6 +578,7 @@ class HttpStore(HttpModelVerbs, HttpRegistryVerbs, HttpEnvironmentVerbs, HttpCom
     def append_log(
         self, run_id: str, name: str, data: bytes, *, request_id: str | None = None
     ) -> None:
+        check_new_artifact_path(name)  # refused here, not after a journal kept it
         data = bytes(data)
         self._change(
             "append_log",
@@ -600,6 +601,7 @@ class HttpStore(HttpModelVerbs, HttpRegistryVerbs, HttpEnvironmentVerbs, HttpCom
     # -- artifacts -----------------------------------------------------------------------------
 
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
+        check_new_artifact_path(path)  # before any byte is sent
         url = self._run(run_id) + "/artifacts/content"
         response = self._call(
             "POST", url, params={"path": path}, content=Upload(source), retry=Retry.IF_NOT_SENT
@@ -616,7 +618,7 @@ class HttpStore(HttpModelVerbs, HttpRegistryVerbs, HttpEnvironmentVerbs, HttpCom
         changes), each file not uploaded yet is copied into the journal, one record per file
         (``runyard.store.http.uploads``), and uploaded when the server is back, before any
         change made after this call."""
-        wanted = {normalize_artifact_path(path): Path(file) for path, file in files.items()}
+        wanted = {check_new_artifact_path(path): Path(file) for path, file in files.items()}
         if not wanted:
             return
         run_url = self._run(run_id)

@@ -20,6 +20,7 @@ from runyard.entities import ComputeTargetInfo
 from runyard.errors import StoreError
 from runyard.limits import (
     MAX_COMPUTE_CONFIG_LENGTH,
+    check_compute_config,
     check_compute_kind,
     check_compute_name,
     check_json,
@@ -48,6 +49,7 @@ class SqlComputeVerbs(base.Store):
         check_compute_name(name)
         check_compute_kind(kind)
         text = check_json("compute target configuration", config, MAX_COMPUTE_CONFIG_LENGTH)
+        check_compute_config(kind, config)
         for attempt in range(2):
             try:
                 with self._write() as conn:

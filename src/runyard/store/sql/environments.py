@@ -81,7 +81,9 @@ class SqlEnvironmentVerbs(SqlHooks):
         if version is None:
             stmt = stmt.order_by(environments.c.version.desc()).limit(1)
         else:
-            if not isinstance(version, str) or not version.isdigit() or len(version) > 9:
+            # ASCII digits only: "²".isdigit() is True, but int() refuses it.
+            digits = isinstance(version, str) and version.isascii() and version.isdigit()
+            if not digits or len(version) > 9:
                 raise _missing(name, version)
             stmt = stmt.where(environments.c.version == int(version))
         with self._read() as conn:

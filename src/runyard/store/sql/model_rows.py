@@ -210,7 +210,7 @@ def token_pk(token: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        if text.startswith("m") and text[1:].isdigit():
+        if text.startswith("m") and text[1:].isascii() and text[1:].isdigit():
             return int(text[1:])
     except (AttributeError, binascii.Error, UnicodeError, ValueError):
         pass

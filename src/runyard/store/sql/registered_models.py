@@ -181,11 +181,10 @@ class SqlRegisteredModelVerbs(SqlRegistryVerbs):
                     )
                 ).scalars()
             )
-            orphans = self._delete_versions(conn, pks)
+            self._delete_versions(conn, pks)
             for table in (registered_model_tags, registered_model_aliases):
                 conn.execute(delete(table).where(table.c.model_pk == row.pk))
             conn.execute(delete(registered_models).where(registered_models.c.pk == row.pk))
-        self._delete_blobs(orphans)
 
 
 __all__ = ["SqlRegisteredModelVerbs"]

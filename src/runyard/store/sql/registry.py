@@ -41,7 +41,6 @@ from runyard.store.sql.schema import (
     registered_model_aliases,
     registered_models,
     runs,
-    snapshots,
 )
 
 _IN_LIST_SIZE = 5000
@@ -165,8 +164,7 @@ class SqlRegistryVerbs(SqlHooks):
         return files
 
     def _lock_blobs(self, conn: Connection, digests: Iterable[str]) -> set[str]:
-        """Which of these blobs are stored, their rows locked: a deletion of the last version
-        naming one waits for this transaction, or has removed it already."""
+        """Which of these blobs are stored (their rows locked; blobs are never deleted)."""
         wanted = sorted(set(digests))
         have: set[str] = set()
         for start in range(0, len(wanted), _IN_LIST_SIZE):
@@ -367,23 +365,15 @@ class SqlRegistryVerbs(SqlHooks):
     def delete_model_version(self, name: str, version: int) -> None:
         with self._write() as conn:
             pk = self._version_pk(conn, name, version, lock=True)
-            orphans = self._delete_versions(conn, [pk])
-        self._delete_blobs(orphans)
+            self._delete_versions(conn, [pk])
 
-    def _delete_versions(self, conn: Connection, pks: Sequence[int]) -> list[str]:
+    def _delete_versions(self, conn: Connection, pks: Sequence[int]) -> None:
         """Delete the versions ``pks`` (their rows locked) with their files, tags, properties
-        and aliases; return the digests of the blobs no version nor snapshot names any more,
-        their rows deleted (``_delete_blobs`` removes their bytes after the commit)."""
-        digests: set[str] = set()
+        and aliases. Their blobs stay: content-addressed bytes are shared with snapshots and
+        other versions, and deleting them after the commit would race a concurrent
+        ``put_blob``/registration of the same content (a new version pointing at no bytes)."""
         for start in range(0, len(pks), _IN_LIST_SIZE):
             part = list(pks[start : start + _IN_LIST_SIZE])
-            digests.update(
-                conn.execute(
-                    select(model_version_files.c.digest).where(
-                        model_version_files.c.version_pk.in_(part)
-                    )
-                ).scalars()
-            )
             for row in conn.execute(
                 select(model_versions.c.model_pk, model_versions.c.version).where(
                     model_versions.c.pk.in_(part)
@@ -398,26 +388,6 @@ class SqlRegistryVerbs(SqlHooks):
             for table in (model_version_files, model_version_tags, model_version_properties):
                 conn.execute(delete(table).where(table.c.version_pk.in_(part)))
             conn.execute(delete(model_versions).where(model_versions.c.pk.in_(part)))
-        orphans = sorted(
-            digest
-            for digest in self._lock_blobs(conn, digests)
-            if not conn.execute(
-                select(
-                    exists().where(model_version_files.c.digest == digest)
-                    | exists().where(snapshots.c.manifest_json.contains(digest))
-                )
-            ).scalar()
-        )
-        for start in range(0, len(orphans), _IN_LIST_SIZE):
-            conn.execute(
-                delete(blobs).where(blobs.c.digest.in_(orphans[start : start + _IN_LIST_SIZE]))
-            )
-        return orphans
-
-    def _delete_blobs(self, digests: Iterable[str]) -> None:
-        # After the commit: bytes whose row is gone are never read (a new put_blob rewrites).
-        for digest in digests:
-            self.artifacts.delete_blob(digest)
 
 
 __all__ = ["SqlRegistryVerbs"]

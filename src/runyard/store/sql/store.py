@@ -48,6 +48,7 @@ from runyard.limits import (
     check_int64,
     check_json,
     check_key_values,
+    check_new_artifact_path,
     check_run_id,
     check_text,
     normalize_artifact_path,
@@ -497,7 +498,7 @@ class SqlStore(SqlModelVerbs, SqlRegisteredModelVerbs, SqlEnvironmentVerbs, SqlC
     def append_log(
         self, run_id: str, name: str, data: bytes, *, request_id: str | None = None
     ) -> None:
-        name = normalize_artifact_path(name)
+        name = check_new_artifact_path(name)
         _check_column_text("log name", name)
         base.check_request_id(request_id)
         self._forget_old_requests(request_id)
@@ -598,7 +599,7 @@ class SqlStore(SqlModelVerbs, SqlRegisteredModelVerbs, SqlEnvironmentVerbs, SqlC
     # -- artifacts -----------------------------------------------------------------------------
 
     def put_artifact(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
-        path = normalize_artifact_path(path)
+        path = check_new_artifact_path(path)
         deadline = time.monotonic() + PENDING_UPLOAD_WAIT_SECONDS
         while True:
             now = time.time()
@@ -695,7 +696,7 @@ class SqlStore(SqlModelVerbs, SqlRegisteredModelVerbs, SqlEnvironmentVerbs, SqlC
     def create_snapshot(self, snapshot_id: str, files: Sequence[SnapshotFile]) -> None:
         _check_column_text("snapshot id", snapshot_id)
         for file in files:
-            normalize_artifact_path(file.path)  # a path inside the folder it was taken from
+            check_new_artifact_path(file.path)  # a path inside the folder it was taken from
             check_int64("snapshot file size", file.size, minimum=0)
         missing = self.missing_blobs(f.digest for f in files)
         if missing:

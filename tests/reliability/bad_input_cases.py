@@ -88,9 +88,6 @@ LONG_TEXT = ("schema", "profile")
 each, MLflow's limit)."""
 NON_FINITE = ("value",)
 """Numbers that may be NaN or infinite: a logged model's metric value, as a metric's."""
-RAY_CONFIG = ("config", "address")
-"""A Ray target's configuration and its address: every bad value (none is an http(s) URL) must be
-refused at attach, not fail at submit."""
 SIGNED = ("step",)
 """Integers that may be negative (64-bit): a step, as a metric point's."""
 
@@ -653,8 +650,6 @@ def _hard_text(bad: str) -> bool:
 
 def _must_refuse_json(where: tuple[Any, ...], valid: Any, bad: Any) -> bool:
     """Whether a write must refuse ``bad`` in place of ``valid`` at ``where`` in its body."""
-    if where and where[-1] in RAY_CONFIG:
-        return True
     if any(key in FREE_JSON for key in where):
         return isinstance(bad, str) and SURROGATE in bad  # JSON that is not Unicode
     if where and where[0] in LOOKUPS and isinstance(bad, str):

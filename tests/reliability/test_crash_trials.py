@@ -131,8 +131,13 @@ class Trial:
 
     @property
     def flushed(self) -> int:
-        """How many points the process knew stored (its last "flushed N" line)."""
-        counts = [int(line.split()[1]) for line in self.lines if line.startswith("flushed ")]
+        """How many points the process knew stored (its last "flushed N" line). A SIGKILL may
+        cut the line being printed: only whole lines (ending with a newline) count."""
+        counts = [
+            int(line.split()[1])
+            for line in self.lines
+            if line.startswith("flushed ") and line.endswith("\n")
+        ]
         return max(counts, default=0)
 
     def observe(self, workspace: Workspace) -> bool:
